@@ -1,0 +1,200 @@
+"""Process settings, read from the environment and `.env` (pydantic-settings).
+
+Every field maps to the upper-case environment variable of the same name, e.g.
+`llm_base_url` <- `LLM_BASE_URL`. `.env.example` documents each one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ToolCallMode(StrEnum):
+    """How tool calls are obtained from the upstream (see README, "Tool-call modes")."""
+
+    AUTO = "auto"
+    NATIVE = "native"
+    HARMONY = "harmony"
+    PROMPT = "prompt"
+
+
+class UpstreamKind(StrEnum):
+    """Which kind of server LLM_BASE_URL points at; decides wire-format details."""
+
+    VLLM = "vllm"
+    OLLAMA = "ollama"
+    LLAMACPP = "llamacpp"
+    OPENAI = "openai"  # any other OpenAI-compatible server
+
+
+class LogLevel(StrEnum):
+    """Log levels accepted by LOG_LEVEL."""
+
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+BUILTIN_TOOL_NAMES = ("calculator", "datetime", "system_info", "files", "http_fetch")
+DEFAULT_BUILTIN_TOOLS = ("calculator", "datetime", "system_info", "files")
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Effective configuration of one oss-agent process."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", validate_default=True
+    )
+
+    # Upstream model server
+    llm_base_url: str = Field("http://localhost:8000/v1", description="OpenAI-compatible base URL")
+    llm_model: str = Field("openai/gpt-oss-20b", description="model name sent upstream")
+    llm_api_key: SecretStr | None = Field(None, description="bearer key for the upstream")
+    llm_server: UpstreamKind = Field(UpstreamKind.VLLM, description="vllm|ollama|llamacpp|openai")
+    llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for the upstream")
+    llm_max_retries: int = Field(1, ge=0, le=10, description="retries on connection errors")
+    reasoning_effort: str | None = Field(None, description="low|medium|high, or unset")
+
+    # Tool calling
+    tool_call_mode: ToolCallMode = Field(ToolCallMode.AUTO, description="auto|native|harmony|prompt")
+    tool_call_retries: int = Field(2, ge=0, le=10, description="re-asks after an unusable call")
+    max_steps: int = Field(8, ge=1, le=100, description="model calls per turn before stopping")
+    system_prompt: str = Field(
+        "You are a helpful assistant. Use the available tools when they help.",
+        description="instructions used when a session has none of its own",
+    )
+
+    # HTTP API
+    api_host: str = Field("127.0.0.1", description="interface to bind")
+    api_port: int = Field(8080, ge=1, le=65535, description="port to bind")
+    api_key: SecretStr | None = Field(None, description="require this bearer key from clients")
+
+    # Sessions
+    database_url: str = Field(
+        "sqlite:///./data/oss-agent.db", description="sqlite:///PATH or postgresql://..."
+    )
+    db_pool_size: int = Field(10, ge=1, le=200, description="Postgres connection pool size")
+    session_lock_timeout: float = Field(
+        60.0, ge=0, description="seconds a turn waits for a busy session before 409"
+    )
+
+    # Tools
+    use_mcp_tools: bool = Field(True, description="load the servers in MCP_CONFIG")
+    mcp_config: Path | None = Field(None, description="mcpServers JSON file (default ./mcp.json)")
+    mcp_call_timeout: float = Field(30.0, gt=0, description="seconds per MCP tool call")
+    tool_output_max_chars: int = Field(16000, ge=200, description="tool output budget")
+    tools_enabled: Annotated[list[str], NoDecode] = Field(
+        list(DEFAULT_BUILTIN_TOOLS), description="built-in tools, comma separated"
+    )
+    tools_workspace: Path = Field(Path("./workspace"), description="root of the file tools")
+    tools_files_write: bool = Field(False, description="allow the write_file tool")
+    tools_fetch_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="hosts/CIDRs http_fetch may reach despite being private"
+    )
+    tools_fetch_max_bytes: int = Field(200_000, ge=1024, description="http_fetch download cap")
+
+    log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
+
+    @field_validator("tools_enabled", "tools_fetch_allow", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("tools_enabled")
+    @classmethod
+    def _known_tools(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(BUILTIN_TOOL_NAMES))
+        if unknown:
+            raise ValueError(
+                f"unknown built-in tool(s) {unknown}; choose from {list(BUILTIN_TOOL_NAMES)}"
+            )
+        return value
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL, e.g. http://localhost:8000/v1")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://", "memory://")):
+            raise ValueError(
+                "expected sqlite:///PATH (e.g. sqlite:///./data/oss-agent.db) "
+                "or postgresql://USER@HOST:PORT/DB"
+            )
+        return value
+
+    @field_validator("reasoning_effort")
+    @classmethod
+    def _effort(cls, value: str | None) -> str | None:
+        if value is not None and value not in ("low", "medium", "high"):
+            raise ValueError("expected low, medium or high")
+        return value
+
+    @property
+    def mcp_config_path(self) -> Path | None:
+        """The MCP config to load: MCP_CONFIG, else ./mcp.json when it exists."""
+        if self.mcp_config is not None:
+            return self.mcp_config
+        default = Path("mcp.json")
+        return default if default.exists() else None
+
+    def masked(self) -> dict[str, str]:
+        """Effective settings as env-var names and printable values, secrets masked."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = "****" if value.get_secret_value() else ""
+            elif isinstance(value, list):
+                text = ",".join(value)
+            elif value is None:
+                text = ""
+            else:
+                text = str(value)
+            if name == "database_url":
+                text = mask_url_password(text)
+            shown[name.upper()] = text
+        return shown
+
+
+def mask_url_password(url: str) -> str:
+    """Hide the password part of a URL such as postgresql://user:secret@host/db."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, at, host = rest.rpartition("@")
+    user, colon, _ = creds.partition(":")
+    return f"{scheme}://{user}{':****' if colon else ''}{at}{host}"
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One line per bad variable: its name, what was wrong and what is expected."""
+    lines = []
+    for item in error.errors():
+        name = str(item["loc"][0]).upper() if item["loc"] else "?"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return lines
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own `Settings`)."""
+    return Settings()

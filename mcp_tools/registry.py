@@ -1,0 +1,70 @@
+"""One registry of every server-side tool the agent can call: built-ins and MCP servers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.tools import BaseTool
+from langchain_core.utils.function_calling import convert_to_openai_tool
+
+BUILTIN = "builtin"
+
+
+@dataclass
+class ToolEntry:
+    """A callable tool and where it came from (`builtin` or an MCP server's name)."""
+
+    tool: BaseTool
+    source: str = BUILTIN
+
+    @property
+    def name(self) -> str:
+        """The name the model calls the tool by."""
+        return self.tool.name
+
+    def openai_schema(self) -> dict[str, Any]:
+        """The tool as an OpenAI function tool (`{"type": "function", "function": {...}}`)."""
+        return convert_to_openai_tool(self.tool)
+
+
+@dataclass
+class SourceStatus:
+    """Load status of one tool source, shown by readiness and the tool listing."""
+
+    name: str
+    ok: bool
+    error: str | None = None
+    tool_count: int = 0
+
+
+@dataclass
+class ToolRegistry:
+    """Tools by name plus the status of every source that was asked for tools."""
+
+    entries: dict[str, ToolEntry] = field(default_factory=dict)
+    sources: dict[str, SourceStatus] = field(default_factory=dict)
+
+    def add(self, entry: ToolEntry) -> None:
+        """Register a tool; a clashing MCP tool is renamed `<server>_<tool>`."""
+        name = entry.name
+        if name in self.entries and entry.source != BUILTIN:
+            name = f"{entry.source}_{name}"
+            entry.tool = entry.tool.model_copy(update={"name": name})
+        if name in self.entries:
+            raise ValueError(f"duplicate tool name {name!r} from {entry.source}")
+        self.entries[name] = entry
+
+    def get(self, name: str) -> ToolEntry | None:
+        """The tool called `name`, if any."""
+        return self.entries.get(name)
+
+    def names(self) -> list[str]:
+        """Every registered tool name, sorted."""
+        return sorted(self.entries)
+
+    def select(self, allowed: list[str] | None) -> list[ToolEntry]:
+        """Tools a request may use: all, or only those named in `allowed`."""
+        if allowed is None:
+            return list(self.entries.values())
+        return [self.entries[n] for n in allowed if n in self.entries]
