@@ -1,0 +1,89 @@
+"""Access to the upstream model server through `ChatOpenAI`, keeping gpt-oss reasoning.
+
+`ChatOpenAI` drops the non-standard `reasoning` / `reasoning_content` fields that vLLM,
+Ollama and llama.cpp return, and never sends them back. gpt-oss needs its chain of
+thought between tool calls, so this subclass keeps reasoning in
+`additional_kwargs["reasoning"]` and writes it back into assistant messages upstream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_openai import ChatOpenAI
+
+from agent.messages import REASONING
+from agent.settings import Settings, UpstreamKind
+
+# Where each kind of server reads the reasoning of an earlier assistant turn.
+REASONING_INPUT_FIELD = {
+    UpstreamKind.VLLM: "reasoning",
+    UpstreamKind.OLLAMA: "reasoning",
+    UpstreamKind.LLAMACPP: "reasoning_content",
+    UpstreamKind.OPENAI: "reasoning",
+}
+
+
+def reasoning_from(fields: dict[str, Any] | None) -> str:
+    """Reasoning text of a response message or stream delta, under either field name."""
+    if not fields:
+        return ""
+    return fields.get("reasoning") or fields.get("reasoning_content") or ""
+
+
+class ReasoningChatOpenAI(ChatOpenAI):
+    """`ChatOpenAI` that keeps `reasoning` from responses and sends it back upstream."""
+
+    reasoning_input_field: str = "reasoning"
+
+    def _create_chat_result(
+        self, response: dict | openai.BaseModel, generation_info: dict | None = None
+    ) -> ChatResult:
+        result = super()._create_chat_result(response, generation_info)
+        data = response if isinstance(response, dict) else response.model_dump()
+        for generation, choice in zip(result.generations, data.get("choices") or [], strict=False):
+            reasoning = reasoning_from(choice.get("message"))
+            if reasoning:
+                generation.message.additional_kwargs[REASONING] = reasoning
+        return result
+
+    def _convert_chunk_to_generation_chunk(
+        self, chunk: dict, default_chunk_class: type, base_generation_info: dict | None
+    ) -> ChatGenerationChunk | None:
+        generation = super()._convert_chunk_to_generation_chunk(
+            chunk, default_chunk_class, base_generation_info
+        )
+        choices = chunk.get("choices") or []
+        if generation is not None and choices:
+            reasoning = reasoning_from(choices[0].get("delta"))
+            if reasoning:
+                generation.message.additional_kwargs[REASONING] = reasoning
+        return generation
+
+    def _get_request_payload(
+        self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any
+    ) -> dict:
+        payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        messages: list[BaseMessage] = self._convert_input(input_).to_messages()
+        for message, sent in zip(messages, payload.get("messages", []), strict=False):
+            reasoning = message.additional_kwargs.get(REASONING)
+            if isinstance(message, AIMessage) and reasoning:
+                sent[self.reasoning_input_field] = reasoning
+        return payload
+
+
+def make_chat_model(settings: Settings) -> ReasoningChatOpenAI:
+    """The one chat model client of the process, pointed at LLM_BASE_URL."""
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    return ReasoningChatOpenAI(
+        model=settings.llm_model,
+        base_url=settings.llm_base_url,
+        api_key=key,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_max_retries,
+        stream_usage=True,
+        reasoning_input_field=REASONING_INPUT_FIELD[settings.llm_server],
+    )

@@ -1,0 +1,47 @@
+"""The FastAPI application: lifespan opens the session store, tools and graph."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from agent.settings import Settings, get_settings
+from api.deps import Services
+from api.errors import register_exception_handlers
+from api.routes import api_router
+from api.sessions import SessionLocks, Sessions
+from graph.builder import build_graph
+from graph.checkpoint import open_checkpointer
+from graph.deps import AgentDeps
+from mcp_tools.loader import open_tools
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the graph and its stores are opened by the lifespan."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_checkpointer(settings.database_url) as saver, open_tools(settings) as tools:
+            graph = build_graph(AgentDeps.create(settings, tools), checkpointer=saver)
+            app.state.services = Services(
+                settings=settings,
+                graph=graph,
+                sessions=Sessions(graph),
+                locks=SessionLocks(settings.session_lock_timeout),
+                tools=tools,
+                checkpointer=saver,
+            )
+            yield
+
+    app = FastAPI(
+        title="oss-agent",
+        version="0.1.0",
+        description="An agent for gpt-oss behind the OpenAI Chat Completions API.",
+        lifespan=lifespan,
+    )
+    register_exception_handlers(app)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,111 @@
+"""The `oss-agent` command: serve, parse (tool-call debugging), tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from agent.settings import Settings, describe_errors
+
+app = typer.Typer(
+    help="oss-agent: an OpenAI-compatible agent service for gpt-oss.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+def load_settings() -> Settings:
+    """The settings, or exit 2 naming every bad variable and what it expects."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err.print("[bold red]oss-agent: invalid configuration[/]")
+        for line in describe_errors(exc):
+            err.print(f"  {line}", markup=False, highlight=False)
+        err.print("See .env.example for every setting and its format.")
+        raise typer.Exit(code=2) from None
+
+
+def print_banner(settings: Settings) -> None:
+    """One table of the effective settings, secrets masked."""
+    table = Table(title="oss-agent settings", title_justify="left", show_header=False)
+    for name, value in settings.masked().items():
+        table.add_row(name, value)
+    err.print(table)
+
+
+@app.command()
+def serve() -> None:
+    """Start the API server (API_HOST:API_PORT)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level.value, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    print_banner(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.value.lower(),
+    )
+
+
+@app.command()
+def parse(
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="read JSON lines from stdin")] = False,
+) -> None:
+    """Parse model output into content, reasoning and tool_calls (one JSON line per input)."""
+    from agent.parse_cli import run_jsonl
+
+    if not jsonl:
+        err.print("Only --jsonl is supported: one JSON object per input line.")
+        raise typer.Exit(code=2)
+    raise typer.Exit(code=run_jsonl(sys.stdin, sys.stdout))
+
+
+@app.command()
+def tools(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """List every server-side tool (built-in and MCP) with its source and status."""
+    from api.routes.tools import tool_listing
+    from mcp_tools.loader import open_tools
+
+    settings = load_settings()
+
+    async def collect() -> dict:
+        async with open_tools(settings) as registry:
+            return tool_listing(registry)
+
+    listing = asyncio.run(collect())
+    if as_json:
+        typer.echo(json.dumps(listing, indent=2))
+        return
+    _print_tool_table(listing)
+
+
+def _print_tool_table(listing: dict) -> None:
+    console = Console()
+    table = Table(title="Tools")
+    for column in ("name", "source", "status", "description"):
+        table.add_column(column)
+    for tool in listing["data"]:
+        summary = (tool["description"] or "").split("\n")[0][:80]
+        table.add_row(tool["name"], tool["source"], tool["status"], summary)
+    console.print(table)
+    for source in listing["sources"]:
+        if source["status"] != "ok":
+            console.print(f"[red]source {source['name']} failed:[/] {source['error']}")

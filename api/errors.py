@@ -1,0 +1,73 @@
+"""Every error leaves the API as `{"error": {"message", "type", "param", "code"}}`."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agent.errors import AgentError
+from api.protocol import ErrorInfo, ErrorResponse
+
+logger = logging.getLogger(__name__)
+
+_TYPES = {401: "authentication_error", 404: "not_found_error", 409: "conflict_error"}
+
+
+def error_body(message: str, type: str, param: str | None = None, code: str | None = None) -> dict:
+    """The OpenAI error object as a dict."""
+    info = ErrorInfo(message=message, type=type, param=param, code=code)
+    return ErrorResponse(error=info).model_dump()
+
+
+def error_response(exc: AgentError, headers: dict[str, str] | None = None) -> JSONResponse:
+    """An AgentError as an HTTP response."""
+    body = error_body(exc.message, exc.type, exc.param, exc.code)
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def _location(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)]
+    return ".".join(parts)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    problems = []
+    for item in exc.errors():
+        where = _location(tuple(item.get("loc", ())))
+        message = item.get("msg", "invalid").removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    first = exc.errors()[0] if exc.errors() else {}
+    param = _location(tuple(first.get("loc", ()))) or None
+    body = error_body(
+        "Invalid request: " + "; ".join(problems), "invalid_request_error", param, "invalid_value"
+    )
+    return JSONResponse(body, status_code=400)
+
+
+async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
+    return error_response(exc, exc.headers)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    kind = _TYPES.get(exc.status_code, "invalid_request_error")
+    return JSONResponse(error_body(str(exc.detail), kind), status_code=exc.status_code)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = error_body(
+        f"Internal error ({type(exc).__name__}); the server log has the details.", "server_error"
+    )
+    return JSONResponse(body, status_code=500)
+
+
+def register_exception_handlers(app: FastAPI) -> None:
+    """Map validation, agent, HTTP and unexpected errors to OpenAI-shaped responses."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(AgentError, _agent_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,75 @@
+"""POST /v1/chat/completions: one agent turn on a session, streamed or not."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Response
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
+
+from agent.errors import AgentError
+from api.completion import completion_response
+from api.deps import Services, ServicesDep
+from api.protocol import ChatCompletionRequest, ChatCompletionResponse
+from api.sessions import SESSION_ID_HEADER
+from api.streaming import ChunkWriter, sse_events
+from api.turn import TurnPlan, plan_turn, run_turn, stream_turn
+
+router = APIRouter(prefix="/v1", tags=["chat"])
+SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]
+
+
+@router.post("/chat/completions", response_model=ChatCompletionResponse)
+async def create_chat_completion(
+    request: ChatCompletionRequest, services: ServicesDep, x_session_id: SessionHeader = None
+) -> Response:
+    """Answer the request's new messages within the session named by X-Session-ID."""
+    session_id = (x_session_id or "").strip() or None
+    stack = AsyncExitStack()
+    try:
+        if session_id is not None:
+            await stack.enter_async_context(services.locks.hold(session_id))
+        plan = await plan_turn(services.sessions, request, session_id, services.tools)
+        session_id = plan.session_id
+        if request.stream:
+            return await _stream(services, request, plan, stack)
+        async with stack:
+            turn = await run_turn(services.sessions, plan)
+    except BaseException as exc:
+        await stack.aclose()
+        if session_id and isinstance(exc, AgentError):
+            exc.headers[SESSION_ID_HEADER] = session_id
+        raise
+    body = completion_response(turn, services.settings.llm_model)
+    return JSONResponse(body.model_dump(), headers={SESSION_ID_HEADER: session_id})
+
+
+async def _stream(
+    services: Services, request: ChatCompletionRequest, plan: TurnPlan, stack: AsyncExitStack
+) -> Response:
+    """Start the turn; failures before the first delta still get a proper HTTP status."""
+    events = stream_turn(services.sessions, plan)
+    buffered = await _until_first_delta(events)
+    include_usage = bool(request.stream_options and request.stream_options.include_usage)
+    writer = ChunkWriter(services.settings.llm_model, include_usage)
+    body = sse_events(_replay(buffered, events), writer, plan.start_index, stack)
+    headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
+    return EventSourceResponse(body, headers=headers, sep="\n", ping=15)
+
+
+async def _until_first_delta(events: Any) -> list[tuple[str, Any]]:
+    buffered = []
+    async for mode, data in events:
+        buffered.append((mode, data))
+        if mode == "custom":
+            break
+    return buffered
+
+
+async def _replay(buffered: list[tuple[str, Any]], events: Any) -> Any:
+    for item in buffered:
+        yield item
+    async for item in events:
+        yield item

@@ -1,0 +1,144 @@
+"""Sessions: a session id is a LangGraph thread; its checkpoint holds the conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from langchain_core.messages import BaseMessage, SystemMessage
+from langgraph.graph.state import CompiledStateGraph
+
+from agent.errors import AgentError
+from agent.messages import fingerprint, to_openai
+
+SESSION_ID_HEADER = "X-Session-ID"
+
+
+def new_session_id() -> str:
+    """A fresh, unguessable session id."""
+    return uuid.uuid4().hex
+
+
+def thread_config(session_id: str) -> dict[str, Any]:
+    """The LangGraph config addressing a session's thread."""
+    return {"configurable": {"thread_id": session_id}}
+
+
+def unknown_session(session_id: str) -> AgentError:
+    """The 404 for a session id that has no stored conversation."""
+    return AgentError(
+        f"Session {session_id!r} does not exist (deleted, or never created). Omit the "
+        f"{SESSION_ID_HEADER} header to start a new session.",
+        status=404,
+        type="not_found_error",
+        param=SESSION_ID_HEADER,
+        code="session_not_found",
+    )
+
+
+def new_messages(stored: list[BaseMessage], sent: list[BaseMessage]) -> list[BaseMessage]:
+    """The messages of a request that are not already the tail of the stored history.
+
+    Some clients resend the whole history, some a trimmed window, some only the new
+    message: find the longest stored suffix that the request starts with and keep the rest.
+    """
+    stored_keys = [fingerprint(m) for m in stored]
+    sent_keys = [fingerprint(m) for m in sent]
+    for overlap in range(min(len(stored_keys), len(sent_keys)), 0, -1):
+        if stored_keys[len(stored_keys) - overlap :] == sent_keys[:overlap]:
+            return sent[overlap:]
+    return sent
+
+
+class SessionLocks:
+    """One turn at a time per session inside this process."""
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @asynccontextmanager
+    async def hold(self, session_id: str) -> AsyncIterator[None]:
+        """Wait up to the timeout for the session, else refuse with 409."""
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        try:
+            await asyncio.wait_for(lock.acquire(), self._timeout)
+        except TimeoutError:
+            raise session_busy(session_id) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+def session_busy(session_id: str) -> AgentError:
+    """The 409 for a session that is still busy with another turn."""
+    error = AgentError(
+        f"Session {session_id!r} is busy with another turn; retry when it has finished.",
+        status=409,
+        type="conflict_error",
+        param=SESSION_ID_HEADER,
+        code="session_busy",
+    )
+    error.headers = {"x-should-retry": "true", "retry-after": "1"}
+    return error
+
+
+class Sessions:
+    """Reads and writes the conversations stored by the graph's checkpointer."""
+
+    def __init__(self, graph: CompiledStateGraph) -> None:
+        self.graph = graph
+
+    async def snapshot(self, session_id: str) -> Any | None:
+        """The latest checkpoint of a session, or None when it does not exist."""
+        state = await self.graph.aget_state(thread_config(session_id))
+        return state if state.created_at is not None else None
+
+    async def require(self, session_id: str) -> Any:
+        """The latest checkpoint, or the 404 error."""
+        state = await self.snapshot(session_id)
+        if state is None:
+            raise unknown_session(session_id)
+        return state
+
+    async def create(self, session_id: str, instructions: str | None) -> Any:
+        """Store an empty conversation so the session exists before its first turn."""
+        values = {"messages": [], "instructions": instructions}
+        await self.graph.aupdate_state(thread_config(session_id), values, as_node="start_turn")
+        return await self.require(session_id)
+
+    async def restore(self, checkpoint: Any) -> None:
+        """Make `checkpoint` the latest state again: a failed turn leaves no trace."""
+        await self.graph.aupdate_state(checkpoint.config, None, as_node="__copy__")
+
+    async def delete(self, session_id: str) -> None:
+        """Forget a session entirely."""
+        await self.require(session_id)
+        await self.graph.checkpointer.adelete_thread(session_id)
+
+    async def reset(self, session_id: str) -> None:
+        """Clear a session's messages, keeping its id and instructions."""
+        state = await self.require(session_id)
+        await self.graph.checkpointer.adelete_thread(session_id)
+        await self.create(session_id, state.values.get("instructions"))
+
+    async def history(self, session_id: str) -> dict[str, Any]:
+        """The stored conversation as OpenAI messages."""
+        state = await self.require(session_id)
+        instructions = state.values.get("instructions")
+        messages: list[BaseMessage] = list(state.values.get("messages", []))
+        if instructions:
+            messages.insert(0, SystemMessage(content=instructions))
+        return {
+            "id": session_id,
+            "object": "session",
+            "instructions": instructions,
+            "messages": [to_openai(m) for m in messages],
+        }

@@ -1,0 +1,160 @@
+"""One chat turn: decide what is new, run the graph, undo everything if it fails."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+
+from agent.errors import AgentError
+from agent.messages import content_text, reasoning_of, to_langchain, tool_call_to_openai
+from api.protocol import ChatCompletionRequest
+from api.sessions import Sessions, new_messages, new_session_id, thread_config
+from graph.context import Context
+from graph.routing import pending_client_calls
+from mcp_tools.registry import ToolRegistry
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TurnPlan:
+    """A turn ready to run: the session, what to add to it, and how to undo it."""
+
+    session_id: str
+    graph_input: dict[str, Any]
+    context: Context
+    checkpoint: Any
+    start_index: int
+
+
+@dataclass
+class TurnOutcome:
+    """What a finished turn returns to the client."""
+
+    content: str | None
+    reasoning: str | None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str = "stop"
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+def split_request(request: ChatCompletionRequest) -> tuple[str | None, list[BaseMessage]]:
+    """The request's system instructions (joined) and its other messages."""
+    messages = [to_langchain(m.model_dump(exclude_none=True)) for m in request.messages]
+    system = [content_text(m.content) for m in messages if isinstance(m, SystemMessage)]
+    rest = [m for m in messages if not isinstance(m, SystemMessage)]
+    return ("\n\n".join(system) if system else None), rest
+
+
+def build_context(request: ChatCompletionRequest, tools: ToolRegistry) -> Context:
+    """Per-turn settings taken from the request."""
+    choice = request.tool_choice
+    return Context(
+        temperature=request.temperature,
+        top_p=request.top_p,
+        max_tokens=request.token_limit,
+        stop=request.stop_list,
+        reasoning_effort=request.reasoning_effort,
+        enabled_tools=allowed_server_tools(request.metadata, tools),
+        client_tools=[t.model_dump(exclude_none=True) for t in request.tools or []],
+        tool_choice=choice.model_dump() if hasattr(choice, "model_dump") else choice,
+        parallel_tool_calls=request.parallel_tool_calls,
+        stream=request.stream,
+    )
+
+
+def allowed_server_tools(metadata: dict[str, str] | None, tools: ToolRegistry) -> list[str] | None:
+    """`metadata.tools` ("a,b", or "" for none) narrows the server tools; unset allows all."""
+    if not metadata or "tools" not in metadata:
+        return None
+    wanted = [name.strip() for name in metadata["tools"].split(",") if name.strip()]
+    unknown = sorted(set(wanted) - set(tools.names()))
+    if unknown:
+        raise AgentError(
+            f"metadata.tools names unknown server tools {unknown}; available: {tools.names()}",
+            param="metadata.tools",
+            code="unknown_tool",
+        )
+    return wanted
+
+
+async def plan_turn(
+    sessions: Sessions, request: ChatCompletionRequest, session_id: str | None, tools: ToolRegistry
+) -> TurnPlan:
+    """Resolve the session and work out which request messages are new."""
+    instructions, sent = split_request(request)
+    context = build_context(request, tools)
+    if session_id is None:
+        session_id = new_session_id()
+        checkpoint = await sessions.create(session_id, instructions)
+    else:
+        checkpoint = await sessions.require(session_id)
+    stored: list[BaseMessage] = list(checkpoint.values.get("messages", []))
+    fresh = new_messages(stored, sent)
+    if not fresh:
+        raise AgentError(
+            "Nothing new to answer: every message of the request is already in the session.",
+            param="messages",
+            code="no_new_message",
+        )
+    graph_input: dict[str, Any] = {"messages": fresh}
+    if instructions is not None:
+        graph_input["instructions"] = instructions
+    return TurnPlan(session_id, graph_input, context, checkpoint, len(stored) + len(fresh))
+
+
+async def run_turn(sessions: Sessions, plan: TurnPlan) -> TurnOutcome:
+    """Run the turn to the end (no streaming)."""
+    final: dict[str, Any] = {}
+    async for _mode, values in _guarded(sessions, plan, ["values"]):
+        final = values
+    return outcome(final, plan.start_index)
+
+
+async def stream_turn(sessions: Sessions, plan: TurnPlan) -> AsyncIterator[tuple[str, Any]]:
+    """Run the turn, yielding ("custom", delta) while it runs and ("values", state) events."""
+    async for item in _guarded(sessions, plan, ["custom", "values"]):
+        yield item
+
+
+async def _guarded(
+    sessions: Sessions, plan: TurnPlan, modes: list[str]
+) -> AsyncIterator[tuple[str, Any]]:
+    config = thread_config(plan.session_id)
+    try:
+        async for mode, data in sessions.graph.astream(
+            plan.graph_input, config, context=plan.context, stream_mode=modes
+        ):
+            yield mode, data
+    except BaseException:
+        await asyncio.shield(_restore(sessions, plan))
+        raise
+
+
+async def _restore(sessions: Sessions, plan: TurnPlan) -> None:
+    try:
+        await sessions.restore(plan.checkpoint)
+    except Exception:
+        logger.exception("could not roll back session %s", plan.session_id)
+
+
+def outcome(values: dict[str, Any], start_index: int) -> TurnOutcome:
+    """The client-facing result of a finished turn's state."""
+    turn = values.get("messages", [])[start_index:]
+    replies = [m for m in turn if isinstance(m, AIMessage)]
+    last = replies[-1] if replies else AIMessage(content="")
+    pending = pending_client_calls(values) if turn else []
+    reasoning = "\n".join(r for r in (reasoning_of(m) for m in replies) if r)
+    finish = "tool_calls" if pending else last.response_metadata.get("finish_reason", "stop")
+    return TurnOutcome(
+        content=content_text(last.content) or None,
+        reasoning=reasoning or None,
+        tool_calls=[tool_call_to_openai(c) for c in pending],
+        finish_reason="stop" if finish == "tool_calls" and not pending else finish,
+        usage=values.get("usage") or {},
+    )

@@ -1,0 +1,43 @@
+"""The agent graph: start_turn -> call_model -> (run_tools -> call_model)* -> end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+
+from graph import nodes
+from graph.context import Context
+from graph.deps import AgentDeps
+from graph.routing import route_after_tools, route_model_output
+from graph.state import InputState, State
+
+
+def build_builder(deps: AgentDeps) -> StateGraph:
+    """The uncompiled graph, its nodes bound to `deps`."""
+
+    async def call_model(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        return await nodes.call_model(state, runtime, deps)
+
+    async def run_tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+        return await nodes.run_tools(state, runtime, deps)
+
+    builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    builder.add_node("start_turn", nodes.start_turn)
+    builder.add_node("call_model", call_model)
+    builder.add_node("run_tools", run_tools)
+    builder.add_edge(START, "start_turn")
+    builder.add_edge("start_turn", "call_model")
+    builder.add_conditional_edges("call_model", route_model_output)
+    builder.add_conditional_edges("run_tools", route_after_tools)
+    return builder
+
+
+def build_graph(
+    deps: AgentDeps, checkpointer: BaseCheckpointSaver | None = None
+) -> CompiledStateGraph:
+    """The compiled agent; the service passes its checkpointer, `langgraph dev` none."""
+    return build_builder(deps).compile(checkpointer=checkpointer, name="oss-agent")

@@ -1,0 +1,34 @@
+"""Per-run settings: what one request (or a Studio assistant) may choose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Context:
+    """Run-time configuration of one turn; empty values fall back to the process settings."""
+
+    temperature: float | None = None
+    """Sampling temperature sent upstream."""
+    top_p: float | None = None
+    """Nucleus sampling sent upstream."""
+    max_tokens: int | None = None
+    """Completion token limit per model call."""
+    stop: list[str] | None = None
+    """Stop sequences."""
+    reasoning_effort: str | None = None
+    """gpt-oss reasoning effort: low, medium or high."""
+    tool_call_mode: str | None = None
+    """auto, native, harmony or prompt; unset uses TOOL_CALL_MODE."""
+    enabled_tools: list[str] | None = None
+    """Server-side tools this run may call; unset means all of them."""
+    client_tools: list[dict[str, Any]] = field(default_factory=list)
+    """OpenAI function tools declared by the client; the client runs them."""
+    tool_choice: str | dict[str, Any] | None = None
+    """none, auto, required, or {"type": "function", "function": {"name": ...}}."""
+    parallel_tool_calls: bool | None = None
+    """False keeps only the first tool call of a reply."""
+    stream: bool = False
+    """Whether the upstream is asked to stream."""

@@ -1,0 +1,156 @@
+"""The graph's nodes: start a turn, call the model, run server-side tools."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from agent.messages import REASONING
+from agent.settings import ToolCallMode
+from agent.upstream import ModelCall, ModelReply
+from agent.upstream import call_model as call_upstream
+from graph.context import Context
+from graph.deps import AgentDeps
+from graph.prompts import NOT_RUN_MESSAGE, STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
+from graph.state import State
+from graph.tool_runner import error_message, run_tool
+
+
+async def start_turn(state: State) -> dict[str, Any]:
+    """Reset the per-turn counters; the new messages are already in the state."""
+    return {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}}
+
+
+async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
+    """Ask the model for the next step and record its reply."""
+    steps = state.get("steps", 0)
+    if steps >= deps.settings.max_steps:
+        text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
+        return {"messages": [AIMessage(content=text)], "call_errors": {}}
+    writer = get_stream_writer()
+    reply = await call_upstream(
+        deps.llm, build_model_call(state, runtime.context, deps), _delta_writer(writer)
+    )
+    reply, retries = _bound_retries(reply, state.get("retries", 0), deps.settings.tool_call_retries)
+    return {
+        "messages": [reply_message(reply)],
+        "steps": steps + 1,
+        "retries": retries,
+        "call_errors": reply.errors,
+        "usage": _add_usage(state.get("usage") or {}, reply.usage),
+    }
+
+
+def _delta_writer(writer: Any) -> Any:
+    def on_delta(kind: str, text: str) -> None:
+        writer({"kind": kind, "text": text})
+
+    return on_delta
+
+
+def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCall:
+    """The upstream request for this step: instructions, history, offered tools, sampling."""
+    instructions = state.get("instructions") or deps.settings.system_prompt
+    params = {
+        key: value
+        for key, value in {
+            "temperature": context.temperature,
+            "top_p": context.top_p,
+            "max_tokens": context.max_tokens,
+            "stop": context.stop,
+            "reasoning_effort": context.reasoning_effort or deps.settings.reasoning_effort,
+        }.items()
+        if value is not None
+    }
+    return ModelCall(
+        messages=[SystemMessage(content=instructions), *state["messages"]],
+        tools=offered_tools(context, deps),
+        tool_choice=context.tool_choice,
+        parallel_tool_calls=context.parallel_tool_calls,
+        params=params,
+        stream=context.stream,
+        mode=ToolCallMode(context.tool_call_mode or deps.settings.tool_call_mode),
+    )
+
+
+def offered_tools(context: Context, deps: AgentDeps) -> list[dict[str, Any]]:
+    """Client tools first, then the server tools this run allows (client names win)."""
+    client = list(context.client_tools)
+    taken = {tool["function"]["name"] for tool in client}
+    server = [
+        entry.openai_schema()
+        for entry in deps.tools.select(context.enabled_tools)
+        if entry.name not in taken
+    ]
+    return client + server
+
+
+def reply_message(reply: ModelReply) -> AIMessage:
+    """The assistant message stored for a model reply."""
+    extra = {REASONING: reply.reasoning} if reply.reasoning else {}
+    return AIMessage(
+        content=reply.content,
+        tool_calls=reply.tool_calls,
+        additional_kwargs=extra,
+        response_metadata={"finish_reason": reply.finish_reason},
+    )
+
+
+def _bound_retries(reply: ModelReply, used: int, allowed: int) -> tuple[ModelReply, int]:
+    """Count a re-ask for unusable calls; past the bound, drop them and say why."""
+    if not reply.errors:
+        return reply, used
+    if used < allowed:
+        return reply, used + 1
+    reasons = "; ".join(
+        f"{c['name']}: {reply.errors[c['id']]}" for c in reply.tool_calls if c["id"] in reply.errors
+    )
+    kept = [c for c in reply.tool_calls if c["id"] not in reply.errors]
+    content = reply.content or UNUSABLE_CALL_MESSAGE.format(retries=used + 1, errors=reasons)
+    finish = "tool_calls" if kept else "stop"
+    return ModelReply(content, reply.reasoning, kept, {}, finish, reply.usage), used
+
+
+def _add_usage(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    keys = set(total) | set(more)
+    return {key: total.get(key, 0) + more.get(key, 0) for key in keys}
+
+
+async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
+    """Answer every call of the last reply the server can answer; client calls wait."""
+    calls = state["messages"][-1].tool_calls
+    errors = state.get("call_errors") or {}
+    client_names = {tool["function"]["name"] for tool in runtime.context.client_tools}
+    jobs = [
+        _answer(call, errors, client_names, runtime.context, deps)
+        for call in calls
+        if call["name"] not in client_names or errors
+    ]
+    results = await asyncio.gather(*jobs)
+    return {"messages": [message for message in results if message is not None]}
+
+
+async def _answer(
+    call: dict[str, Any],
+    errors: dict[str, str],
+    client_names: set[str],
+    context: Context,
+    deps: AgentDeps,
+) -> ToolMessage:
+    if call["id"] in errors:
+        return error_message(call, errors[call["id"]])
+    if call["name"] in client_names:
+        return ToolMessage(content=NOT_RUN_MESSAGE, tool_call_id=call["id"], name=call["name"])
+    allowed = {entry.name: entry for entry in deps.tools.select(context.enabled_tools)}
+    entry = allowed.get(call["name"])
+    if entry is None:
+        names = ", ".join(sorted(allowed)) or "none"
+        return error_message(call, f"{call['name']!r} is not a valid tool, try one of [{names}]")
+    settings = deps.settings
+    return await run_tool(
+        entry.tool, call, settings.mcp_call_timeout, settings.tool_output_max_chars
+    )

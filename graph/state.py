@@ -1,0 +1,29 @@
+"""Graph state: the conversation plus per-turn bookkeeping."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+
+class InputState(TypedDict):
+    """What a caller (or LangGraph Studio's chat view) sends in: new messages."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+
+
+class State(InputState, total=False):
+    """Everything a session stores between turns."""
+
+    instructions: str | None
+    """The session's system instructions, set by a system message in a request."""
+    steps: int
+    """Model calls made in the current turn."""
+    retries: int
+    """Re-asks after unusable tool calls in the current turn."""
+    call_errors: dict[str, str]
+    """Tool-call id -> why the last model reply's call cannot be run."""
+    usage: dict[str, Any]
+    """Token usage summed over the current turn's model calls."""

@@ -1,0 +1,83 @@
+"""Start the real service (`oss-agent serve`, uvicorn) as a subprocess for tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import openai
+
+REPO = Path(__file__).resolve().parents[2]
+OSS_AGENT = str(Path(sys.executable).with_name("oss-agent"))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Service:
+    """One `oss-agent serve` process; restartable with the same settings."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.port = free_port()
+        self.env = {**os.environ, **env, "API_HOST": "127.0.0.1", "API_PORT": str(self.port)}
+        self.cwd = cwd
+        self.process: subprocess.Popen | None = None
+        self.log = cwd / f"service-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self, **kwargs) -> openai.OpenAI:
+        """An OpenAI SDK client for this service (no retries: tests see every error)."""
+        kwargs.setdefault("max_retries", 0)
+        kwargs.setdefault("timeout", 30)
+        return openai.OpenAI(base_url=f"{self.url}/v1", api_key="test", **kwargs)
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30)
+
+    def start(self, timeout: float = 30) -> Service:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [OSS_AGENT, "serve"], cwd=self.cwd, env=self.env, stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"service exited early:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"service not ready in {timeout} s:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> Service:
+        self.stop()
+        return self.start()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
