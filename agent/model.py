@@ -67,6 +67,8 @@ class ReasoningChatOpenAI(ChatOpenAI):
         self, input_: Any, *, stop: list[str] | None = None, **kwargs: Any
     ) -> dict:
         payload = super()._get_request_payload(input_, stop=stop, **kwargs)
+        if "max_completion_tokens" in payload:  # every OpenAI-compatible server reads max_tokens
+            payload["max_tokens"] = payload.pop("max_completion_tokens")
         messages: list[BaseMessage] = self._convert_input(input_).to_messages()
         for message, sent in zip(messages, payload.get("messages", []), strict=False):
             reasoning = message.additional_kwargs.get(REASONING)

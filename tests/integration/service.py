@@ -50,7 +50,10 @@ class Service:
     def start(self, timeout: float = 30) -> Service:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [OSS_AGENT, "serve"], cwd=self.cwd, env=self.env, stdout=log,
+                [OSS_AGENT, "serve"],
+                cwd=self.cwd,
+                env=self.env,
+                stdout=log,
                 stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout

@@ -1,0 +1,149 @@
+"""Per-session memory: continue, resend, restart, reset, delete, roll back failed turns."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from tests.integration.service import Service
+from tests.upstream_sim.fixtures import SimServer
+
+
+def _chat(svc: Service, messages: list[dict], session: str | None = None, **kw):
+    headers = {"X-Session-ID": session} if session else {}
+    raw = svc.client().chat.completions.with_raw_response.create(
+        model="m", messages=messages, extra_headers=headers, **kw
+    )
+    return raw.parse(), raw.headers["x-session-id"]
+
+
+def _history(svc: Service, session: str) -> list[dict]:
+    response = httpx.get(f"{svc.url}/v1/sessions/{session}")
+    assert response.status_code == 200, response.text
+    return response.json()["messages"]
+
+
+def test_new_message_only_continues_the_session(service: Service, sim: SimServer) -> None:
+    sim.control.script({"content": "Nice to meet you, Ada."}, {"content": "Your name is Ada."})
+    _, session = _chat(service, [{"role": "user", "content": "I am Ada."}])
+    reply, same = _chat(service, [{"role": "user", "content": "Who am I?"}], session)
+    assert same == session
+    assert reply.choices[0].message.content == "Your name is Ada."
+    sent = sim.control.bodies("/v1/chat/completions")[-1]["messages"]
+    assert [m["content"] for m in sent[1:]] == ["I am Ada.", "Nice to meet you, Ada.", "Who am I?"]
+    assert len(_history(service, session)) == 4
+
+
+def test_resent_history_is_not_stored_twice(service: Service, sim: SimServer) -> None:
+    sim.control.script({"reasoning": "r1", "content": "First."}, {"content": "Second."})
+    first = [{"role": "user", "content": "one"}]
+    _, session = _chat(service, first)
+    resent = [
+        *first,
+        {"role": "assistant", "content": "First."},
+        {"role": "user", "content": "two"},
+    ]
+    _chat(service, resent, session)
+    history = _history(service, session)
+    assert [m["content"] for m in history] == ["one", "First.", "two", "Second."]
+    assert history[1]["reasoning"] == "r1"
+
+
+def test_system_message_sets_instructions(service: Service, sim: SimServer) -> None:
+    _, session = _chat(
+        service,
+        [{"role": "system", "content": "Answer in French."}, {"role": "user", "content": "hello"}],
+    )
+    _chat(service, [{"role": "user", "content": "again"}], session)
+    sent = sim.control.bodies("/v1/chat/completions")[-1]["messages"]
+    assert sent[0] == {"role": "system", "content": "Answer in French."}
+    assert sum(m["role"] == "system" for m in sent) == 1
+    body = httpx.get(f"{service.url}/v1/sessions/{session}").json()
+    assert body["instructions"] == "Answer in French."
+
+
+def test_sessions_are_isolated(service: Service, sim: SimServer) -> None:
+    _, a = _chat(service, [{"role": "user", "content": "secret A"}])
+    _, b = _chat(service, [{"role": "user", "content": "question B"}])
+    assert a != b
+    assert "secret A" not in str(_history(service, b))
+
+
+def test_session_survives_a_restart(fresh_service: Service, sim: SimServer) -> None:
+    fresh_service.start()
+    sim.control.script({"content": "Stored."}, {"content": "Still here."})
+    _, session = _chat(fresh_service, [{"role": "user", "content": "remember me"}])
+    fresh_service.restart()
+    reply, _ = _chat(fresh_service, [{"role": "user", "content": "still?"}], session)
+    assert reply.choices[0].message.content == "Still here."
+    sent = sim.control.bodies("/v1/chat/completions")[-1]["messages"]
+    assert [m["content"] for m in sent[1:]] == ["remember me", "Stored.", "still?"]
+
+
+def test_reset_and_delete(service: Service, sim: SimServer) -> None:
+    _, session = _chat(
+        service, [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
+    )
+    reset = httpx.post(f"{service.url}/v1/sessions/{session}/reset")
+    assert reset.status_code == 200
+    assert reset.json()["messages"] == [{"role": "system", "content": "Be brief."}]
+    assert httpx.delete(f"{service.url}/v1/sessions/{session}").status_code == 200
+    missing = httpx.get(f"{service.url}/v1/sessions/{session}")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "session_not_found"
+    with pytest.raises(openai.NotFoundError):
+        _chat(service, [{"role": "user", "content": "hello?"}], session)
+    assert httpx.delete(f"{service.url}/v1/sessions/{session}").status_code == 404
+    assert httpx.post(f"{service.url}/v1/sessions/{session}/reset").status_code == 404
+
+
+def test_failed_turn_leaves_history_unchanged(service: Service, sim: SimServer) -> None:
+    sim.control.script({"content": "ok"}, {"fault": "error500"})
+    _, session = _chat(service, [{"role": "user", "content": "one"}])
+    before = _history(service, session)
+    with pytest.raises(openai.APIStatusError) as info:
+        _chat(service, [{"role": "user", "content": "two"}], session)
+    assert info.value.status_code == 502
+    assert info.value.response.headers["x-session-id"] == session
+    assert _history(service, session) == before
+
+
+def test_failed_tool_turn_rolls_back_every_step(service: Service, sim: SimServer) -> None:
+    sim.control.script(
+        {"tool_calls": [{"name": "calculator", "arguments": {"expression": "1+2"}}]},
+        {"fault": "error500"},
+    )
+    with pytest.raises(openai.APIStatusError) as info:
+        _chat(service, [{"role": "user", "content": "add"}])
+    assert len(sim.control.requests("/v1/chat/completions")) == 2  # the tool ran, then it failed
+    assert _history(service, info.value.response.headers["x-session-id"]) == []
+
+
+def test_failed_first_turn_keeps_an_empty_session(service: Service, sim: SimServer) -> None:
+    sim.control.script({"fault": "error500"}, {"content": "second try works"})
+    with pytest.raises(openai.APIStatusError) as info:
+        _chat(service, [{"role": "user", "content": "hi"}])
+    session = info.value.response.headers["x-session-id"]
+    assert _history(service, session) == []
+    reply, _ = _chat(service, [{"role": "user", "content": "hi"}], session)
+    assert reply.choices[0].message.content == "second try works"
+    assert [m["content"] for m in _history(service, session)] == ["hi", "second try works"]
+
+
+def test_dropped_stream_rolls_back(service: Service, sim: SimServer) -> None:
+    sim.control.script(
+        {"content": "first"},
+        {"content": "a long answer", "chunk_size": 2, "fault": "drop", "fault_after": 3},
+    )
+    _, session = _chat(service, [{"role": "user", "content": "one"}])
+    before = _history(service, session)
+    stream = service.client().chat.completions.create(
+        model="m",
+        messages=[{"role": "user", "content": "two"}],
+        stream=True,
+        extra_headers={"X-Session-ID": session},
+    )
+    with pytest.raises(openai.APIError):
+        list(stream)
+    assert _history(service, session) == before
