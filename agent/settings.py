@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     reasoning_effort: str | None = Field(None, description="low|medium|high, or unset")
 
     # Tool calling
-    tool_call_mode: ToolCallMode = Field(ToolCallMode.AUTO, description="auto|native|harmony|prompt")
+    tool_call_mode: ToolCallMode = Field(
+        ToolCallMode.AUTO, description="auto|native|harmony|prompt"
+    )
     tool_call_retries: int = Field(2, ge=0, le=10, description="re-asks after an unusable call")
     max_steps: int = Field(8, ge=1, le=100, description="model calls per turn before stopping")
     system_prompt: str = Field(

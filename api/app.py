@@ -11,9 +11,9 @@ from agent.settings import Settings, get_settings
 from api.deps import Services
 from api.errors import register_exception_handlers
 from api.routes import api_router
-from api.sessions import SessionLocks, Sessions
+from api.sessions import Sessions
 from graph.builder import build_graph
-from graph.checkpoint import open_checkpointer
+from graph.checkpoint import open_store
 from graph.deps import AgentDeps
 from mcp_tools.loader import open_tools
 
@@ -24,15 +24,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_checkpointer(settings.database_url) as saver, open_tools(settings) as tools:
-            graph = build_graph(AgentDeps.create(settings, tools), checkpointer=saver)
+        store_cm = open_store(
+            settings.database_url, settings.session_lock_timeout, settings.db_pool_size
+        )
+        async with store_cm as store, open_tools(settings) as tools:
+            graph = build_graph(AgentDeps.create(settings, tools), checkpointer=store.checkpointer)
             app.state.services = Services(
                 settings=settings,
                 graph=graph,
                 sessions=Sessions(graph),
-                locks=SessionLocks(settings.session_lock_timeout),
+                locks=store.locks,
                 tools=tools,
-                checkpointer=saver,
+                checkpointer=store.checkpointer,
             )
             yield
 

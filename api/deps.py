@@ -11,7 +11,8 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agent.errors import AgentError
 from agent.settings import Settings
-from api.sessions import SessionLocks, Sessions
+from api.sessions import Sessions
+from graph.locks import SessionLocks
 from mcp_tools.registry import ToolRegistry
 
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
@@ -52,42 +48,6 @@ def new_messages(stored: list[BaseMessage], sent: list[BaseMessage]) -> list[Bas
         if stored_keys[len(stored_keys) - overlap :] == sent_keys[:overlap]:
             return sent[overlap:]
     return sent
-
-
-class SessionLocks:
-    """One turn at a time per session inside this process."""
-
-    def __init__(self, timeout: float) -> None:
-        self._timeout = timeout
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    @asynccontextmanager
-    async def hold(self, session_id: str) -> AsyncIterator[None]:
-        """Wait up to the timeout for the session, else refuse with 409."""
-        lock = self._locks.get(session_id)
-        if lock is None:
-            lock = self._locks[session_id] = asyncio.Lock()
-        try:
-            await asyncio.wait_for(lock.acquire(), self._timeout)
-        except TimeoutError:
-            raise session_busy(session_id) from None
-        try:
-            yield
-        finally:
-            lock.release()
-
-
-def session_busy(session_id: str) -> AgentError:
-    """The 409 for a session that is still busy with another turn."""
-    error = AgentError(
-        f"Session {session_id!r} is busy with another turn; retry when it has finished.",
-        status=409,
-        type="conflict_error",
-        param=SESSION_ID_HEADER,
-        code="session_busy",
-    )
-    error.headers = {"x-should-retry": "true", "retry-after": "1"}
-    return error
 
 
 class Sessions:

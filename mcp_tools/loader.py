@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from agent.settings import Settings
 from mcp_tools.builtin import builtin_tools
+from mcp_tools.mcp_client import open_mcp_tools
 from mcp_tools.registry import BUILTIN, SourceStatus, ToolEntry, ToolRegistry
+
+logger = logging.getLogger(__name__)
 
 
 def builtin_registry(settings: Settings) -> ToolRegistry:
@@ -22,5 +26,13 @@ def builtin_registry(settings: Settings) -> ToolRegistry:
 
 @asynccontextmanager
 async def open_tools(settings: Settings) -> AsyncIterator[ToolRegistry]:
-    """The tool registry for the life of the service."""
-    yield builtin_registry(settings)
+    """The tool registry for the life of the service; MCP sessions close with it."""
+    registry = builtin_registry(settings)
+    async with open_mcp_tools(settings) as (entries, statuses):
+        for entry in entries:
+            registry.add(entry)
+        for status in statuses:
+            registry.sources[status.name] = status
+            if not status.ok:
+                logger.warning("MCP server %s failed: %s", status.name, status.error)
+        yield registry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,10 +47,17 @@ class ToolRegistry:
     sources: dict[str, SourceStatus] = field(default_factory=dict)
 
     def add(self, entry: ToolEntry) -> None:
-        """Register a tool; a clashing MCP tool is renamed `<server>_<tool>`."""
+        """Register a tool; a clashing MCP tool is renamed `<server>_<tool>`.
+
+        MCP names are made to fit OpenAI's `^[A-Za-z0-9_-]{1,64}$`; the MCP call itself
+        still uses the server's own name.
+        """
         name = entry.name
-        if name in self.entries and entry.source != BUILTIN:
-            name = f"{entry.source}_{name}"
+        if entry.source != BUILTIN:
+            if name in self.entries:
+                name = f"{entry.source}_{name}"
+            name = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]
+        if name != entry.name:
             entry.tool = entry.tool.model_copy(update={"name": name})
         if name in self.entries:
             raise ValueError(f"duplicate tool name {name!r} from {entry.source}")

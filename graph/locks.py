@@ -1,0 +1,86 @@
+"""One turn at a time per session: in this process, and across processes on Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from agent.errors import AgentError
+
+
+def session_busy(session_id: str) -> AgentError:
+    """The 409 for a session still busy with another turn after the wait."""
+    error = AgentError(
+        f"Session {session_id!r} is busy with another turn; retry when it has finished.",
+        status=409,
+        type="conflict_error",
+        param="X-Session-ID",
+        code="session_busy",
+    )
+    error.headers = {"x-should-retry": "true", "retry-after": "1"}
+    return error
+
+
+class SessionLocks:
+    """Serialises turns on a session inside one process; waits up to `timeout` seconds."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @asynccontextmanager
+    async def hold(self, session_id: str) -> AsyncIterator[None]:
+        """Hold the session for one turn, or raise the 409 when it stays busy."""
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        try:
+            await asyncio.wait_for(lock.acquire(), self.timeout)
+        except TimeoutError:
+            raise session_busy(session_id) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+
+def advisory_key(session_id: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_lock (same in every process)."""
+    digest = hashlib.blake2b(session_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class PostgresSessionLocks(SessionLocks):
+    """Adds a Postgres advisory lock, so turns on a session never interleave across processes."""
+
+    def __init__(self, pool: Any, timeout: float, poll: float = 0.05) -> None:
+        super().__init__(timeout)
+        self._pool = pool
+        self._poll = poll
+
+    @asynccontextmanager
+    async def hold(self, session_id: str) -> AsyncIterator[None]:
+        """Hold the local lock, then the advisory lock on a pooled connection."""
+        deadline = time.monotonic() + self.timeout
+        async with super().hold(session_id), self._pool.connection() as conn:
+            key = advisory_key(session_id)
+            await self._acquire(conn, key, session_id, deadline)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    async def _acquire(self, conn: Any, key: int, session_id: str, deadline: float) -> None:
+        while True:
+            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            row = await cursor.fetchone()
+            if row and next(iter(row.values() if isinstance(row, dict) else row)):
+                return
+            if time.monotonic() >= deadline:
+                raise session_busy(session_id)
+            await asyncio.sleep(self._poll)

@@ -1,0 +1,1 @@
+"""Small MCP servers used by the MCP tests (stdio and streamable HTTP)."""
