@@ -10,6 +10,8 @@ from typing import Any
 class Context:
     """Run-time configuration of one turn; empty values fall back to the process settings."""
 
+    model: str | None = None
+    """Model name sent upstream; unset uses LLM_MODEL."""
     temperature: float | None = None
     """Sampling temperature sent upstream."""
     top_p: float | None = None

@@ -18,6 +18,10 @@ from graph.deps import AgentDeps
 from graph.prompts import NOT_RUN_MESSAGE, STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
 from graph.tool_runner import error_message, run_tool
+from mcp_tools.registry import BUILTIN
+
+# An MCP call may first restart a crashed or hung server (start-up timeout 30 s, ping 2 s).
+MCP_RECONNECT_ALLOWANCE = 35.0
 
 
 async def start_turn(state: State) -> dict[str, Any]:
@@ -58,6 +62,7 @@ def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCa
     params = {
         key: value
         for key, value in {
+            "model": context.model,
             "temperature": context.temperature,
             "top_p": context.top_p,
             "max_tokens": context.max_tokens,
@@ -151,6 +156,7 @@ async def _answer(
         names = ", ".join(sorted(allowed)) or "none"
         return error_message(call, f"{call['name']!r} is not a valid tool, try one of [{names}]")
     settings = deps.settings
-    return await run_tool(
-        entry.tool, call, settings.mcp_call_timeout, settings.tool_output_max_chars
-    )
+    limit = settings.mcp_call_timeout
+    if entry.source != BUILTIN:
+        limit += MCP_RECONNECT_ALLOWANCE  # the MCP layer bounds the call; this is a backstop
+    return await run_tool(entry.tool, call, limit, settings.tool_output_max_chars)
