@@ -1,0 +1,59 @@
+"""The safe built-in tools, grouped as TOOLS_ENABLED names them.
+
+`builtin_tools(settings)` builds the tools of the enabled groups; `BUILTIN_GROUPS` lists
+which tool names each group provides (write_file only when TOOLS_FILES_WRITE is true).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from langchain_core.tools import BaseTool
+
+from agent.settings import Settings
+
+from .calculator import calculator_tools
+from .clock import clock_tools
+from .fetch import fetch_tools
+from .files import file_tools
+from .netguard import AddressPolicy
+from .sysinfo import system_info_tools
+from .workspace import Workspace
+
+BUILTIN_GROUPS: dict[str, list[str]] = {
+    "calculator": ["calculator"],
+    "datetime": ["current_time", "convert_time", "date_diff"],
+    "system_info": ["system_info"],
+    "files": ["list_files", "read_file", "search_files", "write_file"],
+    "http_fetch": ["http_fetch"],
+}
+
+__all__ = ["BUILTIN_GROUPS", "builtin_tools"]
+
+
+def builtin_tools(settings: Settings) -> list[BaseTool]:
+    """The tools of every group in TOOLS_ENABLED, in the order of BUILTIN_GROUPS."""
+    enabled = set(settings.tools_enabled)
+    budget = settings.tool_output_max_chars
+    tools: list[BaseTool] = []
+    if "calculator" in enabled:
+        tools += calculator_tools()
+    if "datetime" in enabled:
+        tools += clock_tools()
+    if "system_info" in enabled:
+        tools += system_info_tools(_workspace_root(settings))
+    if "files" in enabled:
+        workspace = Workspace(settings.tools_workspace)
+        tools += file_tools(workspace, budget, allow_write=settings.tools_files_write)
+    if "http_fetch" in enabled:
+        policy = AddressPolicy.from_allow_list(settings.tools_fetch_allow)
+        tools += fetch_tools(policy, settings.tools_fetch_max_bytes, budget)
+    return tools
+
+
+def _workspace_root(settings: Settings) -> Path:
+    """Where system_info measures disk space: the workspace, or its nearest existing parent."""
+    path = settings.tools_workspace.resolve()
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
