@@ -41,7 +41,8 @@ def upstream_error(exc: Exception, base_url: str) -> UpstreamError:
         )
     if isinstance(exc, openai.APIConnectionError):
         return UpstreamError(
-            f"The model server at {base_url} is unreachable: {exc.__cause__ or exc}. "
+            f"The model server at {base_url} is unreachable "
+            f"({str(exc.__cause__ or exc).rstrip('.')}). "
             "Check LLM_BASE_URL and that the server is running.",
             status=502,
             type="upstream_error",

@@ -1,26 +1,30 @@
-"""One model call: send the conversation upstream, get back content, reasoning and calls."""
+"""One model step: pick the strategy, apply tool_choice, give back checked tool calls."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import openai
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from agent.errors import upstream_error
-from agent.messages import REASONING, content_text
 from agent.model import ReasoningChatOpenAI
 from agent.settings import ToolCallMode
+from agent.strategies import RawReply, harmony_reply, native_reply, prompt_reply
+from agent.toolcalls import ToolCall
 
 OnDelta = Callable[[str, str], None]
 """Receives ("content" | "reasoning", text) as the reply forms."""
 
+REQUIRED_NUDGE = "Answer by calling {which} now, with arguments that fit its schema."
+
 
 @dataclass
 class ModelCall:
-    """Everything one upstream call needs."""
+    """Everything one model step needs."""
 
     messages: list[BaseMessage]
     tools: list[dict[str, Any]] = field(default_factory=list)
@@ -29,11 +33,16 @@ class ModelCall:
     params: dict[str, Any] = field(default_factory=dict)
     stream: bool = False
     mode: ToolCallMode = ToolCallMode.AUTO
+    reasks: int = 2
 
 
 @dataclass
 class ModelReply:
-    """A model reply after tool calls were detected, cleaned and checked."""
+    """A model reply whose tool calls were detected, cleaned and checked.
+
+    `tool_calls` are LangChain tool calls (id, name, args); `errors` maps the id of each
+    unusable call to what the model must be told about it.
+    """
 
     content: str = ""
     reasoning: str = ""
@@ -46,51 +55,76 @@ class ModelReply:
 async def call_model(
     llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDelta | None = None
 ) -> ModelReply:
-    """Run one model call with the configured strategy; upstream failures -> UpstreamError."""
+    """Run one step; upstream failures become UpstreamError with the right status."""
     try:
-        message = await _native(llm, call, on_delta or _ignore)
+        raw = await _with_reasks(llm, call, on_delta or _ignore)
     except openai.OpenAIError as exc:
         raise upstream_error(exc, str(llm.openai_api_base)) from exc
-    return _reply_from_message(message)
+    return _checked(raw, call)
 
 
 def _ignore(kind: str, text: str) -> None:
     return None
 
 
-async def _native(llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDelta) -> AIMessage:
-    model: Any = llm
-    if call.tools and call.tool_choice != "none":
-        model = llm.bind_tools(
-            call.tools, tool_choice=call.tool_choice, parallel_tool_calls=call.parallel_tool_calls
-        )
-    if not call.stream:
-        return await model.ainvoke(call.messages, **call.params)
-    merged: AIMessageChunk | None = None
-    async for chunk in model.astream(call.messages, **call.params):
-        if text := content_text(chunk.content):
-            on_delta("content", text)
-        if reasoning := chunk.additional_kwargs.get(REASONING):
-            on_delta("reasoning", reasoning)
-        merged = chunk if merged is None else merged + chunk
-    return merged or AIMessageChunk(content="")
+async def _with_reasks(llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDelta) -> RawReply:
+    """Ask again (without storing the nudge) while tool_choice demands a call it lacks."""
+    messages = list(call.messages)
+    tools = [] if call.tool_choice == "none" else call.tools
+    for attempt in range(call.reasks + 1):
+        raw = await _once(llm, call, messages, tools, on_delta)
+        which = _missing_required(raw, call.tool_choice)
+        if which is None or attempt == call.reasks:
+            return raw
+        messages += [
+            AIMessage(content=raw.content),
+            HumanMessage(REQUIRED_NUDGE.format(which=which)),
+        ]
+    return raw
 
 
-def _reply_from_message(message: AIMessage) -> ModelReply:
-    usage = message.usage_metadata or {}
-    calls = [dict(call) for call in message.tool_calls]
-    return ModelReply(
-        content=content_text(message.content),
-        reasoning=message.additional_kwargs.get(REASONING, ""),
-        tool_calls=calls,
-        finish_reason="tool_calls" if calls else _finish_reason(message),
-        usage={
-            "prompt_tokens": usage.get("input_tokens", 0),
-            "completion_tokens": usage.get("output_tokens", 0),
-        },
-    )
+async def _once(
+    llm: ReasoningChatOpenAI,
+    call: ModelCall,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    on_delta: OnDelta,
+) -> RawReply:
+    options: dict[str, Any] = {**call.params, "stream": call.stream}
+    if call.mode is ToolCallMode.HARMONY:
+        return await harmony_reply(llm, messages, tools, options, on_delta)
+    if call.mode is ToolCallMode.PROMPT:
+        return await prompt_reply(llm, messages, tools, options, on_delta)
+    bind = {"tool_choice": call.tool_choice, "parallel_tool_calls": call.parallel_tool_calls}
+    options["bind"] = {key: value for key, value in bind.items() if value is not None}
+    recover = call.mode is ToolCallMode.AUTO
+    return await native_reply(llm, messages, tools, options, on_delta, recover_from_text=recover)
 
 
-def _finish_reason(message: AIMessage) -> str:
-    reason = message.response_metadata.get("finish_reason") or "stop"
-    return "length" if reason == "length" else "stop"
+def _missing_required(raw: RawReply, choice: str | dict[str, Any] | None) -> str | None:
+    """Which tool the reply should have called but did not, for `required` / a named tool."""
+    valid = [c for c in raw.calls if isinstance(c, ToolCall)]
+    if choice == "required" and not valid:
+        return "one of the tools"
+    if isinstance(choice, dict):
+        name = choice.get("function", {}).get("name")
+        if not any(c.name == name for c in valid):
+            return f"the tool `{name}`"
+    return None
+
+
+def _checked(raw: RawReply, call: ModelCall) -> ModelReply:
+    calls = [] if call.tool_choice == "none" else raw.calls
+    if call.parallel_tool_calls is False:
+        calls = calls[:1]
+    reply = ModelReply(raw.content, raw.reasoning, usage=raw.usage)
+    for found in calls:
+        call_id = found.id or f"call_{uuid.uuid4().hex[:24]}"
+        if isinstance(found, ToolCall):
+            reply.tool_calls.append({"id": call_id, "name": found.name, "args": found.arguments})
+            continue
+        args = found.arguments if found.arguments is not None else {"__raw__": found.raw_arguments}
+        reply.tool_calls.append({"id": call_id, "name": found.name or "unknown", "args": args})
+        reply.errors[call_id] = found.error
+    reply.finish_reason = "tool_calls" if reply.tool_calls else raw.finish_reason
+    return reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
@@ -35,10 +35,8 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
     if steps >= deps.settings.max_steps:
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
         return {"messages": [AIMessage(content=text)], "call_errors": {}}
-    writer = get_stream_writer()
-    reply = await call_upstream(
-        deps.llm, build_model_call(state, runtime.context, deps), _delta_writer(writer)
-    )
+    on_delta = _delta_writer(get_stream_writer(), _turn_has_content(state))
+    reply = await call_upstream(deps.llm, build_model_call(state, runtime.context, deps), on_delta)
     reply, retries = _bound_retries(reply, state.get("retries", 0), deps.settings.tool_call_retries)
     return {
         "messages": [reply_message(reply)],
@@ -49,11 +47,26 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
     }
 
 
-def _delta_writer(writer: Any) -> Any:
+def _delta_writer(writer: Any, separate: bool) -> Any:
+    """Stream deltas as custom events; a step's first content after earlier content in
+    the same turn starts a new paragraph, as the steps are separate messages."""
+    pending = {"separator": "\n\n" if separate else ""}
+
     def on_delta(kind: str, text: str) -> None:
+        if kind == "content" and pending["separator"]:
+            text, pending["separator"] = pending["separator"] + text, ""
         writer({"kind": kind, "text": text})
 
     return on_delta
+
+
+def _turn_has_content(state: State) -> bool:
+    for message in reversed(state["messages"]):
+        if isinstance(message, HumanMessage):
+            return False
+        if isinstance(message, AIMessage) and message.content:
+            return True
+    return False
 
 
 def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCall:
@@ -79,6 +92,7 @@ def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCa
         params=params,
         stream=context.stream,
         mode=ToolCallMode(context.tool_call_mode or deps.settings.tool_call_mode),
+        reasks=deps.settings.tool_call_retries,
     )
 
 

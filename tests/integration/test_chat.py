@@ -120,7 +120,7 @@ def test_streamed_tool_loop_streams_both_steps(service: Service, sim: SimServer)
         )
     )
     content = "".join(c.choices[0].delta.content or "" for c in chunks)
-    assert content == "Let me compute. It is 1024."
+    assert content == "Let me compute.\n\nIt is 1024."
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert not any(c.choices[0].delta.tool_calls for c in chunks)
 

@@ -132,10 +132,15 @@ def test_failed_first_turn_keeps_an_empty_session(service: Service, sim: SimServ
 
 
 def test_dropped_stream_rolls_back(service: Service, sim: SimServer) -> None:
-    sim.control.script(
-        {"content": "first"},
-        {"content": "a long answer", "chunk_size": 2, "fault": "drop", "fault_after": 3},
-    )
+    long_answer = "a long answer that goes on and on, well past the first deltas " * 3
+    dropped = {
+        "content": long_answer,
+        "chunk_size": 4,
+        "chunk_delay": 0.02,
+        "fault": "drop",
+        "fault_after": 20,
+    }
+    sim.control.script({"content": "first"}, dropped)
     _, session = _chat(service, [{"role": "user", "content": "one"}])
     before = _history(service, session)
     stream = service.client().chat.completions.create(
@@ -144,6 +149,9 @@ def test_dropped_stream_rolls_back(service: Service, sim: SimServer) -> None:
         stream=True,
         extra_headers={"X-Session-ID": session},
     )
+    received = []
     with pytest.raises(openai.APIError):
-        list(stream)
+        for chunk in stream:
+            received.append(chunk)
+    assert any(c.choices and c.choices[0].delta.content for c in received)  # failed mid-way
     assert _history(service, session) == before

@@ -133,7 +133,7 @@ def test_metadata_narrows_server_tools(agent: Service, sim: SimServer) -> None:
     _ask(agent, "narrow", metadata={"tools": "calculator"})
     first, second = sim.control.bodies("/v1/chat/completions")[-2:]
     assert [t["function"]["name"] for t in first["tools"]] == ["calculator"]
-    assert "not a valid tool" in second["messages"][-1]["content"]
+    assert "Unknown tool 'add'" in second["messages"][-1]["content"]
 
 
 def test_no_server_tools_when_metadata_is_empty(agent: Service, sim: SimServer) -> None:

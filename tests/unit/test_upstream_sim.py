@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from tests.upstream_sim.control import SimControlError
+from tests.upstream_sim.fixtures import SimServer
 
 CORPUS = Path(__file__).parents[1] / "data" / "corpus.jsonl"
 USER = [{"role": "user", "content": "What is the weather in Berlin?"}]
@@ -28,11 +29,11 @@ def corpus(record_id: str) -> dict[str, Any]:
     raise KeyError(record_id)
 
 
-def client(sim: fixtures.SimServer, **options: Any) -> openai.OpenAI:
+def client(sim: SimServer, **options: Any) -> openai.OpenAI:
     return openai.OpenAI(base_url=sim.base_url, api_key="sk-test", max_retries=0, **options)
 
 
-def ask(sim: fixtures.SimServer, text: str) -> str | None:
+def ask(sim: SimServer, text: str) -> str | None:
     messages = [{"role": "user", "content": text}]
     reply = client(sim).chat.completions.create(model="gpt-oss", messages=messages)
     return reply.choices[0].message.content
@@ -69,7 +70,7 @@ def collect(stream: Any, reasoning_key: str = "reasoning") -> Collected:
     return got
 
 
-def raw_events(sim: fixtures.SimServer, body: dict[str, Any]) -> tuple[httpx.Response, list[str]]:
+def raw_events(sim: SimServer, body: dict[str, Any]) -> tuple[httpx.Response, list[str]]:
     """POST a streaming chat request and split the raw body into SSE events."""
     response = httpx.post(f"{sim.base_url}/chat/completions", json={**body, "stream": True})
     text = response.text

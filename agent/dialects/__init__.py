@@ -1,0 +1,33 @@
+"""Tool-call dialects: parsers from model output text to content, reasoning and calls.
+
+Each dialect is registered by name and offers a pure `parse(text, tool_names)` and a
+per-request streaming parser (`stream(tool_names)` -> `feed(delta)`/`close()`/`result()`)
+whose accumulated output always equals the full parse.
+"""
+
+from agent.dialects import harmony, hermes, json_calls  # noqa: F401 - registers the dialects
+from agent.dialects.detect import detect_dialect
+from agent.dialects.registry import dialect_names, get_dialect, register_dialect
+from agent.dialects.types import (
+    CallCandidate,
+    CallDelta,
+    Delta,
+    Dialect,
+    Parsed,
+    StreamParser,
+    accumulate,
+)
+
+__all__ = [
+    "CallCandidate",
+    "CallDelta",
+    "Delta",
+    "Dialect",
+    "Parsed",
+    "StreamParser",
+    "accumulate",
+    "detect_dialect",
+    "dialect_names",
+    "get_dialect",
+    "register_dialect",
+]

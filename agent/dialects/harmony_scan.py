@@ -1,0 +1,76 @@
+"""Where harmony message bodies end, and what a recipient addresses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent.dialects.harmony_header import is_role, parse_stripped_header
+from agent.dialects.scan import (
+    TOKEN,
+    JsonScanner,
+    NeedMore,
+    held_prefix,
+    token_at,
+    without_cut_token,
+)
+
+_BUILTIN_PREFIXES = ("browser.", "container.", "python")
+
+
+def call_name(recipient: str, tool_names: Sequence[str]) -> str | None:
+    """Function name a recipient addresses; None for roles; "" for built-in tools."""
+    name = recipient.removeprefix("functions.")
+    if name != recipient or name in tool_names:
+        return name
+    if is_role(name):
+        return None
+    return "" if name.startswith(_BUILTIN_PREFIXES) else name
+
+
+def find_body_stop(
+    buf: str, start: int, eof: bool, stripped: bool, tool_names: Sequence[str]
+) -> tuple[int, str]:
+    """Where body text from `start` stops, and why: "token", "header" (a stripped-form
+    header), "end" (end of input) or "wait" (text from there on is held back)."""
+    cursor, token_start = start, buf.find("<|", start)
+    while True:
+        if 0 <= token_start < cursor:
+            token_start = buf.find("<|", cursor)
+        header_start = buf.find("assistant", cursor) if stripped else -1
+        candidates = [i for i in (token_start, header_start) if i >= 0]
+        if not candidates:
+            if eof:
+                return without_cut_token(buf, start), "end"
+            words = ("<|", "assistant") if stripped else ("<|",)
+            return held_prefix(buf, cursor, words), "wait"
+        stop = min(candidates)
+        try:
+            if stop == token_start:
+                if token_at(buf, stop, eof):
+                    return stop, "token"
+            elif parse_stripped_header(buf, stop, eof, require_role=True, tool_names=tool_names):
+                return stop, "header"
+        except NeedMore:
+            return stop, "wait"
+        cursor = stop + 1
+
+
+def json_body_end(
+    scanner: JsonScanner, buf: str, pos: int, eof: bool, stripped: bool
+) -> int | None:
+    """End of a JSON call body starting at `pos`, None until it is known.
+
+    With tokens, the body ends at the first token outside JSON strings (so `<|call|>`
+    inside a string is data); stripped, it ends where the brackets balance. If input
+    ends inside a string, the first token anywhere ends it instead.
+    """
+    while True:
+        end = scanner.run(buf, pos)
+        if end is None:
+            if not eof:
+                return None
+            token = TOKEN.search(buf, pos) if not stripped else None
+            return token.start() if token else without_cut_token(buf, pos)
+        if stripped or token_at(buf, pos + end, eof):
+            return pos + end
+        scanner.skip(end)

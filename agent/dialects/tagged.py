@@ -1,0 +1,197 @@
+"""Scanner for tag-delimited outputs: `<tool_call>` (hermes), `<think>`/`<reasoning>`, and
+bare or ```-fenced JSON calls that name an offered tool."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from enum import Enum, auto
+from functools import partial
+
+from agent.dialects.envelope import calls_from_payload, calls_from_value, load_json
+from agent.dialects.scan import (
+    JsonScanner,
+    NeedMore,
+    hold_or_drop,
+    json_call_start,
+    skip_space,
+    starts_with,
+)
+from agent.dialects.stream_base import ScanStream
+from agent.dialects.types import CallCandidate
+
+_REASONING_TAGS = {"<think>": "</think>", "<reasoning>": "</reasoning>"}
+_CALL_OPEN, _CALL_CLOSE, _FENCE = "<tool_call>", "</tool_call>", "```"
+_FENCE_LANGUAGE = re.compile(r"[\w\-]*")
+_SPECIAL_TAGS_ONLY = re.compile(r"<")
+_SPECIAL_WITH_JSON = re.compile(r"[<{\[`]")
+
+
+class _State(Enum):
+    TEXT = auto()
+    REASONING = auto()
+    TOOL_CALL = auto()
+    JSON_VALUE = auto()
+
+
+class TaggedStream(ScanStream):
+    reasoning_separator = ""
+
+    def __init__(self, tool_names: Sequence[str] = (), *, tool_call_tags: bool) -> None:
+        super().__init__(tool_names)
+        self._tags = (*_REASONING_TAGS, *_REASONING_TAGS.values())
+        if tool_call_tags:
+            self._tags += (_CALL_OPEN, _CALL_CLOSE)
+        self._json_calls = bool(self.tool_names)
+        self._special = _SPECIAL_WITH_JSON if self._json_calls else _SPECIAL_TAGS_ONLY
+        self._state = _State.TEXT
+        self._close_tag = ""
+        self._scanner: JsonScanner | None = None
+        self._value_offset = 0
+        self._value_end: int | None = None
+        self._fenced = False
+
+    def _step(self, eof: bool) -> bool:
+        if self._state is _State.REASONING:
+            return self._reasoning_body(eof)
+        if self._state is _State.TOOL_CALL:
+            return self._tool_call(eof)
+        if self._state is _State.JSON_VALUE:
+            return self._json_value(eof)
+        return self._text(eof)
+
+    def _text(self, eof: bool) -> bool:
+        buf, pos = self._buf, self._pos
+        cursor = pos
+        while match := self._special.search(buf, cursor):
+            i = match.start()
+            try:
+                action = self._special_at(buf, i, eof)
+            except NeedMore:
+                self._emit_content(buf[pos:i])
+                self._pos = i
+                return False
+            if action is None:
+                cursor = i + 1
+                continue
+            self._emit_content(buf[pos:i])
+            self._pos = i
+            action()
+            return True
+        words = (*self._tags, _FENCE) if self._json_calls and not eof else self._tags
+        hold = hold_or_drop(buf, pos, words, eof)
+        self._emit_content(buf[pos:hold])
+        self._pos = len(buf) if eof else hold
+        return False
+
+    def _special_at(self, buf: str, i: int, eof: bool) -> Callable[[], None] | None:
+        """What the `<`, `{`, `[` or backtick at `i` starts, as an action; None for text."""
+        char = buf[i]
+        if char == "<":
+            tag = next((t for t in self._tags if starts_with(buf, i, t, eof)), None)
+            return partial(self._enter_tag, tag) if tag else None
+        if char == "`":
+            offset = self._fence_at(buf, i, eof)
+            return None if offset is None else partial(self._enter_json, offset, fenced=True)
+        if json_call_start(buf, i, eof):
+            return partial(self._enter_json, 0, fenced=False)
+        return None
+
+    def _fence_at(self, buf: str, i: int, eof: bool) -> int | None:
+        if not starts_with(buf, i, _FENCE, eof):
+            return None
+        language = _FENCE_LANGUAGE.match(buf, i + 3)
+        assert language is not None
+        if language.end() == len(buf) and not eof:
+            raise NeedMore
+        j = skip_space(buf, language.end(), eof)
+        if j < len(buf) and buf[j] in "{[" and json_call_start(buf, j, eof):
+            return j - i
+        return None
+
+    def _enter_tag(self, tag: str) -> None:
+        self._pos += len(tag)
+        if tag in _REASONING_TAGS:
+            self._state, self._close_tag = _State.REASONING, _REASONING_TAGS[tag]
+        elif tag == _CALL_OPEN:
+            self._content.end_segment()
+            self._state, self._scanner = _State.TOOL_CALL, None
+
+    def _enter_json(self, offset: int, *, fenced: bool) -> None:
+        self._state, self._fenced = _State.JSON_VALUE, fenced
+        self._value_offset, self._value_end = offset, None
+        self._scanner = JsonScanner(offset, stop_at_tokens=False)
+
+    def _reasoning_body(self, eof: bool) -> bool:
+        buf, pos = self._buf, self._pos
+        end = buf.find(self._close_tag, pos)
+        if end < 0:
+            hold = hold_or_drop(buf, pos, (self._close_tag,), eof)
+            self._emit_reasoning(buf[pos:hold])
+            self._pos = len(buf) if eof else hold
+            return False
+        self._emit_reasoning(buf[pos:end])
+        self._pos, self._state = end + len(self._close_tag), _State.TEXT
+        return True
+
+    def _value_end_at(self, eof: bool) -> int | None:
+        """End of the JSON value being scanned (absolute), remembered once found."""
+        if self._value_end is None:
+            assert self._scanner is not None
+            relative = self._scanner.run(self._buf, self._pos)
+            if relative is None:
+                return len(self._buf) if eof else None
+            self._value_end = relative
+        return self._pos + self._value_end
+
+    def _json_value(self, eof: bool) -> bool:
+        buf, pos = self._buf, self._pos
+        end = self._value_end_at(eof)
+        if end is None:
+            return False
+        close = end
+        if self._fenced:
+            after = skip_space(buf, end, eof)
+            if starts_with(buf, after, _FENCE, eof):
+                close = after + len(_FENCE)
+        value = load_json(buf[pos + self._value_offset : end])
+        calls = calls_from_value(value, self.tool_names, known_only=True)
+        if calls:
+            self._emit_calls(calls)
+        else:
+            self._emit_content(buf[pos:close])
+        self._pos, self._state = close, _State.TEXT
+        return True
+
+    def _tool_call(self, eof: bool) -> bool:
+        buf, pos = self._buf, self._pos
+        first = skip_space(buf, pos, eof)
+        if first < len(buf) and buf[first] in "{[":
+            if self._scanner is None:
+                self._value_offset, self._value_end = first - pos, None
+                self._scanner = JsonScanner(first - pos, stop_at_tokens=False)
+            end = self._value_end_at(eof)
+            if end is None:
+                return False
+            after = skip_space(buf, end, eof)
+            close = after + len(_CALL_CLOSE) if starts_with(buf, after, _CALL_CLOSE, eof) else end
+            payload = buf[first:end]
+        else:
+            found = [i for i in (buf.find(_CALL_CLOSE, pos), buf.find(_CALL_OPEN, pos)) if i >= 0]
+            if not found and not eof:
+                return False
+            end = min(found, default=len(buf))
+            close = end + len(_CALL_CLOSE) if buf.startswith(_CALL_CLOSE, end) else end
+            payload = buf[pos:end]
+        calls = calls_from_payload(payload, self.tool_names)
+        if calls:
+            self._emit_calls(calls)
+        else:
+            self._emit_content(payload)
+            self._content.end_segment()
+        self._pos, self._state = close, _State.TEXT
+        return True
+
+    def _emit_calls(self, calls: list[CallCandidate]) -> None:
+        for call in calls:
+            self._close_call(self._open_call(call.name), call.arguments)

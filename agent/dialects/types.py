@@ -1,0 +1,87 @@
+"""Result and delta types shared by every dialect, and the two protocols a dialect offers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class CallCandidate:
+    """A tool call as written by the model: name without markup, arguments before repair."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Full parse of one model output. Empty text is reported as None."""
+
+    content: str | None
+    reasoning: str | None
+    calls: list[CallCandidate] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CallDelta:
+    """Part of a call: the name once known, then argument text.
+
+    Concatenating every `arguments` piece of one index gives the call's arguments.
+    """
+
+    index: int
+    name: str | None = None
+    arguments: str | None = None
+
+
+@dataclass
+class Delta:
+    """What one `feed` or `close` adds to the output."""
+
+    content: str = ""
+    reasoning: str = ""
+    calls: list[CallDelta] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.content or self.reasoning or self.calls)
+
+
+class StreamParser(Protocol):
+    """Per-request streaming state. Never raises; text that may be markup is held back."""
+
+    def feed(self, text: str) -> Delta: ...
+
+    def close(self) -> Delta: ...
+
+    def result(self) -> Parsed: ...
+
+
+class Dialect(Protocol):
+    """A named output format: a pure full-text parse and a streaming parser factory."""
+
+    name: str
+
+    def parse(self, text: str, tool_names: Sequence[str] = ()) -> Parsed: ...
+
+    def stream(self, tool_names: Sequence[str] = ()) -> StreamParser: ...
+
+
+def accumulate(deltas: Sequence[Delta]) -> Parsed:
+    """Join a sequence of deltas into the Parsed they add up to (for callers and tests)."""
+    content = "".join(d.content for d in deltas)
+    reasoning = "".join(d.reasoning for d in deltas)
+    names: dict[int, str] = {}
+    arguments: dict[int, list[str]] = {}
+    for delta in deltas:
+        for call in delta.calls:
+            if call.name is not None:
+                names[call.index] = call.name
+            if call.arguments is not None:
+                arguments.setdefault(call.index, []).append(call.arguments)
+    calls = [
+        CallCandidate(names.get(i, ""), "".join(arguments.get(i, [])))
+        for i in sorted(names.keys() | arguments.keys())
+    ]
+    return Parsed(content or None, reasoning or None, calls)

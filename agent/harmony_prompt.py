@@ -1,0 +1,150 @@
+"""A full harmony prompt for `/v1/completions`, from OpenAI-style messages and tools.
+
+History rules (gpt-oss.md §1.2, §2.5, §2.6): an assistant tool call is rendered as
+`<|start|>assistant to=functions.NAME<|channel|>commentary json<|message|>{args}<|call|>`,
+preceded by the turn's reasoning as an analysis message; a tool result is
+`<|start|>functions.NAME to=assistant<|channel|>commentary<|message|>…<|end|>` with NAME
+found from `tool_call_id`. Reasoning of a turn that ended in a final answer is dropped;
+reasoning of the ongoing turn (calls without a final answer yet) is kept.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agent.dialects.harmony_tools import render_tools_section
+from agent.toolcalls_types import text_of, tool_functions
+
+DEFAULT_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
+_INSTRUCTION_ROLES = ("system", "developer")
+
+
+@dataclass(frozen=True)
+class HarmonyOptions:
+    reasoning_effort: Literal["low", "medium", "high"] = "medium"
+    current_date: str | None = None  # ISO date; today when None
+    knowledge_cutoff: str = "2024-06"
+    model_identity: str = DEFAULT_IDENTITY
+    instructions: str | None = None  # appended to the system/developer messages' text
+
+
+def render_harmony_prompt(
+    messages: Sequence[dict[str, Any]],
+    tools: Sequence[Any] | None = None,
+    options: HarmonyOptions | None = None,
+) -> str:
+    """The prompt text, ending with `<|start|>assistant` for the model to continue."""
+    options = options or HarmonyOptions()
+    has_tools = bool(tool_functions(tools))
+    parts = [_message("system", system_text(options, has_tools=has_tools))]
+    developer = developer_text(_instructions(messages, options), tools or [])
+    if developer:
+        parts.append(_message("developer", developer))
+    parts += render_history(messages)
+    return "".join(parts) + "<|start|>assistant"
+
+
+def system_text(options: HarmonyOptions, *, has_tools: bool) -> str:
+    date = options.current_date or datetime.date.today().isoformat()
+    channels = (
+        "# Valid channels: analysis, commentary, final. Channel must be included for every message."
+    )
+    if has_tools:
+        channels += "\nCalls to these tools must go to the commentary channel: 'functions'."
+    return (
+        f"{options.model_identity}\nKnowledge cutoff: {options.knowledge_cutoff}\n"
+        f"Current date: {date}\n\nReasoning: {options.reasoning_effort}\n\n{channels}"
+    )
+
+
+def developer_text(instructions: str, tools: Sequence[Any]) -> str:
+    sections = ["# Instructions", instructions] if instructions else []
+    tools_section = render_tools_section(tool_functions(tools))
+    if tools_section:
+        sections.append(tools_section)
+    return "\n\n".join(sections)
+
+
+def render_history(messages: Sequence[dict[str, Any]]) -> list[str]:
+    """Harmony messages for the conversation (system/developer messages excluded)."""
+    call_names = _call_names(messages)
+    finished = _turns_with_final_answer(messages)
+    parts: list[str] = []
+    for index, message in enumerate(messages):
+        role = message.get("role")
+        if role == "user":
+            parts.append(_message("user", text_of(message.get("content"))))
+        elif role == "assistant":
+            parts += _assistant(message, keep_reasoning=index not in finished)
+        elif role == "tool":
+            name = call_names.get(message.get("tool_call_id")) or message.get("name") or "tool"
+            header = f"functions.{name} to=assistant<|channel|>commentary"
+            parts.append(_message(header, text_of(message.get("content"))))
+    return parts
+
+
+def _assistant(message: dict[str, Any], *, keep_reasoning: bool) -> list[str]:
+    parts = []
+    reasoning = text_of(message.get("reasoning") or message.get("reasoning_content"))
+    if keep_reasoning and reasoning:
+        parts.append(_message("assistant<|channel|>analysis", reasoning))
+    content = text_of(message.get("content"))
+    calls = [c for c in message.get("tool_calls") or [] if isinstance(c, dict)]
+    if not calls:
+        return parts + ([_message("assistant<|channel|>final", content)] if content else [])
+    if content:
+        parts.append(_message("assistant<|channel|>commentary", content))
+    for call in calls:
+        function = call.get("function") or {}
+        arguments = function.get("arguments")
+        body = arguments.strip() if isinstance(arguments, str) else _compact_json(arguments)
+        header = f"assistant to=functions.{function.get('name', '')}<|channel|>commentary json"
+        parts.append(f"<|start|>{header}<|message|>{body or '{}'}<|call|>")
+    return parts
+
+
+def _turns_with_final_answer(messages: Sequence[dict[str, Any]]) -> set[int]:
+    """Indexes of assistant messages whose turn (since the last user message) has a
+    final answer: their reasoning is dropped."""
+    finished: set[int] = set()
+    turn: list[int] = []
+    for index, message in enumerate([*messages, {"role": "user"}]):
+        role = message.get("role")
+        if role == "user":
+            if any(_is_final_answer(messages[i]) for i in turn):
+                finished.update(turn)
+            turn = []
+        elif role == "assistant":
+            turn.append(index)
+    return finished
+
+
+def _is_final_answer(message: dict[str, Any]) -> bool:
+    return not message.get("tool_calls") and bool(text_of(message.get("content")))
+
+
+def _call_names(messages: Sequence[dict[str, Any]]) -> dict[Any, str]:
+    names = {}
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            if isinstance(call, dict) and call.get("id"):
+                names[call["id"]] = (call.get("function") or {}).get("name", "")
+    return names
+
+
+def _instructions(messages: Sequence[dict[str, Any]], options: HarmonyOptions) -> str:
+    texts = [text_of(m.get("content")) for m in messages if m.get("role") in _INSTRUCTION_ROLES]
+    texts.append(options.instructions or "")
+    return "\n\n".join(t.strip() for t in texts if t and t.strip())
+
+
+def _message(header: str, body: str) -> str:
+    return f"<|start|>{header}<|message|>{body}<|end|>"
+
+
+def _compact_json(value: Any) -> str:
+    return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
