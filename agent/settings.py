@@ -99,7 +99,7 @@ class Settings(BaseSettings):
     mcp_call_timeout: float = Field(30.0, gt=0, description="seconds per MCP tool call")
     tool_output_max_chars: int = Field(16000, ge=200, description="tool output budget")
     tools_enabled: Annotated[list[str], NoDecode] = Field(
-        list(DEFAULT_BUILTIN_TOOLS), description="built-in tools, comma separated"
+        list(DEFAULT_BUILTIN_TOOLS), description="built-in tools, comma separated, or none"
     )
     tools_workspace: Path = Field(Path("./workspace"), description="root of the file tools")
     tools_files_write: bool = Field(False, description="allow the write_file tool")
@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     @field_validator("tools_enabled")
     @classmethod
     def _known_tools(cls, value: list[str]) -> list[str]:
+        if value == ["none"]:
+            return []
         unknown = sorted(set(value) - set(BUILTIN_TOOL_NAMES))
         if unknown:
             raise ValueError(

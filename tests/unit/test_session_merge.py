@@ -1,0 +1,83 @@
+"""Which request messages are new for a stored session (clients resend history differently)."""
+
+from __future__ import annotations
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+from agent.messages import to_langchain
+from api.sessions import new_messages
+
+CALL = {"id": "c1", "name": "calculator", "args": {"expression": "1+1"}}
+STORED = [
+    HumanMessage("hi"),
+    AIMessage("hello", additional_kwargs={"reasoning": "greet"}),
+    HumanMessage("add"),
+    AIMessage("", tool_calls=[CALL]),
+    ToolMessage("2", tool_call_id="c1"),
+    AIMessage("It is 2."),
+]
+
+
+def texts(messages) -> list[str]:
+    return [str(m.content) for m in messages]
+
+
+def test_only_the_new_message() -> None:
+    assert texts(new_messages(STORED, [HumanMessage("next")])) == ["next"]
+
+
+def test_whole_history_resent_as_openai_messages() -> None:
+    sent = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},  # no reasoning echoed
+        {"role": "user", "content": [{"type": "text", "text": "add"}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "calculator", "arguments": '{"expression": "1+1"}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "2"},
+        {"role": "assistant", "content": "It is 2."},
+        {"role": "user", "content": "next"},
+    ]
+    assert texts(new_messages(STORED, [to_langchain(m) for m in sent])) == ["next"]
+
+
+def test_trimmed_window() -> None:
+    sent = [
+        HumanMessage("add"),
+        AIMessage("", tool_calls=[CALL]),
+        ToolMessage("2", tool_call_id="c1"),
+        AIMessage("It is 2."),
+        HumanMessage("more"),
+    ]
+    assert texts(new_messages(STORED, sent)) == ["more"]
+
+
+def test_repeating_an_earlier_question_is_new() -> None:
+    assert texts(new_messages(STORED, [HumanMessage("hi")])) == ["hi"]
+
+
+def test_client_tool_results_continue_a_call() -> None:
+    stored = [
+        HumanMessage("weather?"),
+        AIMessage("", tool_calls=[{"id": "w1", "name": "get_weather", "args": {"city": "Oslo"}}]),
+    ]
+    sent = [ToolMessage("sunny", tool_call_id="w1")]
+    assert new_messages(stored, sent) == sent
+
+
+def test_diverging_history_is_appended_whole() -> None:
+    sent = [HumanMessage("other"), AIMessage("thread")]
+    assert new_messages(STORED, sent) == sent
+
+
+def test_empty_store() -> None:
+    sent = [HumanMessage("a")]
+    assert new_messages([], sent) == sent
