@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from psycopg_pool import PoolTimeout
+
 from agent.errors import AgentError
 
 
@@ -49,6 +51,18 @@ class SessionLocks:
             lock.release()
 
 
+def too_many_turns() -> AgentError:
+    """The 503 when every lock connection of this process is held by a running turn."""
+    error = AgentError(
+        "Too many turns are running on this server (DB_POOL_SIZE); retry shortly.",
+        status=503,
+        type="server_busy",
+        code="too_many_turns",
+    )
+    error.headers = {"x-should-retry": "true", "retry-after": "1"}
+    return error
+
+
 def advisory_key(session_id: str) -> int:
     """A stable signed 64-bit key for pg_advisory_lock (same in every process)."""
     digest = hashlib.blake2b(session_id.encode(), digest_size=8).digest()
@@ -67,13 +81,23 @@ class PostgresSessionLocks(SessionLocks):
     async def hold(self, session_id: str) -> AsyncIterator[None]:
         """Hold the local lock, then the advisory lock on a pooled connection."""
         deadline = time.monotonic() + self.timeout
-        async with super().hold(session_id), self._pool.connection() as conn:
+        async with super().hold(session_id), self._connection(deadline) as conn:
             key = advisory_key(session_id)
             await self._acquire(conn, key, session_id, deadline)
             try:
                 yield
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    @asynccontextmanager
+    async def _connection(self, deadline: float) -> AsyncIterator[Any]:
+        """A lock connection; each running turn holds one, so waiting for one is bounded."""
+        try:
+            connection = self._pool.connection(timeout=max(deadline - time.monotonic(), 0.1))
+            async with connection as conn:
+                yield conn
+        except PoolTimeout:
+            raise too_many_turns() from None
 
     async def _acquire(self, conn: Any, key: int, session_id: str, deadline: float) -> None:
         while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +28,7 @@ def builtin_registry(settings: Settings) -> ToolRegistry:
 @asynccontextmanager
 async def open_tools(settings: Settings) -> AsyncIterator[ToolRegistry]:
     """The tool registry for the life of the service; MCP sessions close with it."""
-    registry = builtin_registry(settings)
+    registry = await asyncio.to_thread(builtin_registry, settings)  # touches the filesystem
     async with open_mcp_tools(settings) as (entries, statuses):
         for entry in entries:
             registry.add(entry)

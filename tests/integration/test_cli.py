@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from tests.integration.service import OSS_AGENT
+from tests.integration.service import OSS_AGENT, Service
 
 
 def test_bad_settings_exit_2(tmp_path) -> None:
@@ -20,24 +20,11 @@ def test_bad_settings_exit_2(tmp_path) -> None:
 
 
 def test_banner_masks_secrets(tmp_path) -> None:
-    env = {
-        **os.environ,
-        "LLM_API_KEY": "sk-very-secret",
-        "API_PORT": "1",
-        "DATABASE_URL": "postgresql://agent:pw123@127.0.0.1:1/x",
-    }
-    proc = subprocess.Popen(
-        [OSS_AGENT, "serve"],
-        env=env,
-        cwd=tmp_path,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        output, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        output, _ = proc.communicate()
-    assert "LLM_API_KEY" in output and "****" in output
-    assert "sk-very-secret" not in output and "pw123" not in output
+    env = {"LLM_BASE_URL": "http://127.0.0.1:9/v1", "LLM_API_KEY": "sk-very-secret",
+           "API_KEY": "client-secret", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+           "USE_MCP_TOOLS": "false"}
+    service = Service(env, tmp_path).start()
+    service.stop()
+    output = service.output()
+    assert "LLM_API_KEY" in output and "API_KEY" in output and "****" in output
+    assert "sk-very-secret" not in output and "client-secret" not in output
