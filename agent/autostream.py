@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from agent.dialects import Delta, Parsed, StreamParser, detect_dialect, get_dialect
+from agent.dialects import CallDelta, Delta, Parsed, StreamParser, detect_dialect, get_dialect
+from agent.toolcalls_native import parse_content
 
 # Enough text to tell `analysisWe need…` / `<|channel|>` from an ordinary answer.
 DECIDE_AFTER = 24
+# Content that may be nothing but a JSON call (bare or fenced), which only the end tells.
+_MAYBE_WHOLE_JSON = re.compile(r"\s*(?:[\[{]|```[\w\-]*\s*[\[{])")
 
 
 class AutoStream:
@@ -42,10 +46,40 @@ class AutoStream:
         return (self._inner or self._start()).result()
 
     def _start(self) -> StreamParser:
-        name = "harmony" if detect_dialect(self._held, self._names) == "harmony" else "hermes"
-        self._inner = get_dialect(name).stream(self._names)
+        """Bare JSON is a call only when it is the whole content (as `sanitize_native`
+        decides for the full text): content that starts like one is held to the end,
+        other content streams with bare JSON shown as text."""
+        if detect_dialect(self._held, self._names) == "harmony":
+            self._inner = get_dialect("harmony").stream(self._names)
+        elif _MAYBE_WHOLE_JSON.match(self._held):
+            self._inner = _WholeContent(self._names)
+        else:
+            self._inner = get_dialect("hermes").stream(())
         return self._inner
 
     def _take(self) -> str:
         held, self._held = self._held, ""
         return held
+
+
+class _WholeContent:
+    """Held until the end, then parsed as a whole, exactly like non-streamed content."""
+
+    def __init__(self, tool_names: Sequence[str]) -> None:
+        self._names = list(tool_names)
+        self._text = ""
+        self._parsed: Parsed | None = None
+
+    def feed(self, text: str) -> Delta:
+        self._text += text
+        return Delta()
+
+    def close(self) -> Delta:
+        if self._parsed is not None:
+            return Delta()
+        self._parsed = parse_content(self._text, self._names)
+        calls = [CallDelta(i, c.name, c.arguments) for i, c in enumerate(self._parsed.calls)]
+        return Delta(self._parsed.content or "", self._parsed.reasoning or "", calls)
+
+    def result(self) -> Parsed:
+        return self._parsed or Parsed(None, None, [])

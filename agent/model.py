@@ -8,10 +8,12 @@ thought between tool calls, so this subclass keeps reasoning in
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers.openai_tools import make_invalid_tool_call
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
@@ -34,6 +36,30 @@ def reasoning_from(fields: dict[str, Any] | None) -> str:
     return fields.get("reasoning") or fields.get("reasoning_content") or ""
 
 
+def _take_non_object_calls(message: Any) -> list[dict[str, Any]]:
+    """Remove the tool calls whose arguments are JSON but not an object (`[{...}]`, `"x"`):
+    LangChain would parse them into `args` and fail on its dict check (a 500). They are
+    kept as invalid tool calls, raw arguments intact, for the sanitiser to repair."""
+    calls = message.get("tool_calls") if isinstance(message, dict) else None
+    if not isinstance(calls, list):
+        return []
+    aside = [call for call in calls if _non_object_arguments(call)]
+    if aside:
+        message["tool_calls"] = [call for call in calls if call not in aside]
+    return aside
+
+
+def _non_object_arguments(call: Any) -> bool:
+    function = call.get("function") if isinstance(call, dict) else None
+    arguments = function.get("arguments") if isinstance(function, dict) else None
+    if not isinstance(arguments, str) or not arguments:
+        return False
+    try:
+        return not isinstance(json.loads(arguments, strict=False), dict)
+    except ValueError:
+        return False
+
+
 class ReasoningChatOpenAI(ChatOpenAI):
     """`ChatOpenAI` that keeps `reasoning` from responses and sends it back upstream."""
 
@@ -42,12 +68,19 @@ class ReasoningChatOpenAI(ChatOpenAI):
     def _create_chat_result(
         self, response: dict | openai.BaseModel, generation_info: dict | None = None
     ) -> ChatResult:
-        result = super()._create_chat_result(response, generation_info)
         data = response if isinstance(response, dict) else response.model_dump()
-        for generation, choice in zip(result.generations, data.get("choices") or [], strict=False):
+        choices = data.get("choices") or []
+        aside = [_take_non_object_calls(choice.get("message")) for choice in choices]
+        result = super()._create_chat_result(data if any(aside) else response, generation_info)
+        for generation, choice, calls in zip(result.generations, choices, aside, strict=False):
             reasoning = reasoning_from(choice.get("message"))
             if reasoning:
                 generation.message.additional_kwargs[REASONING] = reasoning
+            if calls and isinstance(generation.message, AIMessage):
+                generation.message.invalid_tool_calls += [
+                    make_invalid_tool_call(call, "arguments are not a JSON object")
+                    for call in calls
+                ]
         return result
 
     def _convert_chunk_to_generation_chunk(

@@ -46,7 +46,7 @@ def sanitize_native(
     content = text_of(message.get("content"))
     reasoning = next((text_of(message.get(f)) for f in _REASONING_FIELDS if message.get(f)), "")
     calls = [_resolve_native(call, tools, validate) for call in _native_calls(message)]
-    from_content = _parse_content(content, names)
+    from_content = parse_content(content, names)
     from_reasoning = _parse_reasoning(reasoning, names)
     content = _join(from_content.content, None if content else from_reasoning.content)
     reasoning = _join(from_reasoning.reasoning, from_content.reasoning)
@@ -74,7 +74,7 @@ def _resolve_native(
     return resolve_call(candidate, tools, validate=validate, call_id=call_id)
 
 
-def _parse_content(content: str, names: list[str]) -> Parsed:
+def parse_content(content: str, names: list[str]) -> Parsed:
     """Markup in content parsed away. Bare JSON counts as a call only when it is the
     whole content: a server without a tool parser returns exactly that (C10), while
     JSON inside prose is more likely an example shown to the user."""

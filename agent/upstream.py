@@ -68,19 +68,34 @@ def _ignore(kind: str, text: str) -> None:
 
 
 async def _with_reasks(llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDelta) -> RawReply:
-    """Ask again (without storing the nudge) while tool_choice demands a call it lacks."""
+    """Ask again (without storing the nudge) while tool_choice demands a call it lacks.
+
+    When a call is demanded, an attempt's deltas are held until it is kept, so a
+    streamed reply shows only the answer that is returned (and stored)."""
     messages = list(call.messages)
     tools = [] if call.tool_choice == "none" else call.tools
+    demanded = call.tool_choice == "required" or isinstance(call.tool_choice, dict)
     for attempt in range(call.reasks + 1):
-        raw = await _once(llm, call, messages, tools, on_delta)
+        held: list[tuple[str, str]] = []
+        sink = _holder(held) if demanded else on_delta
+        raw = await _once(llm, call, messages, tools, sink)
         which = _missing_required(raw, call.tool_choice)
         if which is None or attempt == call.reasks:
+            for kind, text in held:
+                on_delta(kind, text)
             return raw
         messages += [
             AIMessage(content=raw.content),
             HumanMessage(REQUIRED_NUDGE.format(which=which)),
         ]
     return raw
+
+
+def _holder(held: list[tuple[str, str]]) -> OnDelta:
+    def hold(kind: str, text: str) -> None:
+        held.append((kind, text))
+
+    return hold
 
 
 async def _once(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
@@ -32,12 +32,15 @@ async def start_turn(state: State) -> dict[str, Any]:
 async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
     """Ask the model for the next step and record its reply."""
     steps = state.get("steps", 0)
+    on_delta = _delta_writer(get_stream_writer(), _turn_replies(state))
     if steps >= deps.settings.max_steps:
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
+        on_delta("content", text)
         return {"messages": [AIMessage(content=text)], "call_errors": {}}
-    on_delta = _delta_writer(get_stream_writer(), _turn_has_content(state))
-    reply = await call_upstream(deps.llm, build_model_call(state, runtime.context, deps), on_delta)
-    reply, retries = _bound_retries(reply, state.get("retries", 0), deps.settings.tool_call_retries)
+    raw = await call_upstream(deps.llm, build_model_call(state, runtime.context, deps), on_delta)
+    reply, retries = _bound_retries(raw, state.get("retries", 0), deps.settings.tool_call_retries)
+    if reply.content != raw.content:  # our own explanation: streamed clients must see it too
+        on_delta("content", reply.content)
     return {
         "messages": [reply_message(reply)],
         "steps": steps + 1,
@@ -47,26 +50,29 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
     }
 
 
-def _delta_writer(writer: Any, separate: bool) -> Any:
-    """Stream deltas as custom events; a step's first content after earlier content in
-    the same turn starts a new paragraph, as the steps are separate messages."""
-    pending = {"separator": "\n\n" if separate else ""}
+def _delta_writer(writer: Any, earlier: list[AIMessage]) -> Any:
+    """Stream deltas as custom events; a step's first content (reasoning) after earlier
+    content (reasoning) in the same turn starts a new paragraph (line), as the steps are
+    separate messages (the non-streamed reasoning joins them the same way)."""
+    pending = {
+        "content": "\n\n" if any(m.content for m in earlier) else "",
+        "reasoning": "\n" if any(m.additional_kwargs.get(REASONING) for m in earlier) else "",
+    }
 
     def on_delta(kind: str, text: str) -> None:
-        if kind == "content" and pending["separator"]:
-            text, pending["separator"] = pending["separator"] + text, ""
+        if pending.get(kind):
+            text, pending[kind] = pending[kind] + text, ""
         writer({"kind": kind, "text": text})
 
     return on_delta
 
 
-def _turn_has_content(state: State) -> bool:
-    for message in reversed(state["messages"]):
-        if isinstance(message, HumanMessage):
-            return False
-        if isinstance(message, AIMessage) and message.content:
-            return True
-    return False
+def _turn_replies(state: State) -> list[AIMessage]:
+    """The replies this turn added so far (one per step; `steps` is reset per turn), not
+    those of earlier requests, whose text the client already has."""
+    steps = state.get("steps", 0)
+    replies = [m for m in state["messages"] if isinstance(m, AIMessage)]
+    return replies[len(replies) - steps :] if steps else []
 
 
 def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCall:
@@ -87,13 +93,20 @@ def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCa
     return ModelCall(
         messages=[SystemMessage(content=instructions), *state["messages"]],
         tools=offered_tools(context, deps),
-        tool_choice=context.tool_choice,
+        tool_choice=_step_tool_choice(context.tool_choice, state.get("steps", 0)),
         parallel_tool_calls=context.parallel_tool_calls,
         params=params,
         stream=context.stream,
         mode=ToolCallMode(context.tool_call_mode or deps.settings.tool_call_mode),
         reasks=deps.settings.tool_call_retries,
     )
+
+
+def _step_tool_choice(choice: str | dict[str, Any] | None, steps: int) -> Any:
+    """`required` / a named tool forces the turn's first call; after a server tool ran, the
+    model must be free to answer, or it would be forced to call again until MAX_STEPS."""
+    forced = choice == "required" or isinstance(choice, dict)
+    return "auto" if forced and steps > 0 else choice
 
 
 def offered_tools(context: Context, deps: AgentDeps) -> list[dict[str, Any]]:

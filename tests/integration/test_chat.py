@@ -150,3 +150,16 @@ def test_tool_error_goes_back_to_the_model(service: Service, sim: SimServer) -> 
     tool = sim.control.bodies("/v1/chat/completions")[-1]["messages"][-1]
     assert tool["role"] == "tool" and tool["content"].startswith("Error:")
     assert "calculator" in tool["content"]
+
+
+def test_required_tool_choice_forces_only_the_first_step(service: Service, sim: SimServer) -> None:
+    sim.control.script(
+        {"tool_calls": [{"name": "calculator", "arguments": {"expression": "6*7"}}]},
+        {"content": "It is 42."},
+    )
+    reply = service.client().chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "6*7?"}], tool_choice="required")
+    assert reply.choices[0].message.content == "It is 42."
+    first, second = sim.control.bodies("/v1/chat/completions")
+    assert first["tool_choice"] == "required"
+    assert second["tool_choice"] == "auto"
