@@ -158,7 +158,8 @@ def test_required_tool_choice_forces_only_the_first_step(service: Service, sim: 
         {"content": "It is 42."},
     )
     reply = service.client().chat.completions.create(
-        model="m", messages=[{"role": "user", "content": "6*7?"}], tool_choice="required")
+        model="m", messages=[{"role": "user", "content": "6*7?"}], tool_choice="required"
+    )
     assert reply.choices[0].message.content == "It is 42."
     first, second = sim.control.bodies("/v1/chat/completions")
     assert first["tool_choice"] == "required"

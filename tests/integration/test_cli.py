@@ -20,9 +20,13 @@ def test_bad_settings_exit_2(tmp_path) -> None:
 
 
 def test_banner_masks_secrets(tmp_path) -> None:
-    env = {"LLM_BASE_URL": "http://127.0.0.1:9/v1", "LLM_API_KEY": "sk-very-secret",
-           "API_KEY": "client-secret", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
-           "USE_MCP_TOOLS": "false"}
+    env = {
+        "LLM_BASE_URL": "http://127.0.0.1:9/v1",
+        "LLM_API_KEY": "sk-very-secret",
+        "API_KEY": "client-secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "USE_MCP_TOOLS": "false",
+    }
     service = Service(env, tmp_path).start()
     service.stop()
     output = service.output()
