@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -12,6 +13,21 @@ from agent.errors import AgentError
 from agent.messages import fingerprint, to_openai
 
 SESSION_ID_HEADER = "X-Session-ID"
+
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def checked_session_id(value: str) -> str:
+    """A session id from a client, or a 400 saying what ids look like."""
+    if not _SESSION_ID.fullmatch(value):
+        raise AgentError(
+            f"{SESSION_ID_HEADER} must be 1-128 letters, digits or . _ : - (got {value[:40]!r}); "
+            "use the id a previous response returned, or omit the header.",
+            param=SESSION_ID_HEADER,
+            code="invalid_session_id",
+        )
+    return value
 
 
 def new_session_id() -> str:

@@ -13,7 +13,7 @@ from agent.errors import AgentError
 from api.completion import completion_response
 from api.deps import Services, ServicesDep
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
-from api.sessions import SESSION_ID_HEADER
+from api.sessions import SESSION_ID_HEADER, checked_session_id
 from api.streaming import ChunkWriter, sse_events
 from api.turn import TurnPlan, plan_turn, run_turn, stream_turn
 
@@ -27,6 +27,8 @@ async def create_chat_completion(
 ) -> Response:
     """Answer the request's new messages within the session named by X-Session-ID."""
     session_id = (x_session_id or "").strip() or None
+    if session_id is not None:
+        checked_session_id(session_id)
     stack = AsyncExitStack()
     try:
         if session_id is not None:

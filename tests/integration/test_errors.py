@@ -60,6 +60,12 @@ def test_unknown_session_is_404(service: Service) -> None:
     assert error["code"] == "session_not_found"
 
 
+def test_malformed_session_id_is_400(service: Service) -> None:
+    body = {"messages": [{"role": "user", "content": "x"}]}
+    error = _error(_post(service, body, **{"X-Session-ID": "a" * 200}), 400)
+    assert error["code"] == "invalid_session_id" and error["param"] == "X-Session-ID"
+
+
 def test_unknown_server_tool_in_metadata_is_400(service: Service) -> None:
     body = {"messages": [{"role": "user", "content": "x"}], "metadata": {"tools": "nope"}}
     error = _error(_post(service, body), 400)

@@ -155,3 +155,25 @@ def test_dropped_stream_rolls_back(service: Service, sim: SimServer) -> None:
             received.append(chunk)
     assert any(c.choices and c.choices[0].delta.content for c in received)  # failed mid-way
     assert _history(service, session) == before
+
+
+def test_client_disconnect_mid_stream_rolls_back(service: Service, sim: SimServer) -> None:
+    slow = {"content": "word " * 200, "chunk_size": 5, "chunk_delay": 0.05}
+    sim.control.script({"content": "first"}, slow, {"content": "after"})
+    _, session = _chat(service, [{"role": "user", "content": "one"}])
+    before = _history(service, session)
+    body = {"stream": True, "messages": [{"role": "user", "content": "two"}]}
+    headers = {"X-Session-ID": session}
+    with httpx.stream(
+        "POST", f"{service.url}/v1/chat/completions", json=body, headers=headers, timeout=30
+    ) as response:
+        lines = response.iter_lines()
+        assert any('"content": "word' in line for line in lines)  # output had started
+    # the session is free again once the cancelled turn was rolled back
+    reply, _ = _chat(service, [{"role": "user", "content": "three"}], session)
+    assert reply.choices[0].message.content == "after"
+    assert [m["content"] for m in _history(service, session)] == [
+        *[m["content"] for m in before],
+        "three",
+        "after",
+    ]
