@@ -1,0 +1,82 @@
+"""`harmony` mode: our own harmony prompt, completed raw through `/v1/completions`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from agent.dialects import StreamParser, get_dialect
+from agent.harmony_prompt import HarmonyOptions, render_harmony_prompt
+from agent.messages import to_openai
+from agent.model import ReasoningChatOpenAI
+from agent.strategies.base import OnDelta, RawReply, emit, reply_from_parse
+from agent.toolcalls import tool_functions
+
+HARMONY_STOP = ["<|call|>", "<|return|>"]
+
+
+def completion_request(
+    llm: ReasoningChatOpenAI,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """The `/v1/completions` request: rendered prompt, special tokens kept, harmony stops."""
+    effort = options.get("reasoning_effort") or "medium"
+    prompt = render_harmony_prompt(
+        [to_openai(m) for m in messages], tools, HarmonyOptions(reasoning_effort=effort)
+    )
+    sampling = {k: options[k] for k in ("temperature", "top_p", "max_tokens") if k in options}
+    return {
+        "model": options.get("model") or llm.model_name,
+        "prompt": prompt,
+        "stop": HARMONY_STOP + list(options.get("stop") or []),
+        "extra_body": {"skip_special_tokens": False},
+        **sampling,
+    }
+
+
+async def harmony_reply(
+    llm: ReasoningChatOpenAI,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    options: dict[str, Any],
+    on_delta: OnDelta,
+) -> RawReply:
+    """Render harmony ourselves, complete it with special tokens kept, parse the text."""
+    request = completion_request(llm, messages, tools, options)
+    parser = get_dialect("harmony").stream(list(tool_functions(tools)))
+    client = llm.root_async_client
+    if options.get("stream"):
+        stream = await client.completions.create(
+            **request, stream=True, stream_options={"include_usage": True}
+        )
+        finish, usage = await _consume(stream, parser, on_delta)
+    else:
+        completion = await client.completions.create(**request)
+        parser.feed(completion.choices[0].text or "")
+        parser.close()
+        finish, usage = completion.choices[0].finish_reason, _usage(completion.usage)
+    return reply_from_parse(parser.result(), tools, finish, usage)
+
+
+async def _consume(
+    stream: Any, parser: StreamParser, on_delta: OnDelta
+) -> tuple[str | None, dict[str, int]]:
+    finish: str | None = None
+    usage: dict[str, int] = {}
+    async for chunk in stream:
+        if chunk.choices:
+            emit(parser.feed(chunk.choices[0].text or ""), on_delta)
+            finish = chunk.choices[0].finish_reason or finish
+        if chunk.usage:
+            usage = _usage(chunk.usage)
+    emit(parser.close(), on_delta)
+    return finish, usage
+
+
+def _usage(usage: Any) -> dict[str, int]:
+    if usage is None:
+        return {}
+    return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens}
