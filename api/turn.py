@@ -144,15 +144,17 @@ async def _restore(sessions: Sessions, plan: TurnPlan) -> None:
 
 
 def outcome(values: dict[str, Any], start_index: int) -> TurnOutcome:
-    """The client-facing result of a finished turn's state."""
+    """The client-facing result of a finished turn's state: the content of every step
+    (blank-line separated) and reasoning (line separated), exactly as a stream shows them."""
     turn = values.get("messages", [])[start_index:]
     replies = [m for m in turn if isinstance(m, AIMessage)]
     last = replies[-1] if replies else AIMessage(content="")
     pending = pending_client_calls(values) if turn else []
+    content = "\n\n".join(t for t in (content_text(m.content) for m in replies) if t)
     reasoning = "\n".join(r for r in (reasoning_of(m) for m in replies) if r)
     finish = "tool_calls" if pending else last.response_metadata.get("finish_reason", "stop")
     return TurnOutcome(
-        content=content_text(last.content) or None,
+        content=content or None,
         reasoning=reasoning or None,
         tool_calls=[tool_call_to_openai(c) for c in pending],
         finish_reason="stop" if finish == "tool_calls" and not pending else finish,

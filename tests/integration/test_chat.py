@@ -106,14 +106,17 @@ def test_calculator_tool_loop(service: Service, sim: SimServer) -> None:
     assert "calculator" in offered
 
 
+LOOP = (
+    {
+        "content": "Let me compute. ",
+        "tool_calls": [{"name": "calculator", "arguments": {"expression": "2**10"}}],
+    },
+    {"content": "It is 1024."},
+)
+
+
 def test_streamed_tool_loop_streams_both_steps(service: Service, sim: SimServer) -> None:
-    sim.control.script(
-        {
-            "content": "Let me compute. ",
-            "tool_calls": [{"name": "calculator", "arguments": {"expression": "2**10"}}],
-        },
-        {"content": "It is 1024."},
-    )
+    sim.control.script(*LOOP)
     chunks = list(
         service.client().chat.completions.create(
             model="m", messages=[{"role": "user", "content": "2^10?"}], stream=True
@@ -123,6 +126,14 @@ def test_streamed_tool_loop_streams_both_steps(service: Service, sim: SimServer)
     assert content == "Let me compute.\n\nIt is 1024."
     assert chunks[-1].choices[0].finish_reason == "stop"
     assert not any(c.choices[0].delta.tool_calls for c in chunks)
+
+
+def test_full_response_content_equals_the_stream(service: Service, sim: SimServer) -> None:
+    sim.control.script(*LOOP)
+    reply = service.client().chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "2^10?"}]
+    )
+    assert reply.choices[0].message.content == "Let me compute.\n\nIt is 1024."
 
 
 def test_step_limit_ends_a_runaway_loop(fresh_service: Service, sim: SimServer) -> None:
