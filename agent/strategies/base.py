@@ -45,23 +45,33 @@ def emit(delta: Delta, on_delta: OnDelta) -> None:
         on_delta("content", delta.content)
 
 
+@dataclass
+class Streamed:
+    """A streamed chat reply: the merged message and the tool-call fragments in order."""
+
+    message: AIMessageChunk
+    call_chunks: list[dict[str, Any]]
+
+
 async def stream_chat(
     model: Any,
     messages: LanguageModelInput,
     options: dict[str, Any],
     parser: Any,
     on_delta: OnDelta,
-) -> AIMessage:
+) -> Streamed:
     """Stream a chat completion: reasoning deltas go on as they are, content through
-    `parser`; returns the merged message (with the server's tool-call chunks)."""
-    merged: AIMessageChunk | None = None
+    `parser`; the tool-call fragments are kept as sent (see `assemble_calls`)."""
+    merged = AIMessageChunk(content="")
+    call_chunks: list[dict[str, Any]] = []
     async for chunk in model.astream(messages, **options):
         if reasoning := chunk.additional_kwargs.get(REASONING):
             on_delta("reasoning", reasoning)
         emit(parser.feed(content_text(chunk.content)), on_delta)
-        merged = chunk if merged is None else merged + chunk
+        call_chunks += [dict(c) for c in chunk.tool_call_chunks]
+        merged = merged + chunk
     emit(parser.close(), on_delta)
-    return merged or AIMessageChunk(content="")
+    return Streamed(merged, call_chunks)
 
 
 def usage_of(message: AIMessage) -> dict[str, int]:

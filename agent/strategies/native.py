@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 
 from agent.autostream import AutoStream
 from agent.messages import REASONING, content_text
@@ -30,14 +30,15 @@ async def native_reply(
     model: Any = llm.bind_tools(tools, **bind) if tools else llm
     if options.pop("stream"):
         parser = AutoStream(list(tool_functions(tools))) if recover_from_text else PassThrough()
-        message = await stream_chat(model, messages, options, parser, on_delta)
+        streamed = await stream_chat(model, messages, options, parser, on_delta)
+        message, calls = streamed.message, assemble_calls(streamed.call_chunks)
     else:
         message = await model.ainvoke(messages, **options)
+        calls = native_calls(message)
     text = {
         "content": content_text(message.content),
         REASONING: message.additional_kwargs.get(REASONING, ""),
     }
-    calls = native_calls(message)
     if not recover_from_text:
         clean = sanitize_native({"tool_calls": calls}, tools)
         content, reasoning = text["content"], text[REASONING]
@@ -48,12 +49,28 @@ async def native_reply(
     return RawReply(content, reasoning, clean.tool_calls, finish, usage_of(message))
 
 
+def assemble_calls(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Streamed tool-call fragments joined per call, as OpenAI dicts.
+
+    Fragments are joined by `index`, except that a fragment carrying a new `id` starts a
+    new call: some Ollama-compatible servers send every call of a batch with index 0.
+    """
+    calls: list[dict[str, Any]] = []
+    open_calls: dict[int, dict[str, Any]] = {}
+    for chunk in chunks:
+        index, call_id = chunk.get("index") or 0, chunk.get("id")
+        call = open_calls.get(index)
+        if call is None or (call_id and call["id"] and call_id != call["id"]):
+            call = open_calls[index] = {"id": call_id, "name": "", "args": ""}
+            calls.append(call)
+        call["id"] = call["id"] or call_id
+        call["name"] += chunk.get("name") or ""
+        call["args"] += chunk.get("args") or ""
+    return [_raw(c["id"], c["name"], c["args"]) for c in calls]
+
+
 def native_calls(message: AIMessage) -> list[dict[str, Any]]:
-    """The server's tool calls as OpenAI dicts, arguments as the text it sent."""
-    if isinstance(message, AIMessageChunk) and message.tool_call_chunks:
-        return [
-            _raw(c.get("id"), c.get("name"), c.get("args") or "") for c in message.tool_call_chunks
-        ]
+    """The server's tool calls of a full response as OpenAI dicts, arguments as sent."""
     calls = [_raw(c.get("id"), c["name"], json.dumps(c["args"])) for c in message.tool_calls]
     calls += [
         _raw(c.get("id"), c.get("name"), c.get("args") or "") for c in message.invalid_tool_calls

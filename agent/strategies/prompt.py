@@ -26,7 +26,7 @@ async def prompt_reply(
     parser = get_dialect("hermes").stream(list(tool_functions(tools)))
     options.pop("bind", None)
     if options.pop("stream"):
-        message = await stream_chat(llm, plain, options, parser, on_delta)
+        message = (await stream_chat(llm, plain, options, parser, on_delta)).message
     else:
         message = await llm.ainvoke(plain, **options)
         parser.feed(content_text(message.content))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.integration.service import Service
 from tests.upstream_sim.fixtures import SimServer
 
@@ -175,3 +177,59 @@ def test_required_tool_choice_forces_only_the_first_step(service: Service, sim: 
     first, second = sim.control.bodies("/v1/chat/completions")
     assert first["tool_choice"] == "required"
     assert second["tool_choice"] == "auto"
+
+
+def _chunk(delta: dict, finish: str | None = None) -> str:
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+    return "data: " + json.dumps(body)
+
+
+def _call(call_id: str, name: str, arguments: str) -> dict:
+    return {
+        "role": "assistant",
+        "content": "",
+        "tool_calls": [
+            {
+                "id": call_id,
+                "index": 0,
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
+        ],
+    }
+
+
+def test_parallel_calls_that_reuse_index_0_stay_apart(service: Service, sim: SimServer) -> None:
+    lines = [
+        _chunk(_call("call_a", "get_weather", '{"city": "Oslo"}')),
+        _chunk(_call("call_b", "get_time", '{"timezone": "UTC"}')),
+        _chunk({"role": "assistant", "content": ""}, "tool_calls"),
+    ]
+    sim.control.script({"sse": lines})
+    tools = [
+        {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
+        for name in ("get_weather", "get_time")
+    ]
+    chunks = list(
+        service.client().chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "both"}], tools=tools, stream=True
+        )
+    )
+    calls: dict[int, list[str]] = {}
+    for chunk in chunks:
+        for call in chunk.choices[0].delta.tool_calls or []:
+            name, args = calls.setdefault(call.index, ["", ""])
+            calls[call.index] = [
+                name + (call.function.name or ""),
+                args + (call.function.arguments or ""),
+            ]
+    assert [(n, json.loads(a)) for n, a in calls.values()] == [
+        ("get_weather", {"city": "Oslo"}),
+        ("get_time", {"timezone": "UTC"}),
+    ]
