@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import openai
 
+from agent.settings import mask_url_password
+
 
 class AgentError(Exception):
     """An error with the HTTP status, OpenAI error type and code the client should see."""
@@ -32,6 +34,7 @@ class UpstreamError(AgentError):
 
 def upstream_error(exc: Exception, base_url: str) -> UpstreamError:
     """Translate an OpenAI SDK exception from the upstream into what our client sees."""
+    base_url = mask_url_password(base_url)
     if isinstance(exc, openai.APITimeoutError):
         return UpstreamError(
             f"The model server at {base_url} did not answer in time (LLM_TIMEOUT).",

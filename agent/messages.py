@@ -14,6 +14,8 @@ from langchain_core.messages import (
 )
 
 REASONING = "reasoning"
+SERVER_SIDE = "server_side"
+"""Marks a tool message the agent produced itself: the client never saw it or its call."""
 
 
 def content_text(content: Any) -> str:
@@ -130,3 +132,46 @@ def fingerprint(message: BaseMessage) -> tuple[Any, ...]:
         key = content_text(content) if isinstance(content, str) else json.dumps(content)
         return ("user", key.strip())
     return ("system", content_text(message.content).strip())
+
+
+def server_tool_message(call: dict[str, Any], content: str, status: str = "success") -> ToolMessage:
+    """The result of a call the agent answered itself (a server tool, or an error)."""
+    return ToolMessage(
+        content=content,
+        tool_call_id=call["id"],
+        name=call["name"],
+        status=status,
+        additional_kwargs={SERVER_SIDE: True},
+    )
+
+
+def client_view(messages: list[BaseMessage]) -> list[BaseMessage]:
+    """The history as the client saw it: each run of assistant steps folded into one
+    assistant message (contents joined by a blank line, as a response shows them), without
+    the calls the agent answered itself or their results."""
+    hidden = {
+        m.tool_call_id
+        for m in messages
+        if isinstance(m, ToolMessage) and m.additional_kwargs.get(SERVER_SIDE)
+    }
+    view: list[BaseMessage] = []
+    texts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, AIMessage):
+            texts += [content_text(message.content)] if content_text(message.content) else []
+            calls += [c for c in message.tool_calls if c["id"] not in hidden]
+            continue
+        if isinstance(message, ToolMessage) and message.tool_call_id in hidden:
+            continue
+        _flush(view, texts, calls)
+        view.append(message)
+    _flush(view, texts, calls)
+    return view
+
+
+def _flush(view: list[BaseMessage], texts: list[str], calls: list[dict[str, Any]]) -> None:
+    if texts or calls:
+        view.append(AIMessage(content="\n\n".join(texts), tool_calls=list(calls)))
+    texts.clear()
+    calls.clear()

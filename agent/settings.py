@@ -172,7 +172,7 @@ class Settings(BaseSettings):
                 text = ""
             else:
                 text = str(value)
-            if name == "database_url":
+            if name in ("database_url", "llm_base_url"):
                 text = mask_url_password(text)
             shown[name.upper()] = text
         return shown

@@ -54,7 +54,8 @@ async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     kind = _TYPES.get(exc.status_code, "invalid_request_error")
-    return JSONResponse(error_body(str(exc.detail), kind), status_code=exc.status_code)
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(error_body(str(exc.detail), kind), exc.status_code, headers=headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

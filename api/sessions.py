@@ -10,7 +10,7 @@ from langchain_core.messages import BaseMessage, SystemMessage
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.errors import AgentError
-from agent.messages import fingerprint, to_openai
+from agent.messages import client_view, fingerprint, to_openai
 
 SESSION_ID_HEADER = "X-Session-ID"
 
@@ -56,14 +56,21 @@ def new_messages(stored: list[BaseMessage], sent: list[BaseMessage]) -> list[Bas
     """The messages of a request that are not already the tail of the stored history.
 
     Some clients resend the whole history, some a trimmed window, some only the new
-    message: find the longest stored suffix that the request starts with and keep the rest.
+    message; they resend what they were shown (`client_view`: a turn's steps folded into one
+    answer) or what GET /v1/sessions/{id} lists (`stored`). Find the longest tail of either
+    that the request starts with, and keep the rest.
     """
-    stored_keys = [fingerprint(m) for m in stored]
     sent_keys = [fingerprint(m) for m in sent]
-    for overlap in range(min(len(stored_keys), len(sent_keys)), 0, -1):
-        if stored_keys[len(stored_keys) - overlap :] == sent_keys[:overlap]:
-            return sent[overlap:]
-    return sent
+    overlap = max(_overlap(view, sent_keys) for view in (client_view(stored), stored))
+    return sent[overlap:]
+
+
+def _overlap(stored: list[BaseMessage], sent_keys: list[Any]) -> int:
+    stored_keys = [fingerprint(m) for m in stored]
+    for size in range(min(len(stored_keys), len(sent_keys)), 0, -1):
+        if stored_keys[len(stored_keys) - size :] == sent_keys[:size]:
+            return size
+    return 0
 
 
 class Sessions:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from agent.errors import AgentError
 from agent.messages import content_text, reasoning_of, to_langchain, tool_call_to_openai
 from api.protocol import ChatCompletionRequest
-from api.sessions import Sessions, new_messages, new_session_id, thread_config
+from api.sessions import Sessions, new_messages, thread_config
 from graph.context import Context
 from graph.routing import pending_client_calls
 from mcp_tools.registry import ToolRegistry
@@ -84,17 +84,18 @@ def allowed_server_tools(metadata: dict[str, str] | None, tools: ToolRegistry) -
 
 
 async def plan_turn(
-    sessions: Sessions, request: ChatCompletionRequest, session_id: str | None, tools: ToolRegistry
+    sessions: Sessions,
+    request: ChatCompletionRequest,
+    session_id: str,
+    is_new: bool,
+    tools: ToolRegistry,
 ) -> TurnPlan:
-    """Resolve the session and work out which request messages are new."""
+    """Work out which request messages are new; a new session is created only for a
+    request that is valid and adds something."""
     instructions, sent = split_request(request)
     context = build_context(request, tools)
-    if session_id is None:
-        session_id = new_session_id()
-        checkpoint = await sessions.create(session_id, instructions)
-    else:
-        checkpoint = await sessions.require(session_id)
-    stored: list[BaseMessage] = list(checkpoint.values.get("messages", []))
+    checkpoint = None if is_new else await sessions.require(session_id)
+    stored: list[BaseMessage] = list(checkpoint.values.get("messages", [])) if checkpoint else []
     fresh = new_messages(stored, sent)
     if not fresh:
         raise AgentError(
@@ -102,6 +103,8 @@ async def plan_turn(
             param="messages",
             code="no_new_message",
         )
+    if checkpoint is None:
+        checkpoint = await sessions.create(session_id, instructions)
     graph_input: dict[str, Any] = {"messages": fresh}
     if instructions is not None:
         graph_input["instructions"] = instructions
@@ -116,10 +119,12 @@ async def run_turn(sessions: Sessions, plan: TurnPlan) -> TurnOutcome:
     return outcome(final, plan.start_index)
 
 
-async def stream_turn(sessions: Sessions, plan: TurnPlan) -> AsyncIterator[tuple[str, Any]]:
-    """Run the turn, yielding ("custom", delta) while it runs and ("values", state) events."""
-    async for item in _guarded(sessions, plan, ["custom", "values"]):
-        yield item
+def stream_turn(sessions: Sessions, plan: TurnPlan) -> AsyncGenerator[tuple[str, Any], None]:
+    """Run the turn, yielding ("custom", delta) while it runs and ("values", state) events.
+
+    Closing the generator before its end rolls the turn back (the caller closes it before
+    it releases the session)."""
+    return _guarded(sessions, plan, ["custom", "values"])
 
 
 async def _guarded(

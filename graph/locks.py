@@ -41,8 +41,10 @@ class SessionLocks:
         lock = self._locks.get(session_id)
         if lock is None:
             lock = self._locks[session_id] = asyncio.Lock()
+        if lock.locked() and self.timeout <= 0:
+            raise session_busy(session_id)
         try:
-            await asyncio.wait_for(lock.acquire(), self.timeout)
+            await asyncio.wait_for(lock.acquire(), self.timeout or None)
         except TimeoutError:
             raise session_busy(session_id) from None
         try:

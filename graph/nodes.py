@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agent.messages import REASONING
+from agent.messages import REASONING, server_tool_message
 from agent.settings import ToolCallMode
 from agent.upstream import ModelCall, ModelReply
 from agent.upstream import call_model as call_upstream
@@ -176,7 +176,7 @@ async def _answer(
     if call["id"] in errors:
         return error_message(call, errors[call["id"]])
     if call["name"] in client_names:
-        return ToolMessage(content=NOT_RUN_MESSAGE, tool_call_id=call["id"], name=call["name"])
+        return server_tool_message(call, NOT_RUN_MESSAGE)
     allowed = {entry.name: entry for entry in deps.tools.select(context.enabled_tools)}
     entry = allowed.get(call["name"])
     if entry is None:

@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
-from agent.messages import content_text
+from agent.messages import content_text, server_tool_message
 from graph.prompts import TOOL_ERROR_MESSAGE, TRUNCATED_NOTE
 
 
@@ -42,16 +42,9 @@ async def run_tool(
     except Exception as exc:  # a tool failure must never end the turn
         detail = str(exc) or type(exc).__name__
         return error_message(call, f"tool {call['name']!r} failed: {detail}")
-    return ToolMessage(
-        content=truncate(_as_text(output), budget), tool_call_id=call["id"], name=call["name"]
-    )
+    return server_tool_message(call, truncate(_as_text(output), budget))
 
 
 def error_message(call: dict[str, Any], error: str) -> ToolMessage:
     """A tool message telling the model why its call did not work."""
-    return ToolMessage(
-        content=TOOL_ERROR_MESSAGE.format(error=error),
-        tool_call_id=call["id"],
-        name=call["name"],
-        status="error",
-    )
+    return server_tool_message(call, TOOL_ERROR_MESSAGE.format(error=error), status="error")

@@ -1,8 +1,7 @@
 """Load the tools of the MCP servers named in MCP_CONFIG, per server and fail-soft.
 
 Each server keeps one persistent session (see `McpConnection`); open the tools with
-`async with open_mcp_tools(settings) as (entries, statuses)` for the app's lifetime, or
-`load_mcp_tools(settings)` now and `close_mcp_tools()` at shutdown.
+`async with open_mcp_tools(settings) as (entries, statuses)` for the app's lifetime.
 """
 
 from __future__ import annotations
@@ -47,9 +46,6 @@ class McpToolset:
             logger.warning("MCP sessions did not shut down within %g s", CLOSE_TIMEOUT)
 
 
-_open_toolsets: list[McpToolset] = []
-
-
 async def start_mcp_toolset(
     settings: Settings, startup_timeout: float = STARTUP_TIMEOUT
 ) -> McpToolset:
@@ -74,19 +70,6 @@ async def start_mcp_toolset(
         toolset.entries.extend(entries)
         toolset.statuses.append(status)
     return toolset
-
-
-async def load_mcp_tools(settings: Settings) -> tuple[list[ToolEntry], list[SourceStatus]]:
-    """The MCP tools and one status per server; call `close_mcp_tools()` at shutdown."""
-    toolset = await start_mcp_toolset(settings)
-    _open_toolsets.append(toolset)
-    return toolset.entries, toolset.statuses
-
-
-async def close_mcp_tools() -> None:
-    """Close every session opened by `load_mcp_tools`."""
-    while _open_toolsets:
-        await _open_toolsets.pop().aclose()
 
 
 @asynccontextmanager

@@ -12,6 +12,10 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 BUILTIN = "builtin"
 
 
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "tool"
+
+
 @dataclass
 class ToolEntry:
     """A callable tool and where it came from (`builtin` or an MCP server's name)."""
@@ -47,21 +51,29 @@ class ToolRegistry:
     sources: dict[str, SourceStatus] = field(default_factory=dict)
 
     def add(self, entry: ToolEntry) -> None:
-        """Register a tool; a clashing MCP tool is renamed `<server>_<tool>`.
+        """Register a tool; a clashing MCP tool is renamed `<server>_<tool>` (then `_2`...).
 
         MCP names are made to fit OpenAI's `^[A-Za-z0-9_-]{1,64}$`; the MCP call itself
         still uses the server's own name.
         """
         name = entry.name
         if entry.source != BUILTIN:
-            if name in self.entries:
-                name = f"{entry.source}_{name}"
-            name = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]
+            name = self._free_name(_safe(name), entry.source)
+        if name in self.entries:
+            raise ValueError(f"duplicate built-in tool name {name!r}")
         if name != entry.name:
             entry.tool = entry.tool.model_copy(update={"name": name})
-        if name in self.entries:
-            raise ValueError(f"duplicate tool name {name!r} from {entry.source}")
         self.entries[name] = entry
+
+    def _free_name(self, name: str, source: str) -> str:
+        if name not in self.entries:
+            return name
+        prefixed = _safe(f"{source}_{name}")
+        candidate, number = prefixed, 1
+        while candidate in self.entries:
+            number += 1
+            candidate = f"{prefixed[:60]}_{number}"
+        return candidate
 
     def get(self, name: str) -> ToolEntry | None:
         """The tool called `name`, if any."""

@@ -55,9 +55,10 @@ async def harmony_reply(
         finish, usage = await _consume(stream, parser, on_delta)
     else:
         completion = await client.completions.create(**request)
-        parser.feed(completion.choices[0].text or "")
+        choice = completion.choices[0] if completion.choices else None
+        parser.feed(choice.text or "" if choice else "")
         parser.close()
-        finish, usage = completion.choices[0].finish_reason, _usage(completion.usage)
+        finish, usage = (choice.finish_reason if choice else None), _usage(completion.usage)
     return reply_from_parse(parser.result(), tools, finish, usage)
 
 

@@ -13,7 +13,7 @@ from agent.errors import AgentError
 from api.completion import completion_response
 from api.deps import Services, ServicesDep
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
-from api.sessions import SESSION_ID_HEADER, checked_session_id
+from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
 from api.streaming import ChunkWriter, sse_events
 from api.turn import TurnPlan, plan_turn, run_turn, stream_turn
 
@@ -26,22 +26,21 @@ async def create_chat_completion(
     request: ChatCompletionRequest, services: ServicesDep, x_session_id: SessionHeader = None
 ) -> Response:
     """Answer the request's new messages within the session named by X-Session-ID."""
-    session_id = (x_session_id or "").strip() or None
-    if session_id is not None:
-        checked_session_id(session_id)
+    given = (x_session_id or "").strip() or None
+    session_id = checked_session_id(given) if given else new_session_id()
     stack = AsyncExitStack()
+    known = given is not None  # whether the session exists for the client to use
     try:
-        if session_id is not None:
-            await stack.enter_async_context(services.locks.hold(session_id))
-        plan = await plan_turn(services.sessions, request, session_id, services.tools)
-        session_id = plan.session_id
+        await stack.enter_async_context(services.locks.hold(session_id))
+        plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
+        known = True
         if request.stream:
             return await _stream(services, request, plan, stack)
         async with stack:
             turn = await run_turn(services.sessions, plan)
     except BaseException as exc:
         await stack.aclose()
-        if session_id and isinstance(exc, AgentError):
+        if known and isinstance(exc, AgentError):
             exc.headers[SESSION_ID_HEADER] = session_id
         raise
     body = completion_response(turn, services.settings.llm_model)
@@ -53,6 +52,7 @@ async def _stream(
 ) -> Response:
     """Start the turn; failures before the first delta still get a proper HTTP status."""
     events = stream_turn(services.sessions, plan)
+    stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
     buffered = await _until_first_delta(events)
     include_usage = bool(request.stream_options and request.stream_options.include_usage)
     writer = ChunkWriter(services.settings.llm_model, include_usage)

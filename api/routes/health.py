@@ -9,6 +9,7 @@ import httpx
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from agent.settings import mask_url_password
 from api.deps import Services, ServicesDep
 
 router = APIRouter(tags=["health"])
@@ -42,6 +43,7 @@ async def check_upstream(services: Services) -> dict[str, Any]:
     """GET {LLM_BASE_URL}/models with a short timeout."""
     settings = services.settings
     url = f"{settings.llm_base_url}/models"
+    shown = mask_url_password(settings.llm_base_url)
     headers = {}
     if settings.llm_api_key:
         headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
@@ -49,14 +51,15 @@ async def check_upstream(services: Services) -> dict[str, Any]:
         async with httpx.AsyncClient(timeout=3.0) as client:
             response = await client.get(url, headers=headers)
     except httpx.HTTPError as exc:
-        return {"ok": False, "url": settings.llm_base_url, "error": f"{type(exc).__name__}: {exc}"}
+        detail = str(exc).replace(settings.llm_base_url, shown)
+        return {"ok": False, "url": shown, "error": f"{type(exc).__name__}: {detail}"}
     if response.status_code != 200:
         return {
             "ok": False,
-            "url": settings.llm_base_url,
+            "url": shown,
             "error": f"GET /models answered {response.status_code}",
         }
-    return {"ok": True, "url": settings.llm_base_url}
+    return {"ok": True, "url": shown}
 
 
 async def check_database(services: Services) -> dict[str, Any]:

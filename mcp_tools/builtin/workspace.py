@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path, PurePosixPath
 
 from langchain_core.tools import ToolException
@@ -68,5 +69,12 @@ class Workspace:
 
 
 def open_no_follow(real: Path, flags: int, mode: int = 0o644) -> int:
-    """os.open that refuses a symlink swapped in at the last component after the check."""
-    return os.open(real, flags | getattr(os, "O_NOFOLLOW", 0), mode)
+    """os.open that refuses a symlink swapped in at the last component after the check,
+    and anything but a regular file (a FIFO or device would block the worker forever)."""
+    extra = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(real, flags | extra, mode)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ToolException(f"{real.name} is not a regular file")
+    os.set_blocking(fd, True)
+    return fd

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,10 @@ from pathlib import Path
 import httpx
 import openai
 
+from tests.upstream_sim.fixtures import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 OSS_AGENT = str(Path(sys.executable).with_name("oss-agent"))
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Service:

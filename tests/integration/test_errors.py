@@ -119,3 +119,15 @@ def test_api_key_is_required_when_set(fresh_service: Service) -> None:
     assert _error(_post(fresh_service, body), 401)["type"] == "authentication_error"
     assert _post(fresh_service, body, Authorization="Bearer s3cret").status_code == 200
     assert httpx.get(f"{fresh_service.url}/health").status_code == 200
+
+
+def test_upstream_credentials_never_show(fresh_service: Service) -> None:
+    fresh_service.env["LLM_BASE_URL"] = "http://agent:hunter2@127.0.0.1:9/v1"
+    fresh_service.start()
+    body = {"messages": [{"role": "user", "content": "x"}]}
+    error = _error(_post(fresh_service, body), 502)
+    ready = httpx.get(f"{fresh_service.url}/ready").text
+    fresh_service.stop()
+    for text in (error["message"], ready, fresh_service.output()):
+        assert "hunter2" not in text
+    assert "agent:****@127.0.0.1:9" in error["message"]

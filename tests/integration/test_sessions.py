@@ -177,3 +177,66 @@ def test_client_disconnect_mid_stream_rolls_back(service: Service, sim: SimServe
         "three",
         "after",
     ]
+
+
+def test_resending_a_server_tool_turn_as_shown_stores_nothing_twice(
+    service: Service, sim: SimServer
+) -> None:
+    sim.control.script(
+        {
+            "content": "Let me check.",
+            "tool_calls": [{"name": "calculator", "arguments": {"expression": "25*8"}}],
+        },
+        {"content": "It is 200."},
+        {"content": "You are welcome."},
+    )
+    first = [{"role": "user", "content": "What is 25*8?"}]
+    reply, session = _chat(service, first)
+    shown = reply.choices[0].message.content
+    assert shown == "Let me check.\n\nIt is 200."
+    resent = [
+        *first,
+        {"role": "assistant", "content": shown},
+        {"role": "user", "content": "thanks"},
+    ]
+    _chat(service, resent, session)
+    history = _history(service, session)
+    assert [m["role"] for m in history] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+        "user",
+        "assistant",
+    ]
+    assert [m["content"] for m in history if m["role"] == "user"] == ["What is 25*8?", "thanks"]
+
+
+def test_second_request_on_a_new_streaming_session_waits_its_turn(
+    service: Service, sim: SimServer
+) -> None:
+    slow = {"content": "word " * 40, "chunk_size": 5, "chunk_delay": 0.05}
+    sim.control.rule("slow one", slow)
+    body = {"stream": True, "messages": [{"role": "user", "content": "slow one"}]}
+    with httpx.stream(
+        "POST", f"{service.url}/v1/chat/completions", json=body, timeout=30
+    ) as response:
+        session = response.headers["x-session-id"]
+        lines = response.iter_lines()
+        assert any('"content": "word' in line for line in lines)
+        reply, _ = _chat(service, [{"role": "user", "content": "second"}], session)
+        list(lines)
+    assert reply.choices[0].message.content == "echo: second"
+    history = _history(service, session)
+    assert [m["content"] for m in history if m["role"] == "user"] == ["slow one", "second"]
+    assert history[1]["content"].startswith("word")
+
+
+def test_a_request_that_adds_nothing_creates_no_session(service: Service) -> None:
+    response = httpx.post(
+        f"{service.url}/v1/chat/completions",
+        json={"messages": [{"role": "system", "content": "Be terse."}]},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "no_new_message"
+    assert "x-session-id" not in response.headers

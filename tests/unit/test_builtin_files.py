@@ -239,3 +239,12 @@ def test_every_argument_is_described_for_the_model(tools) -> None:
         properties = tool.tool_call_schema.model_json_schema()["properties"]
         assert properties
         assert all(spec.get("description") for spec in properties.values()), tool.name
+
+
+@pytest.mark.timeout(30)
+async def test_fifo_is_refused_not_waited_on(root: Path, tools) -> None:
+    os.mkfifo(root / "pipe")
+    with pytest.raises(ToolException, match="not a regular file"):
+        await tools["read_file"].ainvoke({"path": "pipe"})
+    with pytest.raises(ToolException, match="pipe"):  # refused at once, never blocks
+        await tools["write_file"].ainvoke({"path": "pipe", "content": "x"})

@@ -13,7 +13,7 @@ import pytest
 from langchain_core.tools import StructuredTool
 
 from agent.settings import Settings
-from mcp_tools.mcp_client import close_mcp_tools, load_mcp_tools, open_mcp_tools
+from mcp_tools.mcp_client import open_mcp_tools
 from mcp_tools.registry import SourceStatus, ToolEntry, ToolRegistry
 from tests.mcp_servers.harness import (
     REPO_ROOT,
@@ -120,16 +120,6 @@ async def test_closing_stops_the_server_processes(tmp_path: Path) -> None:
     assert not psutil.pid_exists(pid)
 
 
-async def test_load_and_close_functions(tmp_path: Path) -> None:
-    entries, statuses = await load_mcp_tools(write_settings(tmp_path, {"local": stdio_entry()}))
-    try:
-        pid = int(await tools_of(entries, "local")["pid"].ainvoke({}))
-        assert [(s.name, s.ok) for s in statuses] == [("local", True)]
-    finally:
-        await close_mcp_tools()
-    assert not psutil.pid_exists(pid)
-
-
 async def test_clashing_mcp_tool_is_prefixed_and_still_calls_the_server(
     tmp_path: Path, http_url
 ) -> None:
@@ -157,28 +147,33 @@ async def test_clashing_mcp_tool_is_prefixed_and_still_calls_the_server(
         assert schema["parameters"]["properties"]["text"]["type"] == "string"
 
 
+async def load(settings: Settings) -> tuple[list, list]:
+    async with open_mcp_tools(settings) as (entries, statuses):
+        return entries, statuses
+
+
 async def test_disabled_or_unconfigured_mcp_loads_nothing(tmp_path: Path, monkeypatch) -> None:
     off = write_settings(tmp_path, {"local": stdio_entry()}, use_mcp_tools=False)
-    assert await load_mcp_tools(off) == ([], [])
+    assert await load(off) == ([], [])
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.chdir(empty)  # no ./mcp.json here
     unconfigured = Settings(_env_file=None, use_mcp_tools=True, mcp_config=None)
     assert unconfigured.mcp_config_path is None
-    assert await load_mcp_tools(unconfigured) == ([], [])
+    assert await load(unconfigured) == ([], [])
     disabled = write_settings(tmp_path, {"local": stdio_entry(disabled=True)})
-    assert await load_mcp_tools(disabled) == ([], [])
+    assert await load(disabled) == ([], [])
 
 
 async def test_unreadable_config_is_one_failed_source(tmp_path: Path) -> None:
     path = tmp_path / "team-mcp.json"
     path.write_text('{"mcpServers": {', encoding="utf-8")
-    entries, statuses = await load_mcp_tools(Settings(_env_file=None, mcp_config=path))
+    entries, statuses = await load(Settings(_env_file=None, mcp_config=path))
     assert entries == []
     assert [(s.name, s.ok) for s in statuses] == [("team-mcp.json", False)]
     assert "not valid JSON" in statuses[0].error
     missing = Settings(_env_file=None, mcp_config=tmp_path / "absent.json")
-    _, statuses = await load_mcp_tools(missing)
+    _, statuses = await load(missing)
     assert [(s.name, s.ok) for s in statuses] == [("absent.json", False)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.messages import to_langchain
+from agent.messages import server_tool_message, to_langchain
 from api.sessions import new_messages
 
 CALL = {"id": "c1", "name": "calculator", "args": {"expression": "1+1"}}
@@ -12,8 +12,8 @@ STORED = [
     HumanMessage("hi"),
     AIMessage("hello", additional_kwargs={"reasoning": "greet"}),
     HumanMessage("add"),
-    AIMessage("", tool_calls=[CALL]),
-    ToolMessage("2", tool_call_id="c1"),
+    AIMessage("Let me add.", tool_calls=[CALL]),
+    server_tool_message(CALL, "2"),  # a server tool: the client never saw the call
     AIMessage("It is 2."),
 ]
 
@@ -26,14 +26,25 @@ def test_only_the_new_message() -> None:
     assert texts(new_messages(STORED, [HumanMessage("next")])) == ["next"]
 
 
-def test_whole_history_resent_as_openai_messages() -> None:
+def test_whole_history_resent_as_the_client_saw_it() -> None:
+    sent = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": "hello"},  # no reasoning echoed
+        {"role": "user", "content": "add"},
+        {"role": "assistant", "content": "Let me add.\n\nIt is 2."},  # the turn's response
+        {"role": "user", "content": "next"},
+    ]
+    assert texts(new_messages(STORED, [to_langchain(m) for m in sent])) == ["next"]
+
+
+def test_whole_history_resent_as_the_session_lists_it() -> None:
     sent = [
         {"role": "user", "content": "hi"},
         {"role": "assistant", "content": "hello"},  # no reasoning echoed
         {"role": "user", "content": [{"type": "text", "text": "add"}]},
         {
             "role": "assistant",
-            "content": None,
+            "content": "Let me add.",
             "tool_calls": [
                 {
                     "id": "c1",
@@ -50,18 +61,27 @@ def test_whole_history_resent_as_openai_messages() -> None:
 
 
 def test_trimmed_window() -> None:
-    sent = [
-        HumanMessage("add"),
-        AIMessage("", tool_calls=[CALL]),
-        ToolMessage("2", tool_call_id="c1"),
-        AIMessage("It is 2."),
-        HumanMessage("more"),
-    ]
+    sent = [HumanMessage("add"), AIMessage("Let me add.\n\nIt is 2."), HumanMessage("more")]
     assert texts(new_messages(STORED, sent)) == ["more"]
 
 
 def test_repeating_an_earlier_question_is_new() -> None:
     assert texts(new_messages(STORED, [HumanMessage("hi")])) == ["hi"]
+
+
+def test_client_and_server_calls_in_one_reply() -> None:
+    weather = {"id": "w1", "name": "get_weather", "args": {"city": "Oslo"}}
+    stored = [
+        HumanMessage("q"),
+        AIMessage("", tool_calls=[CALL, weather]),
+        server_tool_message(CALL, "2"),
+    ]
+    sent = [
+        HumanMessage("q"),
+        AIMessage("", tool_calls=[weather]),
+        ToolMessage("sunny", tool_call_id="w1"),
+    ]
+    assert texts(new_messages(stored, sent)) == ["sunny"]
 
 
 def test_client_tool_results_continue_a_call() -> None:
