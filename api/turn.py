@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 
 from agent.errors import AgentError
 from agent.messages import content_text, reasoning_of, to_langchain, tool_call_to_openai
+from agent.metrics import TURN_SECONDS, TURNS
 from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions, new_messages, thread_config
 from graph.context import Context
@@ -131,14 +133,26 @@ async def _guarded(
     sessions: Sessions, plan: TurnPlan, modes: list[str]
 ) -> AsyncIterator[tuple[str, Any]]:
     config = thread_config(plan.session_id)
+    started = time.monotonic()
     try:
         async for mode, data in sessions.graph.astream(
             plan.graph_input, config, context=plan.context, stream_mode=modes
         ):
             yield mode, data
-    except BaseException:
+    except BaseException as exc:
+        TURNS.labels(_outcome(exc)).inc()
         await asyncio.shield(_restore(sessions, plan))
         raise
+    TURNS.labels("ok").inc()
+    TURN_SECONDS.observe(time.monotonic() - started)
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, AgentError):
+        return exc.code or exc.type
+    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+        return "cancelled"
+    return "internal_error"
 
 
 async def _restore(sessions: Sessions, plan: TurnPlan) -> None:

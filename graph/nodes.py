@@ -10,6 +10,7 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.messages import REASONING, server_tool_message
+from agent.metrics import MODEL_CALLS, SERVER_TOOL_RESULTS, TOOL_CALLS
 from agent.settings import ToolCallMode
 from agent.upstream import ModelCall, ModelReply
 from agent.upstream import call_model as call_upstream
@@ -37,7 +38,10 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
         on_delta("content", text)
         return {"messages": [AIMessage(content=text)], "call_errors": {}}
-    raw = await call_upstream(deps.llm, build_model_call(state, runtime.context, deps), on_delta)
+    model_call = build_model_call(state, runtime.context, deps)
+    MODEL_CALLS.labels(model_call.mode.value).inc()
+    raw = await call_upstream(deps.llm, model_call, on_delta)
+    _count_calls(raw, runtime.context)
     reply, retries = _bound_retries(raw, state.get("retries", 0), deps.settings.tool_call_retries)
     if reply.content != raw.content:  # our own explanation: streamed clients must see it too
         on_delta("content", reply.content)
@@ -48,6 +52,14 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
         "call_errors": reply.errors,
         "usage": _add_usage(state.get("usage") or {}, reply.usage),
     }
+
+
+def _count_calls(reply: ModelReply, context: Context) -> None:
+    client_names = {tool["function"]["name"] for tool in context.client_tools}
+    for call in reply.tool_calls:
+        unusable = call["id"] in reply.errors
+        kind = "unusable" if unusable else "client" if call["name"] in client_names else "server"
+        TOOL_CALLS.labels(kind).inc()
 
 
 def _delta_writer(writer: Any, earlier: list[AIMessage]) -> Any:
@@ -186,4 +198,6 @@ async def _answer(
     limit = settings.mcp_call_timeout
     if entry.source != BUILTIN:
         limit += MCP_RECONNECT_ALLOWANCE  # the MCP layer bounds the call; this is a backstop
-    return await run_tool(entry.tool, call, limit, settings.tool_output_max_chars)
+    message = await run_tool(entry.tool, call, limit, settings.tool_output_max_chars)
+    SERVER_TOOL_RESULTS.labels(entry.name, message.status).inc()
+    return message

@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.settings import mask_url_password
 from api.deps import Services, ServicesDep
@@ -19,6 +20,12 @@ router = APIRouter(tags=["health"])
 async def health() -> dict[str, str]:
     """The process is up; says nothing about the upstream."""
     return {"status": "ok"}
+
+
+@router.get("/metrics")
+async def metrics() -> Response:
+    """Prometheus metrics: turns, model calls, tool calls, server tool results."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/ready")

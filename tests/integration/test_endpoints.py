@@ -37,3 +37,42 @@ def test_unknown_route_is_openai_shaped_404(service: Service) -> None:
     response = httpx.get(f"{service.url}/v1/nope")
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "not_found_error"
+
+
+def _sample(svc: Service, name: str) -> float:
+    for line in httpx.get(f"{svc.url}/metrics").text.splitlines():
+        if line.split(" ")[0] == name:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_turns_and_tool_calls(service: Service, sim: SimServer) -> None:
+    names = {
+        "turns": 'oss_agent_turns_total{outcome="ok"}',
+        "failed": 'oss_agent_turns_total{outcome="upstream_error"}',
+        "server": 'oss_agent_tool_calls_total{kind="server"}',
+        "unusable": 'oss_agent_tool_calls_total{kind="unusable"}',
+        "ran": 'oss_agent_server_tool_results_total{result="success",tool="calculator"}',
+        "auto": 'oss_agent_model_calls_total{mode="auto"}',
+    }
+    before = {key: _sample(service, name) for key, name in names.items()}
+    sim.control.script(
+        {"tool_calls": [{"name": "calculator", "arguments": {"expression": "1+1"}}]},
+        {"tool_calls": [{"name": "nonexistent_tool", "arguments": {}}]},
+        {"content": "2"},
+        {"fault": "error500"},
+    )
+    client = service.client()
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "1+1"}])
+    with pytest.raises(openai.APIStatusError):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    after = {key: _sample(service, name) for key, name in names.items()}
+    assert {key: after[key] - before[key] for key in names} == {
+        "turns": 1,
+        "failed": 1,
+        "server": 1,
+        "unusable": 1,
+        "ran": 1,
+        "auto": 4,
+    }
+    assert "oss_agent_turn_seconds_bucket" in httpx.get(f"{service.url}/metrics").text

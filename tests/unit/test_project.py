@@ -36,7 +36,7 @@ def test_every_route_is_documented() -> None:
     app = create_app(Settings(_env_file=None))
     for route in app.routes:
         path = getattr(route, "path", "")
-        if path.startswith(("/v1", "/health", "/ready")):
+        if path.startswith(("/v1", "/health", "/ready", "/metrics")):
             shown = path.replace("{model_id:path}", "{id}").replace("{session_id}", "{id}")
             assert shown in readme, path
 

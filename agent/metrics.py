@@ -1,0 +1,27 @@
+"""Prometheus metrics of the agent, served at GET /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+TURNS = Counter(
+    "oss_agent_turns_total", "Chat turns, by outcome (ok or the error code).", ["outcome"]
+)
+TURN_SECONDS = Histogram(
+    "oss_agent_turn_seconds",
+    "Wall time of a chat turn, model calls and tools included.",
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+MODEL_CALLS = Counter(
+    "oss_agent_model_calls_total", "Upstream model calls, by tool-call mode.", ["mode"]
+)
+TOOL_CALLS = Counter(
+    "oss_agent_tool_calls_total",
+    "Tool calls the model made, by where they went: server (run here), client, or unusable"
+    " (unknown tool, arguments unrecoverable or invalid for the schema).",
+    ["kind"],
+)
+SERVER_TOOL_RESULTS = Counter(
+    "oss_agent_server_tool_results_total", "Server-side tool runs, by tool and result.",
+    ["tool", "result"],
+)
