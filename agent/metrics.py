@@ -22,6 +22,7 @@ TOOL_CALLS = Counter(
     ["kind"],
 )
 SERVER_TOOL_RESULTS = Counter(
-    "oss_agent_server_tool_results_total", "Server-side tool runs, by tool and result.",
+    "oss_agent_server_tool_results_total",
+    "Server-side tool runs, by tool and result.",
     ["tool", "result"],
 )

@@ -23,7 +23,7 @@ import json
 import logging
 from typing import Any, TextIO
 
-from agent.dialects import Parsed, detect_dialect, get_dialect
+from agent.dialects import Parsed, detect_dialect, get_dialect, reasoning_opener
 from agent.toolcalls import InvalidCall, ToolCall, resolve_calls, tool_functions
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ def _parse_record(obj: Any) -> dict[str, Any]:
     tools = _tools(obj.get("tools"))
     names = list(tool_functions(tools))
     chunks = _chunks(obj)
-    dialect_name = obj.get("dialect") or detect_dialect("".join(chunks), names)
+    text = "".join(chunks)
+    dialect_name = obj.get("dialect") or detect_dialect(text, names)
     if not isinstance(dialect_name, str):
         raise RecordError("'dialect' must be a string")
     try:
@@ -80,7 +81,9 @@ def _parse_record(obj: Any) -> dict[str, Any]:
     except KeyError as error:
         raise RecordError(error.args[0]) from None
     parser = dialect.stream(names)
-    for chunk in chunks:
+    # A `</think>` with no `<think>` (the chat template opened it): the whole text shows it.
+    opener = reasoning_opener(text) if dialect_name != "harmony" else ""
+    for chunk in (opener, *chunks):
         parser.feed(chunk)
     parser.close()
     return _output(parser.result(), tools)

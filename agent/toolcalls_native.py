@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from agent.dialects import CallCandidate, Parsed, detect_dialect, get_dialect
+from agent.dialects import CallCandidate, Parsed, detect_dialect, get_dialect, reasoning_opener
 from agent.dialects.harmony import HarmonyStream
 from agent.toolcalls_repair import fits_schema
 from agent.toolcalls_resolve import resolve_call, resolve_calls
@@ -81,6 +81,8 @@ def parse_content(content: str, names: list[str]) -> Parsed:
     if not content:
         return Parsed(None, None, [])
     dialect = detect_dialect(content, names)
+    if dialect != "harmony":  # `…</think>` after a `<think>` the chat template wrote
+        content = reasoning_opener(content) + content
     parsed = get_dialect(dialect).parse(content, names)
     if dialect == "json" and parsed.calls and parsed.content:
         return get_dialect("json").parse(content, [])

@@ -8,6 +8,7 @@ whose accumulated output always equals the full parse.
 from agent.dialects import harmony, hermes, json_calls  # noqa: F401 - registers the dialects
 from agent.dialects.detect import detect_dialect
 from agent.dialects.registry import dialect_names, get_dialect, register_dialect
+from agent.dialects.tags import reasoning_opener
 from agent.dialects.types import (
     CallCandidate,
     CallDelta,
@@ -29,5 +30,6 @@ __all__ = [
     "detect_dialect",
     "dialect_names",
     "get_dialect",
+    "reasoning_opener",
     "register_dialect",
 ]

@@ -12,14 +12,16 @@ _STRIPPED_HARMONY = re.compile(
     r"assistant(?:analysis|commentary|final)|(?:^|[\s.])(?:analysis|commentary)\s*to=\S"
     r"|\bto=functions\.[\w.\-]"
 )
+_FUNCTION_TAG = re.compile(r"<function(?:=|\s+name\s*=)")
 
 
 def detect_dialect(text: str, tool_names: Sequence[str] = ()) -> str:
     """ "harmony" for harmony markup (with or without special tokens), "hermes" for
-    `<tool_call>` tags, otherwise "json" (plain text, reasoning tags, JSON calls)."""
+    `<tool_call>` or `<function=…>` tags, otherwise "json" (plain text, reasoning tags,
+    JSON calls)."""
     if _HARMONY_TOKEN.search(text) or looks_like_stripped_harmony(text, tool_names):
         return "harmony"
-    if "<tool_call>" in text:
+    if "<tool_call>" in text or _FUNCTION_TAG.search(text):
         return "hermes"
     return "json"
 

@@ -16,6 +16,13 @@ ARGUMENT_KEYS = ("arguments", "parameters", "args", "tool_input", "input")
 _IGNORED_KEYS = frozenset({"type", "id", "index", "call_id"})
 _WRAPPER_KEYS = ("tool_calls", "tool_call", "function_call")
 _NAME_THEN_JSON = re.compile(r"\s*([\w.\-]+)\s*\(?\s*(\{.*\})\s*\)?\s*", re.DOTALL)
+# `<function=NAME>` / `<function name="NAME">` elements (Functionary, llama.cpp Hermes 2 Pro,
+# Qwen3-Coder), with a JSON body or `<parameter=KEY>value</parameter>` children.
+_FUNCTION = re.compile(
+    r"<function(?:=([^>\s]+)|\s+name\s*=\s*[\"']?([^\"'>]+)[\"']?)\s*>(.*?)(?:</function>|\Z)",
+    re.DOTALL,
+)
+_PARAMETER = re.compile(r"<parameter=([^>]+)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.DOTALL)
 
 
 def load_json(text: str) -> Any:
@@ -88,9 +95,39 @@ def calls_from_value(
 
 
 def calls_from_payload(payload: str, tool_names: Sequence[str]) -> list[CallCandidate] | None:
-    """Calls inside a `<tool_call>` element: a JSON envelope, or `name {json}`."""
+    """Calls inside a `<tool_call>` element: a JSON envelope, `<function=NAME>` elements,
+    or `name {json}`."""
+    if payload.lstrip().startswith("<function"):
+        return calls_from_function_tags(payload)
     calls = calls_from_value(load_json(payload), tool_names, known_only=False)
     if calls:
         return calls
     match = _NAME_THEN_JSON.fullmatch(payload)
     return [CallCandidate(match.group(1), match.group(2))] if match else None
+
+
+def calls_from_function_tags(payload: str) -> list[CallCandidate] | None:
+    """Calls written as `<function=NAME>…</function>` or `<function name="NAME">…`."""
+    calls = [
+        CallCandidate((match[1] or match[2]).strip(), _function_body(match[3]))
+        for match in _FUNCTION.finditer(payload)
+    ]
+    return calls or None
+
+
+def _function_body(body: str) -> str:
+    if "<parameter=" not in body:
+        return body.strip()
+    parameters = {key.strip(): _parameter_value(value) for key, value in _PARAMETER.findall(body)}
+    return json.dumps(parameters, ensure_ascii=False)
+
+
+def _parameter_value(text: str) -> Any:
+    """A parameter's text, one newline trimmed each side (Qwen3-Coder puts values on their
+    own line); JSON numbers, booleans, null, objects and arrays are decoded."""
+    text = text.removeprefix("\n").removesuffix("\n")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return text if isinstance(value, str) else value

@@ -1,5 +1,5 @@
-"""Scanner for tag-delimited outputs: `<tool_call>` (hermes), `<think>`/`<reasoning>`, and
-bare or ```-fenced JSON calls that name an offered tool."""
+"""Scanner for tag-delimited outputs: `<tool_call>` and `<function=…>` (hermes),
+`<think>`/`<reasoning>`, and bare or ```-fenced JSON calls that name an offered tool."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from enum import Enum, auto
 from functools import partial
 
+from agent.dialects import tags
 from agent.dialects.envelope import calls_from_payload, calls_from_value, load_json
 from agent.dialects.scan import (
     JsonScanner,
@@ -20,8 +21,6 @@ from agent.dialects.scan import (
 from agent.dialects.stream_base import ScanStream
 from agent.dialects.types import CallCandidate
 
-_REASONING_TAGS = {"<think>": "</think>", "<reasoning>": "</reasoning>"}
-_CALL_OPEN, _CALL_CLOSE, _FENCE = "<tool_call>", "</tool_call>", "```"
 _FENCE_LANGUAGE = re.compile(r"[\w\-]*")
 _SPECIAL_TAGS_ONLY = re.compile(r"<")
 _SPECIAL_WITH_JSON = re.compile(r"[<{\[`]")
@@ -39,9 +38,10 @@ class TaggedStream(ScanStream):
 
     def __init__(self, tool_names: Sequence[str] = (), *, tool_call_tags: bool) -> None:
         super().__init__(tool_names)
-        self._tags = (*_REASONING_TAGS, *_REASONING_TAGS.values())
+        self._tags = (*tags.REASONING_TAGS, *tags.REASONING_TAGS.values())
         if tool_call_tags:
-            self._tags += (_CALL_OPEN, _CALL_CLOSE)
+            self._tags += (tags.CALL_OPEN, tags.CALL_CLOSE, *tags.FUNCTION_OPENS)
+        self._call_tags = (tags.CALL_OPEN, tags.CALL_CLOSE)
         self._json_calls = bool(self.tool_names)
         self._special = _SPECIAL_WITH_JSON if self._json_calls else _SPECIAL_TAGS_ONLY
         self._state = _State.TEXT
@@ -78,7 +78,7 @@ class TaggedStream(ScanStream):
             self._pos = i
             action()
             return True
-        words = (*self._tags, _FENCE) if self._json_calls and not eof else self._tags
+        words = (*self._tags, tags.FENCE) if self._json_calls and not eof else self._tags
         hold = hold_or_drop(buf, pos, words, eof)
         self._emit_content(buf[pos:hold])
         self._pos = len(buf) if eof else hold
@@ -98,7 +98,7 @@ class TaggedStream(ScanStream):
         return None
 
     def _fence_at(self, buf: str, i: int, eof: bool) -> int | None:
-        if not starts_with(buf, i, _FENCE, eof):
+        if not starts_with(buf, i, tags.FENCE, eof):
             return None
         language = _FENCE_LANGUAGE.match(buf, i + 3)
         assert language is not None
@@ -111,11 +111,14 @@ class TaggedStream(ScanStream):
 
     def _enter_tag(self, tag: str) -> None:
         self._pos += len(tag)
-        if tag in _REASONING_TAGS:
-            self._state, self._close_tag = _State.REASONING, _REASONING_TAGS[tag]
-        elif tag == _CALL_OPEN:
+        if tag in tags.REASONING_TAGS:
+            self._state, self._close_tag = _State.REASONING, tags.REASONING_TAGS[tag]
+        elif tag in tags.CALL_ELEMENTS:
             self._content.end_segment()
             self._state, self._scanner = _State.TOOL_CALL, None
+            self._call_tags = tags.CALL_ELEMENTS[tag]
+            if tag in tags.FUNCTION_OPENS:  # the whole element, tag included, is the payload
+                self._pos -= len(tag)
 
     def _enter_json(self, offset: int, *, fenced: bool) -> None:
         self._state, self._fenced = _State.JSON_VALUE, fenced
@@ -152,8 +155,8 @@ class TaggedStream(ScanStream):
         close = end
         if self._fenced:
             after = skip_space(buf, end, eof)
-            if starts_with(buf, after, _FENCE, eof):
-                close = after + len(_FENCE)
+            if starts_with(buf, after, tags.FENCE, eof):
+                close = after + len(tags.FENCE)
         value = load_json(buf[pos + self._value_offset : end])
         calls = calls_from_value(value, self.tool_names, known_only=True)
         if calls:
@@ -174,14 +177,16 @@ class TaggedStream(ScanStream):
             if end is None:
                 return False
             after = skip_space(buf, end, eof)
-            close = after + len(_CALL_CLOSE) if starts_with(buf, after, _CALL_CLOSE, eof) else end
+            closed = starts_with(buf, after, tags.CALL_CLOSE, eof)
+            close = after + len(tags.CALL_CLOSE) if closed else end
             payload = buf[first:end]
         else:
-            found = [i for i in (buf.find(_CALL_CLOSE, pos), buf.find(_CALL_OPEN, pos)) if i >= 0]
+            opener, closer = self._call_tags
+            found = [i for i in (buf.find(closer, pos), buf.find(opener, pos + 1)) if i >= 0]
             if not found and not eof:
                 return False
             end = min(found, default=len(buf))
-            close = end + len(_CALL_CLOSE) if buf.startswith(_CALL_CLOSE, end) else end
+            close = end + len(closer) if buf.startswith(closer, end) else end
             payload = buf[pos:end]
         calls = calls_from_payload(payload, self.tool_names)
         if calls:
