@@ -7,22 +7,11 @@ Also accepted: a missing closing tag, several calls, text around them, `<think>`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from agent.dialects.registry import register_dialect
-from agent.dialects.tagged import TaggedStream
-from agent.dialects.types import Parsed
+from agent.dialects.tagged_dialect import TaggedDialect
 
 
 @register_dialect("hermes")
-class HermesDialect:
+class HermesDialect(TaggedDialect):
     name = "hermes"
-
-    def parse(self, text: str, tool_names: Sequence[str] = ()) -> Parsed:
-        stream = self.stream(tool_names)
-        stream.feed(text)
-        stream.close()
-        return stream.result()
-
-    def stream(self, tool_names: Sequence[str] = ()) -> TaggedStream:
-        return TaggedStream(tool_names, tool_call_tags=True)
+    tool_call_tags = True

@@ -5,22 +5,11 @@ ordinary JSON answers stay content. `<think>`/`<reasoning>` blocks become reason
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from agent.dialects.registry import register_dialect
-from agent.dialects.tagged import TaggedStream
-from agent.dialects.types import Parsed
+from agent.dialects.tagged_dialect import TaggedDialect
 
 
 @register_dialect("json")
-class JsonDialect:
+class JsonDialect(TaggedDialect):
     name = "json"
-
-    def parse(self, text: str, tool_names: Sequence[str] = ()) -> Parsed:
-        stream = self.stream(tool_names)
-        stream.feed(text)
-        stream.close()
-        return stream.result()
-
-    def stream(self, tool_names: Sequence[str] = ()) -> TaggedStream:
-        return TaggedStream(tool_names, tool_call_tags=False)
+    tool_call_tags = False

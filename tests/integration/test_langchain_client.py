@@ -12,23 +12,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 from langchain_openai import ChatOpenAI
 
 from tests.integration.service import Service
+from tests.integration.tooldefs import WEATHER
 from tests.upstream_sim.fixtures import SimServer
 
 CHAT = "/v1/chat/completions"
 PARIS = {"city": "Paris"}
 QUESTION = "Weather in Paris?"
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 CALL_STEP = {
     "reasoning": "Need the weather.",
     "tool_calls": [{"name": "get_weather<|channel|>commentary", "arguments": "{'city': 'Paris'}"}],

@@ -14,24 +14,13 @@ import pytest
 
 from tests.integration.conftest import service_env
 from tests.integration.service import Service
+from tests.integration.tooldefs import WEATHER
 from tests.upstream_sim.fixtures import SimServer
 
 CHAT = "/v1/chat/completions"
 COMPLETIONS = "/v1/completions"
 ASK = [{"role": "user", "content": "Weather in Paris?"}]
 PARIS = {"city": "Paris"}
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 ERROR_TAIL = "\nFix the call and try again, or answer without the tool."
 STREAMED = pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 

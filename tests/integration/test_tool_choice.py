@@ -12,6 +12,7 @@ import pytest
 
 from tests.integration.conftest import service_env
 from tests.integration.service import Service
+from tests.integration.tooldefs import WEATHER, function_tool
 from tests.upstream_sim.fixtures import SimServer
 
 CHAT = "/v1/chat/completions"
@@ -20,23 +21,7 @@ PARIS = {"city": "Paris"}
 NO_SERVER_TOOLS = {"tools": ""}
 
 
-def _function(name: str, description: str, parameter: str) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": name,
-            "description": description,
-            "parameters": {
-                "type": "object",
-                "properties": {parameter: {"type": "string"}},
-                "required": [parameter],
-            },
-        },
-    }
-
-
-WEATHER = _function("get_weather", "Current weather for a city", "city")
-TIME = _function("get_time", "Current time in a timezone", "timezone")
+TIME = function_tool("get_time", "Current time in a timezone", "timezone")
 TOOLS = [WEATHER, TIME]
 NUDGE_ANY = "Answer by calling one of the tools now, with arguments that fit its schema."
 NUDGE_WEATHER = "Answer by calling the tool `get_weather` now, with arguments that fit its schema."

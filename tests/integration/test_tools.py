@@ -14,6 +14,7 @@ import pytest
 
 from tests.integration.conftest import service_env
 from tests.integration.service import OSS_AGENT, Service
+from tests.integration.tooldefs import WEATHER
 from tests.mcp_servers.harness import http_server, python_entry, stdio_entry, time_entry
 from tests.upstream_sim.fixtures import SimServer
 
@@ -139,20 +140,6 @@ def test_metadata_narrows_server_tools(agent: Service, sim: SimServer) -> None:
 def test_no_server_tools_when_metadata_is_empty(agent: Service, sim: SimServer) -> None:
     _ask(agent, "no tools", metadata={"tools": ""})
     assert "tools" not in sim.control.bodies("/v1/chat/completions")[-1]
-
-
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 def test_client_tools_round_trip_beside_server_tools(agent: Service, sim: SimServer) -> None:
