@@ -34,3 +34,8 @@ class Context:
     """False keeps only the first tool call of a reply."""
     stream: bool = False
     """Whether the upstream is asked to stream."""
+
+    @property
+    def client_tool_names(self) -> set[str]:
+        """Names of the client's tools (the client runs them, not the agent)."""
+        return {tool["function"]["name"] for tool in self.client_tools}

@@ -11,7 +11,7 @@ from langgraph.runtime import Runtime
 
 from agent.messages import REASONING, server_tool_message
 from agent.metrics import MODEL_CALLS, SERVER_TOOL_RESULTS, TOOL_CALLS
-from agent.settings import ToolCallMode
+from agent.settings import Settings, ToolCallMode
 from agent.upstream import ModelCall, ModelReply
 from agent.upstream import call_model as call_upstream
 from graph.context import Context
@@ -19,7 +19,7 @@ from graph.deps import AgentDeps
 from graph.prompts import NOT_RUN_MESSAGE, STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
 from graph.tool_runner import error_message, run_tool
-from mcp_tools.registry import BUILTIN
+from mcp_tools.registry import BUILTIN, ToolEntry
 
 # An MCP call may first restart a crashed or hung server (start-up timeout 30 s, ping 2 s).
 MCP_RECONNECT_ALLOWANCE = 35.0
@@ -55,7 +55,7 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
 
 
 def _count_calls(reply: ModelReply, context: Context) -> None:
-    client_names = {tool["function"]["name"] for tool in context.client_tools}
+    client_names = context.client_tool_names
     for call in reply.tool_calls:
         unusable = call["id"] in reply.errors
         kind = "unusable" if unusable else "client" if call["name"] in client_names else "server"
@@ -124,7 +124,7 @@ def _step_tool_choice(choice: str | dict[str, Any] | None, steps: int) -> Any:
 def offered_tools(context: Context, deps: AgentDeps) -> list[dict[str, Any]]:
     """Client tools first, then the server tools this run allows (client names win)."""
     client = list(context.client_tools)
-    taken = {tool["function"]["name"] for tool in client}
+    taken = context.client_tool_names
     server = [
         entry.openai_schema()
         for entry in deps.tools.select(context.enabled_tools)
@@ -168,33 +168,31 @@ async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) ->
     """Answer every call of the last reply the server can answer; client calls wait."""
     calls = state["messages"][-1].tool_calls
     errors = state.get("call_errors") or {}
-    client_names = {tool["function"]["name"] for tool in runtime.context.client_tools}
+    client_names = runtime.context.client_tool_names
+    allowed = {entry.name: entry for entry in deps.tools.select(runtime.context.enabled_tools)}
     jobs = [
-        _answer(call, errors, client_names, runtime.context, deps)
+        _answer(call, errors, client_names, allowed, deps.settings)
         for call in calls
         if call["name"] not in client_names or errors
     ]
-    results = await asyncio.gather(*jobs)
-    return {"messages": [message for message in results if message is not None]}
+    return {"messages": list(await asyncio.gather(*jobs))}
 
 
 async def _answer(
     call: dict[str, Any],
     errors: dict[str, str],
     client_names: set[str],
-    context: Context,
-    deps: AgentDeps,
+    allowed: dict[str, ToolEntry],
+    settings: Settings,
 ) -> ToolMessage:
     if call["id"] in errors:
         return error_message(call, errors[call["id"]])
     if call["name"] in client_names:
         return server_tool_message(call, NOT_RUN_MESSAGE)
-    allowed = {entry.name: entry for entry in deps.tools.select(context.enabled_tools)}
     entry = allowed.get(call["name"])
     if entry is None:
         names = ", ".join(sorted(allowed)) or "none"
         return error_message(call, f"{call['name']!r} is not a valid tool, try one of [{names}]")
-    settings = deps.settings
     limit = settings.mcp_call_timeout
     if entry.source != BUILTIN:
         limit += MCP_RECONNECT_ALLOWANCE  # the MCP layer bounds the call; this is a backstop
