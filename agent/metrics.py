@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 TURNS = Counter(
     "oss_agent_turns_total", "Chat turns, by outcome (ok or the error code).", ["outcome"]
@@ -25,4 +25,12 @@ SERVER_TOOL_RESULTS = Counter(
     "oss_agent_server_tool_results_total",
     "Server-side tool runs, by tool and result.",
     ["tool", "result"],
+)
+TURNS_RUNNING = Gauge("oss_agent_turns_running", "Turns running now (MAX_CONCURRENT_TURNS).")
+TURNS_QUEUED = Gauge("oss_agent_turns_queued", "Turns waiting for a slot (MAX_QUEUED_TURNS).")
+BACKEND_IN_FLIGHT = Gauge(
+    "oss_agent_backend_in_flight", "Model calls in flight, by backend.", ["backend"]
+)
+BACKEND_HEALTHY = Gauge(
+    "oss_agent_backend_healthy", "1 while a backend is in rotation, 0 when taken out.", ["backend"]
 )

@@ -17,6 +17,7 @@ from langchain_core.output_parsers.openai_tools import make_invalid_tool_call
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
+from agent.backend_config import BackendSpec, single_backend
 from agent.messages import REASONING
 from agent.settings import Settings, UpstreamKind
 
@@ -110,15 +111,16 @@ class ReasoningChatOpenAI(ChatOpenAI):
         return payload
 
 
-def make_chat_model(settings: Settings) -> ReasoningChatOpenAI:
-    """The one chat model client of the process, pointed at LLM_BASE_URL."""
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+def make_chat_model(settings: Settings, backend: BackendSpec | None = None) -> ReasoningChatOpenAI:
+    """A chat model client for one backend (default: LLM_BASE_URL), serving its first model."""
+    backend = backend or single_backend(settings)
+    key = backend.api_key.get_secret_value() if backend.api_key else "not-needed"
     return ReasoningChatOpenAI(
-        model=settings.llm_model,
-        base_url=settings.llm_base_url,
+        model=backend.models[0],
+        base_url=backend.base_url,
         api_key=key,
         timeout=settings.llm_timeout,
         max_retries=settings.llm_max_retries,
         stream_usage=True,
-        reasoning_input_field=REASONING_INPUT_FIELD[settings.llm_server],
+        reasoning_input_field=REASONING_INPUT_FIELD[backend.server],
     )

@@ -83,6 +83,19 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="interface to bind")
     api_port: int = Field(8080, ge=1, le=65535, description="port to bind")
     api_key: SecretStr | None = Field(None, description="require this bearer key from clients")
+    api_keys: SecretStr | None = Field(None, description="client keys, comma separated")
+    api_keys_file: Path | None = Field(None, description="file of client keys, `key name` a line")
+    admin_api_key: SecretStr | None = Field(None, description="key for POST/DELETE /v1/backends")
+
+    # Turn limit
+    max_concurrent_turns: int = Field(32, ge=1, description="turns running at once")
+    max_queued_turns: int = Field(128, ge=0, description="turns waiting for a slot (FIFO)")
+    queue_timeout: float = Field(30.0, ge=0, description="seconds a turn waits before 429")
+
+    # Several model servers
+    llm_backends_file: Path | None = Field(None, description="YAML/JSON list of model servers")
+    backend_health_interval: float = Field(10.0, gt=0, description="seconds between checks")
+    backend_max_failures: int = Field(3, ge=1, description="failures in a row before out")
 
     # Sessions
     database_url: str = Field(

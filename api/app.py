@@ -7,9 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from agent.backend_health import watching
+from agent.backends import BackendPool
 from agent.settings import Settings, get_settings
 from api.deps import Services
 from api.errors import register_exception_handlers
+from api.keys import KeyRing
+from api.queue import TurnLimiter
 from api.routes import api_router
 from api.sessions import Sessions
 from graph.builder import build_graph
@@ -27,8 +31,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store_cm = open_store(
             settings.database_url, settings.session_lock_timeout, settings.db_pool_size
         )
-        async with store_cm as store, open_tools(settings) as tools:
-            graph = build_graph(AgentDeps.create(settings, tools), checkpointer=store.checkpointer)
+        app.state.keys = KeyRing.from_settings(settings)
+        backends = BackendPool.from_settings(settings)
+        async with store_cm as store, open_tools(settings) as tools, watching(backends):
+            deps = AgentDeps.create(settings, tools, backends)
+            graph = build_graph(deps, checkpointer=store.checkpointer)
             app.state.services = Services(
                 settings=settings,
                 graph=graph,
@@ -36,6 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 locks=store.locks,
                 tools=tools,
                 checkpointer=store.checkpointer,
+                owners=store.owners,
+                limiter=TurnLimiter(
+                    settings.max_concurrent_turns, settings.max_queued_turns, settings.queue_timeout
+                ),
+                backends=backends,
             )
             yield
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.errors import AgentError
+from agent.backends import BackendPool
 from agent.settings import Settings
+from api.queue import TurnLimiter
 from api.sessions import Sessions
 from graph.locks import SessionLocks
+from graph.owners import Owners
 from mcp_tools.registry import ToolRegistry
 
 
@@ -26,6 +27,9 @@ class Services:
     locks: SessionLocks
     tools: ToolRegistry
     checkpointer: Any
+    owners: Owners
+    limiter: TurnLimiter
+    backends: BackendPool
 
 
 def get_services(request: Request) -> Services:
@@ -34,20 +38,3 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def require_api_key(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    """When API_KEY is set, require `Authorization: Bearer <API_KEY>`."""
-    expected = get_services(request).settings.api_key
-    if expected is None:
-        return
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    if not secrets.compare_digest(token, expected.get_secret_value()):
-        raise AgentError(
-            "Missing or wrong API key: send `Authorization: Bearer <API_KEY>`.",
-            status=401,
-            type="authentication_error",
-            code="invalid_api_key",
-        )

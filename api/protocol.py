@@ -76,12 +76,27 @@ class StreamOptions(OpenAIBaseModel):
     include_usage: bool = False
 
 
+class ResponseFormat(OpenAIBaseModel):
+    """text, json_object, or json_schema with {name, schema, strict}."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _schema_given(self) -> ResponseFormat:
+        if self.type == "json_schema" and not (self.json_schema or {}).get("name"):
+            raise ValueError("type json_schema needs json_schema: {name, schema, strict?}")
+        return self
+
+
 class ChatCompletionRequest(OpenAIBaseModel):
     """POST /v1/chat/completions."""
 
     messages: list[ChatMessage] = Field(min_length=1)
     model: str | None = None
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    logit_bias: dict[str, float] | None = None
+    logprobs: bool | None = None
     max_completion_tokens: int | None = Field(None, ge=1)
     max_tokens: int | None = Field(None, ge=1)
     metadata: dict[str, str] | None = Field(None, max_length=16)
@@ -89,6 +104,7 @@ class ChatCompletionRequest(OpenAIBaseModel):
     parallel_tool_calls: bool | None = None
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     reasoning_effort: Literal["low", "medium", "high"] | None = None
+    response_format: ResponseFormat | None = None
     seed: int | None = None
     stop: str | list[str] | None = None
     stream: bool = False
@@ -96,6 +112,7 @@ class ChatCompletionRequest(OpenAIBaseModel):
     temperature: float | None = Field(None, ge=0, le=2)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     tools: list[Tool] | None = Field(None, max_length=128)
+    top_logprobs: int | None = Field(None, ge=0, le=20)
     top_p: float | None = Field(None, ge=0, le=1)
     user: str | None = None
 

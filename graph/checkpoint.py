@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agent.settings import mask_url_password
 from graph.locks import PostgresSessionLocks, SessionLocks
+from graph.owners import MemoryOwners, Owners, postgres_owners, sqlite_owners
 
 SETUP_LOCK_KEY = 7_241_958_301  # serialises schema migrations of concurrent processes
 SETUP_POLL = 0.1  # seconds between tries for SETUP_LOCK_KEY
@@ -30,6 +31,7 @@ class SessionStore:
 
     checkpointer: BaseCheckpointSaver
     locks: SessionLocks
+    owners: Owners
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -46,13 +48,14 @@ async def open_store(
         async with _postgres(database_url, lock_timeout, pool_size) as store:
             yield store
     elif database_url.startswith("memory://"):
-        yield SessionStore(InMemorySaver(), SessionLocks(lock_timeout))
+        yield SessionStore(InMemorySaver(), SessionLocks(lock_timeout), MemoryOwners())
     else:
         path = sqlite_path(database_url)
         path.parent.mkdir(parents=True, exist_ok=True)
         async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
             await saver.setup()
-            yield SessionStore(saver, SessionLocks(lock_timeout))
+            owners = await sqlite_owners(saver)
+            yield SessionStore(saver, SessionLocks(lock_timeout), owners)
 
 
 class StoreUnavailable(RuntimeError):
@@ -79,15 +82,17 @@ async def _postgres(url: str, lock_timeout: float, pool_size: int) -> AsyncItera
     async with _pool(url, pool_size) as pool, _pool(url, pool_size) as lock_pool:
         saver = AsyncPostgresSaver(pool)
         async with lock_pool.connection() as conn:  # the saver's pool may have one connection
-            await _setup_alone(saver, conn)
-        yield SessionStore(saver, PostgresSessionLocks(lock_pool, lock_timeout))
+            owners = await _setup_alone(saver, pool, conn)
+        yield SessionStore(saver, PostgresSessionLocks(lock_pool, lock_timeout), owners)
 
 
-async def _setup_alone(saver: AsyncPostgresSaver, conn: Any) -> None:
-    """Run the saver's migrations while holding SETUP_LOCK_KEY on `conn`."""
+async def _setup_alone(saver: AsyncPostgresSaver, pool: Any, conn: Any) -> Owners:
+    """Run the saver's migrations and create the owners table while holding
+    SETUP_LOCK_KEY on `conn`."""
     await _poll_lock(conn, SETUP_LOCK_KEY)
     try:
         await saver.setup()
+        return await postgres_owners(pool)
     finally:
         await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
 

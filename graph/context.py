@@ -34,6 +34,8 @@ class Context:
     """False keeps only the first tool call of a reply."""
     stream: bool = False
     """Whether the upstream is asked to stream."""
+    upstream_fields: dict[str, Any] = field(default_factory=dict)
+    """Other request fields for the model server (response_format, seed, top_k, ...)."""
 
     @property
     def client_tool_names(self) -> set[str]:

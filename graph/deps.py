@@ -1,10 +1,10 @@
-"""What the graph's nodes need from the process: settings, the model client, the tools."""
+"""What the graph's nodes need from the process: settings, the model servers, the tools."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.model import ReasoningChatOpenAI, make_chat_model
+from agent.backends import BackendPool
 from agent.settings import Settings
 from mcp_tools.registry import ToolRegistry
 
@@ -14,10 +14,19 @@ class AgentDeps:
     """Long-lived dependencies shared by every run of the graph."""
 
     settings: Settings
-    llm: ReasoningChatOpenAI
+    backends: BackendPool
     tools: ToolRegistry = field(default_factory=ToolRegistry)
 
     @classmethod
-    def create(cls, settings: Settings, tools: ToolRegistry | None = None) -> AgentDeps:
-        """Dependencies for `settings`, with an empty registry unless one is given."""
-        return cls(settings=settings, llm=make_chat_model(settings), tools=tools or ToolRegistry())
+    def create(
+        cls,
+        settings: Settings,
+        tools: ToolRegistry | None = None,
+        backends: BackendPool | None = None,
+    ) -> AgentDeps:
+        """Dependencies for `settings`; the backends of the settings unless given."""
+        return cls(
+            settings=settings,
+            backends=backends or BackendPool.from_settings(settings),
+            tools=tools or ToolRegistry(),
+        )

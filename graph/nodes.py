@@ -11,9 +11,9 @@ from langgraph.runtime import Runtime
 
 from agent.messages import REASONING, server_tool_message
 from agent.metrics import MODEL_CALLS, SERVER_TOOL_RESULTS, TOOL_CALLS
+from agent.routed import call_routed
 from agent.settings import Settings, ToolCallMode
 from agent.upstream import ModelCall, ModelReply
-from agent.upstream import call_model as call_upstream
 from graph.context import Context
 from graph.deps import AgentDeps
 from graph.prompts import NOT_RUN_MESSAGE, STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
@@ -40,7 +40,7 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
         return {"messages": [AIMessage(content=text)], "call_errors": {}}
     model_call = build_model_call(state, runtime.context, deps)
     MODEL_CALLS.labels(model_call.mode.value).inc()
-    raw = await call_upstream(deps.llm, model_call, on_delta)
+    raw = await call_routed(deps.backends, model_call, on_delta)
     _count_calls(raw, runtime.context)
     reply, retries = _bound_retries(raw, state.get("retries", 0), deps.settings.tool_call_retries)
     if reply.content != raw.content:  # our own explanation: streamed clients must see it too
@@ -99,6 +99,7 @@ def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCa
             "max_tokens": context.max_tokens,
             "stop": context.stop,
             "reasoning_effort": context.reasoning_effort or deps.settings.reasoning_effort,
+            "extra_body": context.upstream_fields or None,
         }.items()
         if value is not None
     }

@@ -2,12 +2,13 @@
 
 from fastapi import APIRouter, Depends
 
-from api.deps import require_api_key
-from api.routes import chat, health, models, sessions, tools
+from api.keys import require_caller
+from api.routes import backends, chat, health, models, queue, sessions, tools
 
 api_router = APIRouter()
 api_router.include_router(health.router)
-protected = APIRouter(dependencies=[Depends(require_api_key)])
-for module in (chat, models, sessions, tools):
+api_router.include_router(queue.router)
+protected = APIRouter(dependencies=[Depends(require_caller)])
+for module in (backends, chat, models, sessions, tools):
     protected.include_router(module.router)
 api_router.include_router(protected)

@@ -12,7 +12,10 @@ from sse_starlette import EventSourceResponse
 from agent.errors import AgentError
 from api.completion import completion_response
 from api.deps import Services, ServicesDep
+from api.keys import CallerDep
+from api.ownership import require_owned
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
+from api.request_fields import upstream_fields
 from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
 from api.streaming import ChunkWriter, sse_events
 from api.turn import TurnPlan, plan_turn, run_turn, stream_turn
@@ -23,17 +26,28 @@ SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]
 
 @router.post("/chat/completions", response_model=ChatCompletionResponse)
 async def create_chat_completion(
-    request: ChatCompletionRequest, services: ServicesDep, x_session_id: SessionHeader = None
+    request: ChatCompletionRequest,
+    services: ServicesDep,
+    caller: CallerDep,
+    x_session_id: SessionHeader = None,
 ) -> Response:
     """Answer the request's new messages within the session named by X-Session-ID."""
     given = (x_session_id or "").strip() or None
     session_id = checked_session_id(given) if given else new_session_id()
+    model = services.backends.resolve(request.model)
+    fields = upstream_fields(request)
     stack = AsyncExitStack()
     known = given is not None  # whether the session exists for the client to use
     try:
+        await stack.enter_async_context(services.limiter.slot())
+        if known:
+            await require_owned(services.owners, session_id, caller)
         await stack.enter_async_context(services.locks.hold(session_id))
         plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
+        if not known:
+            await services.owners.claim(session_id, caller.owner)
         known = True
+        plan.context.model, plan.context.upstream_fields = model, fields
         if request.stream:
             return await _stream(services, request, plan, stack)
         async with stack:
@@ -43,7 +57,7 @@ async def create_chat_completion(
         if known and isinstance(exc, AgentError):
             exc.headers[SESSION_ID_HEADER] = session_id
         raise
-    body = completion_response(turn, services.settings.llm_model)
+    body = completion_response(turn, plan.context.model or services.settings.llm_model)
     return JSONResponse(body.model_dump(), headers={SESSION_ID_HEADER: session_id})
 
 
@@ -55,7 +69,7 @@ async def _stream(
     stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
     buffered = await _until_first_delta(events)
     include_usage = bool(request.stream_options and request.stream_options.include_usage)
-    writer = ChunkWriter(services.settings.llm_model, include_usage)
+    writer = ChunkWriter(plan.context.model or services.settings.llm_model, include_usage)
     body = sse_events(_replay(buffered, events), writer, plan.start_index, stack)
     headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
     return EventSourceResponse(body, headers=headers, sep="\n", ping=15)

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from agent.backend_health import check_all
 from agent.settings import mask_url_password
 from api.deps import Services, ServicesDep
 
@@ -30,7 +31,7 @@ async def metrics() -> Response:
 
 @router.get("/ready")
 async def ready(services: ServicesDep) -> JSONResponse:
-    """Whether the upstream model server and the session database answer."""
+    """Whether a model server and the session database answer; the turn queue."""
     upstream, database = await asyncio.gather(check_upstream(services), check_database(services))
     sources = [
         {"name": s.name, "ok": s.ok, "error": s.error, "tools": s.tool_count}
@@ -42,31 +43,25 @@ async def ready(services: ServicesDep) -> JSONResponse:
         "upstream": upstream,
         "database": database,
         "tool_sources": sources,
+        "queue": services.limiter.status(),
     }
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
 async def check_upstream(services: Services) -> dict[str, Any]:
-    """GET {LLM_BASE_URL}/models with a short timeout."""
-    settings = services.settings
-    url = f"{settings.llm_base_url}/models"
-    shown = mask_url_password(settings.llm_base_url)
-    headers = {}
-    if settings.llm_api_key:
-        headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
-    try:
-        async with httpx.AsyncClient(timeout=3.0) as client:
-            response = await client.get(url, headers=headers)
-    except httpx.HTTPError as exc:
-        detail = str(exc).replace(settings.llm_base_url, shown)
-        return {"ok": False, "url": shown, "error": f"{type(exc).__name__}: {detail}"}
-    if response.status_code != 200:
-        return {
-            "ok": False,
-            "url": shown,
-            "error": f"GET /models answered {response.status_code}",
+    """GET {base_url}/models of every backend with a short timeout; ok when one answers."""
+    async with httpx.AsyncClient(timeout=3.0) as client:
+        results = await check_all(services.backends, client)
+    backends = [
+        {
+            "name": backend.spec.name,
+            "url": mask_url_password(backend.spec.base_url),
+            "ok": answered,
+            "error": None if answered else backend.last_error,
         }
-    return {"ok": True, "url": shown}
+        for backend, answered in results
+    ]
+    return {"ok": any(answered for _, answered in results), "backends": backends}
 
 
 async def check_database(services: Services) -> dict[str, Any]:

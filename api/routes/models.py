@@ -1,4 +1,4 @@
-"""GET /v1/models and /v1/models/{id}: the one agent model this service offers."""
+"""GET /v1/models and /v1/models/{id}: every model the backends serve."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter
 
-from agent.errors import AgentError
+from agent.backends import model_not_found
 from api.deps import ServicesDep
 from api.protocol import ModelCard, ModelList
 
@@ -16,20 +16,16 @@ _STARTED = int(time.time())
 
 @router.get("")
 async def list_models(services: ServicesDep) -> ModelList:
-    """The model clients should name (any name is accepted and served by it)."""
-    return ModelList(data=[ModelCard(id=services.settings.llm_model, created=_STARTED)])
+    """The models clients can name (with only LLM_BASE_URL, any name goes to LLM_MODEL)."""
+    return ModelList(
+        data=[ModelCard(id=name, created=_STARTED) for name in services.backends.models()]
+    )
 
 
 @router.get("/{model_id:path}")
 async def get_model(model_id: str, services: ServicesDep) -> ModelCard:
     """One model, or 404."""
-    if model_id != services.settings.llm_model:
-        raise AgentError(
-            f"Model {model_id!r} does not exist; this service offers "
-            f"{services.settings.llm_model!r}.",
-            status=404,
-            type="not_found_error",
-            param="model",
-            code="model_not_found",
-        )
+    available = services.backends.models()
+    if model_id not in available:
+        raise model_not_found(model_id, available)
     return ModelCard(id=model_id, created=_STARTED)

@@ -1,4 +1,4 @@
-"""Session history, delete and reset."""
+"""The caller's sessions: list, history, delete and reset."""
 
 from __future__ import annotations
 
@@ -7,27 +7,43 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ServicesDep
+from api.keys import CallerDep
+from api.ownership import owned_sessions, require_owned
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 
+@router.get("")
+async def list_sessions(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
+    """The sessions the caller's key created."""
+    return await owned_sessions(services.sessions, services.owners, caller)
+
+
 @router.get("/{session_id}")
-async def get_session(session_id: str, services: ServicesDep) -> dict[str, Any]:
+async def get_session(session_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """The session's instructions and messages, as OpenAI chat messages."""
+    await require_owned(services.owners, session_id, caller)
     return await services.sessions.history(session_id)
 
 
 @router.delete("/{session_id}")
-async def delete_session(session_id: str, services: ServicesDep) -> dict[str, Any]:
+async def delete_session(
+    session_id: str, services: ServicesDep, caller: CallerDep
+) -> dict[str, Any]:
     """Forget the session."""
+    await require_owned(services.owners, session_id, caller)
     async with services.locks.hold(session_id):
         await services.sessions.delete(session_id)
+        await services.owners.forget(session_id)
     return {"id": session_id, "object": "session.deleted", "deleted": True}
 
 
 @router.post("/{session_id}/reset")
-async def reset_session(session_id: str, services: ServicesDep) -> dict[str, Any]:
+async def reset_session(
+    session_id: str, services: ServicesDep, caller: CallerDep
+) -> dict[str, Any]:
     """Clear the session's messages; its id and instructions stay."""
+    await require_owned(services.owners, session_id, caller)
     async with services.locks.hold(session_id):
         await services.sessions.reset(session_id)
     return await services.sessions.history(session_id)

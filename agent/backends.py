@@ -1,0 +1,165 @@
+"""Several model servers: route by model to the least busy healthy one, track health."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from agent.backend_config import BackendSpec, read_backends_file, single_backend
+from agent.errors import AgentError
+from agent.metrics import BACKEND_HEALTHY, BACKEND_IN_FLIGHT
+from agent.model import ReasoningChatOpenAI, make_chat_model
+from agent.settings import Settings, mask_url_password
+
+
+@dataclass
+class Backend:
+    """A model server and what this process knows about it right now."""
+
+    spec: BackendSpec
+    llm: ReasoningChatOpenAI
+    healthy: bool = True
+    in_flight: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    latency: float | None = None
+
+    @property
+    def load(self) -> float:
+        """In-flight calls per unit of weight: the lowest gets the next turn."""
+        return self.in_flight / self.spec.weight
+
+    def describe(self) -> dict[str, Any]:
+        """What GET /v1/backends shows (never the key)."""
+        spec = self.spec
+        return {
+            "name": spec.name,
+            "base_url": mask_url_password(spec.base_url),
+            "server": spec.server.value,
+            "models": spec.models,
+            "mode": spec.mode.value if spec.mode else None,
+            "weight": spec.weight,
+            "healthy": self.healthy,
+            "in_flight": self.in_flight,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "latency_seconds": None if self.latency is None else round(self.latency, 4),
+        }
+
+
+def model_not_found(model: str, available: list[str]) -> AgentError:
+    """The 404 for a model no backend serves."""
+    return AgentError(
+        f"Model {model!r} is not served here; available models: {available}.",
+        status=404,
+        type="not_found_error",
+        param="model",
+        code="model_not_found",
+    )
+
+
+class BackendPool:
+    """The backends of this process. With only LLM_BASE_URL (`catch_all`), every model
+    name goes to that one server as LLM_MODEL, as before several backends existed."""
+
+    def __init__(self, settings: Settings, specs: list[BackendSpec], catch_all: bool) -> None:
+        self.settings = settings
+        self.catch_all = catch_all
+        self.backends: dict[str, Backend] = {}
+        for spec in specs:
+            self.add(spec)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BackendPool:
+        """LLM_BACKENDS_FILE when set, else the single LLM_BASE_URL backend."""
+        if settings.llm_backends_file is None:
+            return cls(settings, [single_backend(settings)], catch_all=True)
+        return cls(settings, read_backends_file(settings.llm_backends_file), catch_all=False)
+
+    def models(self) -> list[str]:
+        """Every served model, in the order the backends list them."""
+        seen: dict[str, None] = {}
+        for backend in self.backends.values():
+            seen.update(dict.fromkeys(backend.spec.models))
+        return list(seen)
+
+    def resolve(self, model: str | None) -> str | None:
+        """The model name to send upstream for a request's `model` (unset: the first one
+        listed), or the 404 naming the available ones; None sends the backend's own model."""
+        if self.catch_all:
+            return None
+        if model is None:
+            return self.models()[0] if self.backends else None
+        if model not in self.models():
+            raise model_not_found(model, self.models())
+        return model
+
+    def pick(self, model: str | None, tried: set[str]) -> Backend | None:
+        """The least busy healthy backend serving `model` not yet tried; an unhealthy one
+        only when no healthy one is left (its health check may lag behind)."""
+        serving = [
+            b
+            for b in self.backends.values()
+            if b.spec.name not in tried and (model is None or model in b.spec.models)
+        ]
+        if not serving:
+            return None
+        return min(serving, key=lambda b: (not b.healthy, b.load, b.failures))
+
+    def register(self, spec: BackendSpec) -> Backend:
+        """A backend added at run time: from now on requests are routed by model."""
+        self.catch_all = False
+        return self.add(spec)
+
+    def add(self, spec: BackendSpec) -> Backend:
+        """Add a backend (replacing one of the same name)."""
+        llm = make_chat_model(self.settings, spec)
+        backend = self.backends[spec.name] = Backend(spec, llm)
+        BACKEND_HEALTHY.labels(spec.name).set(1)
+        BACKEND_IN_FLIGHT.labels(spec.name).set(0)
+        return backend
+
+    def remove(self, name: str) -> Backend | None:
+        """Forget a backend; turns already using it finish on it."""
+        backend = self.backends.pop(name, None)
+        if backend is not None:
+            BACKEND_HEALTHY.remove(name)
+            BACKEND_IN_FLIGHT.remove(name)
+        return backend
+
+    @contextmanager
+    def busy(self, backend: Backend) -> Iterator[None]:
+        """Count a model call in flight on `backend`."""
+        backend.in_flight += 1
+        BACKEND_IN_FLIGHT.labels(backend.spec.name).set(backend.in_flight)
+        try:
+            yield
+        finally:
+            backend.in_flight -= 1
+            if backend.spec.name in self.backends:
+                BACKEND_IN_FLIGHT.labels(backend.spec.name).set(backend.in_flight)
+
+    def succeeded(self, backend: Backend, latency: float) -> None:
+        """Back in rotation after any success."""
+        backend.failures, backend.latency, backend.healthy = 0, latency, True
+        self._publish(backend)
+
+    def failed(self, backend: Backend, error: str) -> None:
+        """Out of rotation after BACKEND_MAX_FAILURES failures in a row."""
+        backend.failures += 1
+        backend.last_error = error
+        if backend.failures >= self.settings.backend_max_failures:
+            backend.healthy = False
+        self._publish(backend)
+
+    def _publish(self, backend: Backend) -> None:
+        if backend.spec.name in self.backends:
+            BACKEND_HEALTHY.labels(backend.spec.name).set(1 if backend.healthy else 0)
+
+
+def elapsed_since(started: float) -> float:
+    """Seconds since a time.monotonic() reading."""
+    return time.monotonic() - started

@@ -1,0 +1,73 @@
+"""One model step on the backends: the least busy healthy one, and another one when it
+fails before the client saw a token."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from agent.backends import Backend, BackendPool
+from agent.errors import AgentError, UpstreamError
+from agent.request_fields import for_server
+from agent.upstream import ModelCall, ModelReply, OnDelta, call_model
+
+# Connection errors, timeouts and 5xx: another backend may well answer.
+RETRYABLE = frozenset({"upstream_unreachable", "upstream_timeout", "upstream_error"})
+
+
+def no_backend(model: str | None) -> AgentError:
+    """The 503 when no backend serving the model is registered."""
+    return AgentError(
+        f"No model server is registered for model {model!r}; register one (POST /v1/backends).",
+        status=503,
+        type="upstream_error",
+        code="no_backend",
+    )
+
+
+def for_backend(call: ModelCall, backend: Backend) -> ModelCall:
+    """The call as this backend takes it: its tool-call mode, its names for extra fields."""
+    mode = backend.spec.mode or call.mode
+    params = dict(call.params)
+    extra = params.pop("extra_body", None) or {}
+    sent = for_server(extra, backend.spec.server, mode)
+    if sent:
+        params["extra_body"] = sent
+    return dataclasses.replace(call, params=params, mode=mode)
+
+
+class _Watched:
+    """Passes deltas on and remembers whether any reached the client."""
+
+    def __init__(self, on_delta: OnDelta) -> None:
+        self.on_delta = on_delta
+        self.shown = False
+
+    def __call__(self, kind: str, text: str) -> None:
+        self.shown = True
+        self.on_delta(kind, text)
+
+
+async def call_routed(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> ModelReply:
+    """Run the step; retry it on another backend while nothing has reached the client."""
+    model = call.params.get("model")
+    tried: set[str] = set()
+    while True:
+        backend = pool.pick(model, tried)
+        if backend is None:
+            raise no_backend(model)
+        watched = _Watched(on_delta)
+        started = time.monotonic()
+        try:
+            with pool.busy(backend):
+                reply = await call_model(backend.llm, for_backend(call, backend), watched)
+        except UpstreamError as exc:
+            if exc.code not in RETRYABLE:
+                raise
+            pool.failed(backend, exc.message)
+            tried.add(backend.spec.name)
+            if watched.shown or pool.pick(model, tried) is None:
+                raise
+            continue
+        pool.succeeded(backend, time.monotonic() - started)
+        return reply

@@ -1,0 +1,138 @@
+"""Client keys: who is calling, and which sessions they own.
+
+A session's owner is a digest of the key that created it, so the keys themselves are never
+stored, logged or shown. Keys come from API_KEY, API_KEYS and API_KEYS_FILE together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from agent.errors import AgentError
+from agent.settings import Settings
+
+ANONYMOUS = ""  # the owner when no key is configured: everything is open, as before
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated client of a request."""
+
+    owner: str
+    name: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class ClientKey:
+    secret: str
+    name: str
+
+
+def owner_of(secret: str) -> str:
+    """The stable, non-reversible owner id of a key."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:32]
+
+
+def read_keys_file(path: Path) -> list[ClientKey]:
+    """`key name` per line; blank lines and `#` comments are skipped."""
+    keys = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        secret, _, name = text.partition(" ")
+        keys.append(ClientKey(secret, name.strip() or f"{path.name}:{number}"))
+    return keys
+
+
+def client_keys(settings: Settings) -> list[ClientKey]:
+    """Every client key the settings name."""
+    keys = []
+    if settings.api_key:
+        keys.append(ClientKey(settings.api_key.get_secret_value(), "API_KEY"))
+    if settings.api_keys:
+        parts = [p.strip() for p in settings.api_keys.get_secret_value().split(",")]
+        keys += [ClientKey(p, f"API_KEYS[{i}]") for i, p in enumerate(parts) if p]
+    if settings.api_keys_file:
+        keys += read_keys_file(settings.api_keys_file)
+    return keys
+
+
+class KeyRing:
+    """Checks bearer tokens against the client keys and ADMIN_API_KEY in constant time."""
+
+    def __init__(self, keys: list[ClientKey], admin: str | None) -> None:
+        self.keys = keys
+        self.admin = admin
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KeyRing:
+        admin = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+        return cls(client_keys(settings), admin)
+
+    @property
+    def open(self) -> bool:
+        """No client key configured: every request is allowed as the anonymous owner."""
+        return not self.keys
+
+    def identify(self, token: str) -> Caller | None:
+        """The caller holding `token`, or None. Every key is compared, so the time taken
+        does not depend on which key (if any) matched."""
+        found: Caller | None = None
+        for key in self.keys:
+            if secrets.compare_digest(token.encode(), key.secret.encode()):
+                found = Caller(owner_of(key.secret), key.name)
+        is_admin = self.admin is not None and secrets.compare_digest(
+            token.encode(), self.admin.encode()
+        )
+        if is_admin:
+            return Caller(owner_of(token), "ADMIN_API_KEY", is_admin=True)
+        if found is None and self.open:
+            return Caller(ANONYMOUS, "anonymous")
+        return found
+
+
+def wrong_key() -> AgentError:
+    """The 401 for a missing or unknown key (which one is never said)."""
+    return AgentError(
+        "Missing or wrong API key: send `Authorization: Bearer <your key>`.",
+        status=401,
+        type="authentication_error",
+        code="invalid_api_key",
+    )
+
+
+def require_caller(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Caller:
+    """The authenticated caller, or the 401."""
+    ring: KeyRing = request.app.state.keys
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    caller = ring.identify(token)
+    if caller is None:
+        raise wrong_key()
+    return caller
+
+
+def require_admin(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:
+    """Only ADMIN_API_KEY may change the backends."""
+    if not caller.is_admin:
+        raise AgentError(
+            "Only ADMIN_API_KEY may register or remove backends; send it as the bearer key "
+            "(set ADMIN_API_KEY on the server first).",
+            status=403,
+            type="permission_error",
+            code="admin_key_required",
+        )
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(require_caller)]
+AdminDep = Annotated[Caller, Depends(require_admin)]

@@ -1,0 +1,43 @@
+"""GET /v1/backends (any key); POST /v1/backends and DELETE /v1/backends/{name} (admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from agent.backend_config import BackendSpec
+from agent.errors import AgentError
+from api.deps import ServicesDep
+from api.keys import AdminDep
+
+router = APIRouter(prefix="/v1/backends", tags=["backends"])
+
+
+@router.get("")
+async def list_backends(services: ServicesDep) -> dict[str, Any]:
+    """Each backend's health, in-flight calls, last error and latency."""
+    data = [backend.describe() for backend in services.backends.backends.values()]
+    return {"object": "list", "data": data}
+
+
+@router.post("", status_code=201)
+async def register_backend(
+    spec: BackendSpec, services: ServicesDep, admin: AdminDep
+) -> dict[str, Any]:
+    """Add (or replace) a backend; it serves new turns at once."""
+    return services.backends.register(spec).describe()
+
+
+@router.delete("/{name}")
+async def remove_backend(name: str, services: ServicesDep, admin: AdminDep) -> dict[str, Any]:
+    """Take a backend out; its turns in flight finish on it."""
+    if services.backends.remove(name) is None:
+        raise AgentError(
+            f"No backend named {name!r}; GET /v1/backends lists them.",
+            status=404,
+            type="not_found_error",
+            param="name",
+            code="backend_not_found",
+        )
+    return {"name": name, "object": "backend.deleted", "deleted": True}
