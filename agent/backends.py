@@ -12,6 +12,7 @@ from agent.backend_config import BackendSpec, read_backends_file, single_backend
 from agent.errors import AgentError
 from agent.metrics import BACKEND_HEALTHY, BACKEND_IN_FLIGHT
 from agent.model import ReasoningChatOpenAI, make_chat_model
+from agent.request_fields import for_server
 from agent.settings import Settings, mask_url_password
 
 
@@ -26,6 +27,7 @@ class Backend:
     failures: int = 0
     last_error: str | None = None
     latency: float | None = None
+    last_used: float = 0.0
 
     @property
     def load(self) -> float:
@@ -98,8 +100,9 @@ class BackendPool:
         return model
 
     def pick(self, model: str | None, tried: set[str]) -> Backend | None:
-        """The least busy healthy backend serving `model` not yet tried; an unhealthy one
-        only when no healthy one is left (its health check may lag behind)."""
+        """The least busy healthy backend serving `model` not yet tried (of equals, the one
+        used least recently); an unhealthy one only when no healthy one is left (its health
+        check may lag behind)."""
         serving = [
             b
             for b in self.backends.values()
@@ -107,7 +110,15 @@ class BackendPool:
         ]
         if not serving:
             return None
-        return min(serving, key=lambda b: (not b.healthy, b.load, b.failures))
+        return min(serving, key=lambda b: (not b.healthy, b.load, b.last_used))
+
+    def check_fields(self, model: str | None, fields: dict[str, Any]) -> None:
+        """The 400 for a request field one of the model's backends cannot take, before
+        anything of the turn is stored."""
+        for backend in self.backends.values():
+            if model is None or model in backend.spec.models:
+                mode = backend.spec.mode or self.settings.tool_call_mode
+                for_server(fields, backend.spec.server, mode)
 
     def register(self, spec: BackendSpec) -> Backend:
         """A backend added at run time: from now on requests are routed by model."""
@@ -134,6 +145,7 @@ class BackendPool:
     def busy(self, backend: Backend) -> Iterator[None]:
         """Count a model call in flight on `backend`."""
         backend.in_flight += 1
+        backend.last_used = time.monotonic()
         BACKEND_IN_FLIGHT.labels(backend.spec.name).set(backend.in_flight)
         try:
             yield
@@ -158,8 +170,3 @@ class BackendPool:
     def _publish(self, backend: Backend) -> None:
         if backend.spec.name in self.backends:
             BACKEND_HEALTHY.labels(backend.spec.name).set(1 if backend.healthy else 0)
-
-
-def elapsed_since(started: float) -> float:
-    """Seconds since a time.monotonic() reading."""
-    return time.monotonic() - started

@@ -36,6 +36,7 @@ async def create_chat_completion(
     session_id = checked_session_id(given) if given else new_session_id()
     model = services.backends.resolve(request.model)
     fields = upstream_fields(request)
+    services.backends.check_fields(model, fields)
     stack = AsyncExitStack()
     known = given is not None  # whether the session exists for the client to use
     try:

@@ -1,0 +1,113 @@
+"""The turn limit: a burst beyond MAX_CONCURRENT_TURNS + MAX_QUEUED_TURNS gets 429s,
+the admitted turns all complete, and nothing of a refused turn is stored."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.conftest import service_env
+from tests.integration.service import Service
+from tests.upstream_sim.fixtures import SimServer
+
+KEY = "queue-test-key"
+RUNNING, QUEUED, BURST = 2, 2, 10
+SLOW = 8.0  # seconds the simulator sits on each slow reply (long enough to watch the queue)
+
+
+def _post(svc: Service, text: str, stream: bool = False) -> httpx.Response:
+    body = {"model": "m", "messages": [{"role": "user", "content": text}], "stream": stream}
+    headers = {"Authorization": f"Bearer {KEY}"}
+    return httpx.post(f"{svc.url}/v1/chat/completions", json=body, headers=headers, timeout=120)
+
+
+def _status(svc: Service) -> dict:
+    return httpx.get(f"{svc.url}/queue/status", timeout=30).json()
+
+
+@pytest.fixture
+def limited(sim: SimServer, tmp_path: Path) -> Iterator[Service]:
+    env = service_env(
+        sim.base_url,
+        tmp_path,
+        API_KEY=KEY,
+        LLM_TIMEOUT="60",
+        MAX_CONCURRENT_TURNS=str(RUNNING),
+        MAX_QUEUED_TURNS=str(QUEUED),
+        QUEUE_TIMEOUT="120",
+    )
+    svc = Service(env, tmp_path).start()
+    yield svc
+    svc.stop()
+
+
+def _wait_for(svc: Service, predicate, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = _status(svc)
+        if predicate(status):
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"queue never reached the expected state: {_status(svc)}")
+
+
+def test_burst_beyond_the_limit(limited: Service, sim: SimServer) -> None:
+    sim.control.rule("slow", {"content": "done slowly", "delay": SLOW})
+    with ThreadPoolExecutor(BURST) as pool:
+        first = [pool.submit(_post, limited, f"slow {i}", i % 2 == 0) for i in range(RUNNING)]
+        full = _wait_for(limited, lambda s: s["running"] == RUNNING)
+        queued = [pool.submit(_post, limited, f"slow q{i}") for i in range(QUEUED)]
+        status = _wait_for(limited, lambda s: s["queued"] == QUEUED)
+        refused = [_post(limited, f"slow r{i}") for i in range(BURST - RUNNING - QUEUED)]
+        admitted = [f.result() for f in first + queued]
+    assert full["max_running"] == RUNNING and status["max_queued"] == QUEUED
+    assert status["oldest_wait_seconds"] >= 0
+    for response in refused:
+        assert response.status_code == 429, response.text
+        assert response.json()["error"]["code"] == "rate_limit_exceeded"
+        assert response.headers["x-should-retry"] == "true"
+        assert int(response.headers["retry-after"]) >= 1
+        assert "x-session-id" not in response.headers
+    assert all(r.status_code == 200 for r in admitted), [r.text for r in admitted]
+    sessions = httpx.get(
+        f"{limited.url}/v1/sessions", headers={"Authorization": f"Bearer {KEY}"}
+    ).json()["data"]
+    assert len(sessions) == RUNNING + QUEUED
+    assert all(s["message_count"] == 2 for s in sessions)
+    asked = [b["messages"][-1]["content"] for b in sim.control.bodies()]
+    assert not [text for text in asked if text.startswith("slow r")]
+    after = _status(limited)
+    assert (after["running"], after["queued"]) == (0, 0)
+    ready = httpx.get(f"{limited.url}/ready").json()["queue"]
+    assert ready["max_running"] == RUNNING
+    metrics = httpx.get(f"{limited.url}/metrics").text
+    assert "oss_agent_turns_running 0.0" in metrics and "oss_agent_turns_queued 0.0" in metrics
+
+
+def test_queue_timeout(sim: SimServer, tmp_path: Path) -> None:
+    env = service_env(
+        sim.base_url,
+        tmp_path,
+        LLM_TIMEOUT="60",
+        MAX_CONCURRENT_TURNS="1",
+        MAX_QUEUED_TURNS="5",
+        QUEUE_TIMEOUT="0.5",
+    )
+    svc = Service(env, tmp_path).start()
+    try:
+        sim.control.rule("hold", {"content": "held", "delay": 10.0})
+        with ThreadPoolExecutor(1) as pool:
+            held = pool.submit(_post, svc, "hold the slot")
+            _wait_for(svc, lambda s: s["running"] == 1)
+            waited = _post(svc, "too late")
+            assert waited.status_code == 429
+            assert "QUEUE_TIMEOUT" in waited.json()["error"]["message"]
+            assert held.result().status_code == 200
+        assert _status(svc)["queued"] == 0
+    finally:
+        svc.stop()
