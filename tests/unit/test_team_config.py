@@ -1,0 +1,134 @@
+"""Client keys, backend files and per-server request fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import SecretStr
+
+from agent.backend_config import BackendsFileError, read_backends_file
+from agent.backends import BackendPool
+from agent.errors import AgentError
+from agent.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, for_server
+from agent.settings import Settings, ToolCallMode, UpstreamKind
+from api.keys import ANONYMOUS, KeyRing, client_keys, owner_of
+
+KEY = st.text(
+    st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=","), min_size=1
+)
+
+
+def _settings(**values) -> Settings:
+    return Settings(_env_file=None, **values)
+
+
+@given(keys=st.lists(KEY, min_size=1, max_size=5, unique=True), probe=KEY)
+def test_each_key_is_its_own_owner_and_others_are_refused(keys: list[str], probe: str) -> None:
+    ring = KeyRing.from_settings(_settings(api_keys=SecretStr(",".join(keys))))
+    owners = {ring.identify(key).owner for key in keys}
+    assert len(owners) == len(keys) and all(key not in owners for key in keys)
+    assert (ring.identify(probe) is None) == (probe not in keys)
+
+
+def test_keys_from_every_setting(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    path.write_text("# comment\n\nk-file-1 alice\nk-file-2\n")
+    settings = _settings(api_key="k-one", api_keys="k-a, k-b,", api_keys_file=path)
+    names = [(k.secret, k.name) for k in client_keys(settings)]
+    assert names == [
+        ("k-one", "API_KEY"),
+        ("k-a", "API_KEYS[0]"),
+        ("k-b", "API_KEYS[1]"),
+        ("k-file-1", "alice"),
+        ("k-file-2", "keys:4"),
+    ]
+
+
+def test_admin_key_and_open_mode() -> None:
+    ring = KeyRing.from_settings(_settings(admin_api_key="adm"))
+    assert ring.identify("anything").owner == ANONYMOUS
+    assert ring.identify("adm").is_admin and ring.identify("adm").owner == owner_of("adm")
+    closed = KeyRing.from_settings(_settings(api_key="k", admin_api_key="adm"))
+    assert closed.identify("") is None and not closed.identify("k").is_admin
+
+
+def test_backends_file_yaml_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / "backends.yaml"
+    path.write_text(
+        "backends:\n"
+        "  - {name: gpu1, base_url: 'http://gpu1:8000/v1/', models: [m1, m2], weight: 2}\n"
+        "  - {name: box, base_url: 'http://box:11434/v1', server: ollama, models: [m2],"
+        " mode: prompt}\n"
+    )
+    first, second = read_backends_file(path)
+    assert first.base_url == "http://gpu1:8000/v1" and first.weight == 2
+    assert second.server is UpstreamKind.OLLAMA and second.mode is ToolCallMode.PROMPT
+    pool = BackendPool(_settings(), [first, second], catch_all=False)
+    assert pool.models() == ["m1", "m2"]
+    assert pool.resolve(None) == "m1"
+    with pytest.raises(AgentError) as missing:
+        pool.resolve("m3")
+    assert missing.value.code == "model_not_found" and "'m1', 'm2'" in missing.value.message
+    for text, words in [
+        ("[]", "non-empty list"),
+        ("- {name: a, base_url: gpu, models: [m]}", "base_url"),
+        ("- {name: a, base_url: 'http://x', models: []}", "models"),
+        ("- {name: a, base_url: 'http://x', models: [m], colour: red}", "colour"),
+        ("- {name: a, base_url: 'http://x', models: [m]}\n" * 2, "repeat"),
+        ("{", "cannot read"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(BackendsFileError, match=words):
+            read_backends_file(path)
+
+
+def test_least_busy_then_least_recent() -> None:
+    settings = _settings()
+    specs = read_backends_file_from(
+        [
+            {"name": "a", "base_url": "http://a", "models": ["m"]},
+            {"name": "b", "base_url": "http://b", "models": ["m"], "weight": 3},
+        ]
+    )
+    pool = BackendPool(settings, specs, catch_all=False)
+    a, b = pool.backends["a"], pool.backends["b"]
+    with pool.busy(a):
+        assert pool.pick("m", set()) is b
+        with pool.busy(b), pool.busy(b):  # 2/3 busy per weight beats a's 1/1
+            assert pool.pick("m", set()) is b
+    assert pool.pick("m", {"b"}) is a
+    for _ in range(settings.backend_max_failures):
+        pool.failed(b, "down")
+    assert not b.healthy and pool.pick("m", set()) is a
+    assert pool.pick("m", {"a"}) is b  # the last resort
+    pool.succeeded(b, 0.01)
+    assert b.healthy and b.failures == 0
+
+
+def read_backends_file_from(items: list[dict]):
+    from agent.backend_config import BackendSpec
+
+    return [BackendSpec.model_validate(item) for item in items]
+
+
+@pytest.mark.parametrize("server", list(UpstreamKind))
+def test_fields_per_server(server: UpstreamKind) -> None:
+    standard = dict.fromkeys(STANDARD_FIELDS, 1)
+    assert for_server(standard, server, ToolCallMode.AUTO) == standard
+    for name in sorted(EXTRA_FIELDS):
+        try:
+            sent = for_server({name: 1}, server, ToolCallMode.NATIVE)
+        except AgentError as exc:
+            assert exc.param == name and server.value in exc.message
+            assert server in (UpstreamKind.OLLAMA, UpstreamKind.OPENAI, UpstreamKind.LLAMACPP)
+            continue
+        assert list(sent.values()) == [1]
+    if server is UpstreamKind.LLAMACPP:
+        assert for_server({"repetition_penalty": 1.1}, server, ToolCallMode.AUTO) == {
+            "repeat_penalty": 1.1
+        }
+    with pytest.raises(AgentError, match="harmony"):
+        for_server({"seed": 1}, server, ToolCallMode.HARMONY)
