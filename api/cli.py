@@ -43,6 +43,22 @@ def print_banner(settings: Settings) -> None:
     err.print(table)
 
 
+def check_team_files(settings: Settings) -> None:
+    """Read API_KEYS_FILE and LLM_BACKENDS_FILE now, or exit 2 saying what is wrong."""
+    from agent.backend_config import BackendsFileError, read_backends_file
+    from api.keys import read_keys_file
+
+    try:
+        if settings.api_keys_file:
+            read_keys_file(settings.api_keys_file)
+        if settings.llm_backends_file:
+            read_backends_file(settings.llm_backends_file)
+    except (OSError, BackendsFileError) as exc:
+        err.print("[bold red]oss-agent: invalid configuration[/]")
+        err.print(f"  {exc}", markup=False, highlight=False)
+        raise typer.Exit(code=2) from None
+
+
 @app.command()
 def serve() -> None:
     """Start the API server (API_HOST:API_PORT)."""
@@ -51,6 +67,7 @@ def serve() -> None:
     from api.app import create_app
 
     settings = load_settings()
+    check_team_files(settings)
     logging.basicConfig(
         level=settings.log_level.value, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -32,3 +32,19 @@ def test_banner_masks_secrets(tmp_path) -> None:
     output = service.output()
     assert "LLM_API_KEY" in output and "API_KEY" in output and "****" in output
     assert "sk-very-secret" not in output and "client-secret" not in output
+
+
+def test_bad_team_files_exit_2(tmp_path) -> None:
+    backends = tmp_path / "backends.yaml"
+    backends.write_text("- {name: gpu1, base_url: gpu1, models: [m]}\n")
+    cases = [
+        ({"LLM_BACKENDS_FILE": str(backends)}, "base_url"),
+        ({"API_KEYS_FILE": str(tmp_path / "missing-keys")}, "missing-keys"),
+    ]
+    for extra, words in cases:
+        env = {**os.environ, "API_KEYS": "k-secret-1", **extra}
+        result = subprocess.run(
+            [OSS_AGENT, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2, result.stderr
+        assert words in result.stderr and "k-secret-1" not in result.stderr

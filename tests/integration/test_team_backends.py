@@ -164,6 +164,8 @@ def _kill_and_route_around(farm: Farm) -> None:
     assert chat(farm.svc, "warm up").status_code == 200
     farm.a.process.popen.terminate()
     farm.a.process.popen.wait(10)
+    before = [chat(farm.svc, f"before {i}", stream=i == 1) for i in range(2)]
+    assert [answer(r) for r in before] == ["echo: before 0", "echo: before 1"]
     deadline = time.monotonic() + 60
     while backends(farm.svc)["a"]["healthy"]:
         assert time.monotonic() < deadline, backends(farm.svc)
