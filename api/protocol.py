@@ -13,14 +13,15 @@ logger = logging.getLogger(__name__)
 
 
 class OpenAIBaseModel(BaseModel):
-    """Accepts unknown fields (clients send many), and logs them."""
+    """Accepts unknown fields and logs them; a request's own are then forwarded or refused
+    (api/request_fields.py)."""
 
     model_config = ConfigDict(extra="allow")
 
     @model_validator(mode="after")
     def _log_extra_fields(self) -> OpenAIBaseModel:
         if self.model_extra:
-            logger.debug("%s ignored fields: %s", type(self).__name__, sorted(self.model_extra))
+            logger.debug("%s extra fields: %s", type(self).__name__, sorted(self.model_extra))
         return self
 
 

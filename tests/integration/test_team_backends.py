@@ -142,6 +142,8 @@ def test_a_failed_step_is_retried_on_another_backend(farm: Farm) -> None:
         farm.a.control.rule("flaky", {"fault": fault})
         for stream in (False, True):
             assert _answered_after_a_failed(farm, f"flaky {fault} {stream}", stream)
+    farm.a.control.rule("slow", {"fault": "hang"})  # past LLM_TIMEOUT (5 s): a timeout
+    assert _answered_after_a_failed(farm, "slow", stream=True)
 
 
 def _answered_after_a_failed(farm: Farm, text: str, stream: bool) -> bool:
