@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from agent.dialects import CallDelta, Delta, Parsed, StreamParser, detect_dialect, get_dialect
-from agent.toolcalls_native import parse_content
+from agent.parsing import CallDelta, Delta, Parsed, StreamParser, detect_dialect, get_dialect
+from agent.toolcalls.native import parse_content
 
 # Enough text to tell `analysisWe need…` / `<|channel|>` from an ordinary answer.
 DECIDE_AFTER = 24

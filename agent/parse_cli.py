@@ -23,7 +23,7 @@ import json
 import logging
 from typing import Any, TextIO
 
-from agent.dialects import Parsed, detect_dialect, get_dialect, reasoning_opener
+from agent.parsing import Parsed, detect_dialect, get_dialect, reasoning_opener
 from agent.toolcalls import InvalidCall, ToolCall, resolve_calls, tool_functions
 
 logger = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from agent.errors import upstream_error
 from agent.model import ReasoningChatOpenAI
+from agent.prompts.nudges import REQUIRED_NUDGE
 from agent.settings import ToolCallMode
 from agent.strategies import RawReply, harmony_reply, native_reply, prompt_reply
 from agent.toolcalls import ToolCall
@@ -19,7 +20,6 @@ from agent.toolcalls import ToolCall
 OnDelta = Callable[[str, str], None]
 """Receives ("content" | "reasoning", text) as the reply forms."""
 
-REQUIRED_NUDGE = "Answer by calling {which} now, with arguments that fit its schema."
 
 
 @dataclass

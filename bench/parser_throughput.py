@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable
 
-from agent.dialects import dialect_names, get_dialect
+from agent.parsing import dialect_names, get_dialect
 
 TOOLS = ["get_weather", "search_docs"]
 TOKEN_CHARS = 4

@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from agent.dialects import Delta, Parsed
+from agent.parsing import Delta, Parsed
 from agent.messages import REASONING, content_text
 from agent.toolcalls import InvalidCall, ToolCall, resolve_calls
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from agent.dialects import StreamParser, get_dialect
-from agent.harmony_prompt import HarmonyOptions, render_harmony_prompt
+from agent.parsing import StreamParser, get_dialect
+from agent.prompts.harmony import HarmonyOptions, render_harmony_prompt
 from agent.messages import to_openai
 from agent.model import ReasoningChatOpenAI
 from agent.strategies.base import OnDelta, RawReply, emit, reply_from_parse

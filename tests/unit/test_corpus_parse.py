@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from agent.dialects import CallCandidate, detect_dialect, get_dialect
+from agent.parsing import CallCandidate, detect_dialect, get_dialect
 from agent.parse_cli import parse_record
 from agent.toolcalls import (
     InvalidCall,

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from agent.dialects import get_dialect
+from agent.parsing import get_dialect
 from agent.parse_cli import parse_record
-from agent.toolcalls_native import parse_content
+from agent.toolcalls.native import parse_content
 
 
 def _tool(name: str) -> dict[str, Any]:

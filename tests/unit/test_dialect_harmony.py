@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.dialects import CallCandidate, Parsed, get_dialect
+from agent.parsing import CallCandidate, Parsed, get_dialect
 
 HARMONY = get_dialect("harmony")
 CALL = "<|call|>"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.dialects import CallCandidate, Parsed, get_dialect
+from agent.parsing import CallCandidate, Parsed, get_dialect
 
 HERMES = get_dialect("hermes")
 JSON = get_dialect("json")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.dialects import Parsed, detect_dialect, dialect_names, get_dialect, register_dialect
-from agent.dialects.registry import _DIALECTS
+from agent.parsing import Parsed, detect_dialect, dialect_names, get_dialect, register_dialect
+from agent.parsing.registry import _DIALECTS
 
 
 def test_builtin_dialects_are_registered() -> None:

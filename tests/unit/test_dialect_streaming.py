@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.dialects import Parsed, accumulate, dialect_names, get_dialect
+from agent.parsing import Parsed, accumulate, dialect_names, get_dialect
 
 CORPUS = Path(__file__).parents[1] / "data" / "corpus.jsonl"
 TOOLS = ["get_weather", "get_time", "shell"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from agent.dialects.harmony_header import parse_stripped_header
+from agent.parsing.harmony_header import parse_stripped_header
 
 _HARMONY_TOKEN = re.compile(r"<\|(?:start|channel|message|end|call|return|constrain)\|>")
 _STRIPPED_HARMONY = re.compile(

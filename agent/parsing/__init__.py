@@ -5,11 +5,11 @@ per-request streaming parser (`stream(tool_names)` -> `feed(delta)`/`close()`/`r
 whose accumulated output always equals the full parse.
 """
 
-from agent.dialects import harmony, hermes, json_calls  # noqa: F401 - registers the dialects
-from agent.dialects.detect import detect_dialect
-from agent.dialects.registry import dialect_names, get_dialect, register_dialect
-from agent.dialects.tags import reasoning_opener
-from agent.dialects.types import (
+from agent.parsing import harmony, hermes, json_calls  # noqa: F401 - registers the dialects
+from agent.parsing.detect import detect_dialect
+from agent.parsing.registry import dialect_names, get_dialect, register_dialect
+from agent.parsing.tags import reasoning_opener
+from agent.parsing.types import (
     CallCandidate,
     CallDelta,
     Delta,

@@ -5,17 +5,17 @@
 * `clean_name`, `repair_arguments`, `validate_arguments`: the steps, usable alone.
 """
 
-from agent.toolcalls_names import clean_name
-from agent.toolcalls_native import sanitize_native
-from agent.toolcalls_repair import (
+from agent.toolcalls.names import clean_name
+from agent.toolcalls.native import sanitize_native
+from agent.toolcalls.repair import (
     describe_schema,
     fits_schema,
     parse_arguments,
     repair_arguments,
     validate_arguments,
 )
-from agent.toolcalls_resolve import resolve_call, resolve_calls
-from agent.toolcalls_types import (
+from agent.toolcalls.resolve import resolve_call, resolve_calls
+from agent.toolcalls.types import (
     InvalidCall,
     SanitizedMessage,
     ToolCall,

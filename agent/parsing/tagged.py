@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from enum import Enum, auto
 from functools import partial
 
-from agent.dialects import tags
-from agent.dialects.envelope import calls_from_payload, calls_from_value, load_json
-from agent.dialects.scan import (
+from agent.parsing import tags
+from agent.parsing.envelope import calls_from_payload, calls_from_value, load_json
+from agent.parsing.scan import (
     JsonScanner,
     NeedMore,
     hold_or_drop,
@@ -18,8 +18,8 @@ from agent.dialects.scan import (
     skip_space,
     starts_with,
 )
-from agent.dialects.stream_base import ScanStream
-from agent.dialects.types import CallCandidate
+from agent.parsing.stream_base import ScanStream
+from agent.parsing.types import CallCandidate
 
 _FENCE_LANGUAGE = re.compile(r"[\w\-]*")
 _SPECIAL_TAGS_ONLY = re.compile(r"<")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.dialects.tagged import TaggedStream
-from agent.dialects.types import Parsed
+from agent.parsing.tagged import TaggedStream
+from agent.parsing.types import Parsed
 
 
 class TaggedDialect:

@@ -12,11 +12,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from agent.dialects import CallCandidate, Parsed, detect_dialect, get_dialect, reasoning_opener
-from agent.dialects.harmony import HarmonyStream
-from agent.toolcalls_repair import fits_schema
-from agent.toolcalls_resolve import resolve_call, resolve_calls
-from agent.toolcalls_types import (
+from agent.parsing import CallCandidate, Parsed, detect_dialect, get_dialect, reasoning_opener
+from agent.parsing.harmony import HarmonyStream
+from agent.toolcalls.repair import fits_schema
+from agent.toolcalls.resolve import resolve_call, resolve_calls
+from agent.toolcalls.types import (
     InvalidCall,
     SanitizedMessage,
     ToolCall,

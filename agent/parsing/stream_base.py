@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from agent.dialects.scan import TOKEN, NeedMore
-from agent.dialects.sink import TextSink
-from agent.dialects.types import CallCandidate, CallDelta, Delta, Parsed
+from agent.parsing.scan import TOKEN, NeedMore
+from agent.parsing.sink import TextSink
+from agent.parsing.types import CallCandidate, CallDelta, Delta, Parsed
 
 logger = logging.getLogger(__name__)
 

@@ -11,17 +11,17 @@ import re
 from collections.abc import Sequence
 from enum import Enum, auto
 
-from agent.dialects.harmony_header import (
+from agent.parsing.harmony_header import (
     Header,
     orphan_header_body,
     parse_stripped_header,
     parse_token_header,
 )
-from agent.dialects.harmony_scan import call_name, find_body_stop, json_body_end
-from agent.dialects.registry import register_dialect
-from agent.dialects.scan import TOKEN, JsonScanner, skip_space, token_at, without_cut_token
-from agent.dialects.stream_base import ScanStream
-from agent.dialects.types import Parsed
+from agent.parsing.harmony_scan import call_name, find_body_stop, json_body_end
+from agent.parsing.registry import register_dialect
+from agent.parsing.scan import TOKEN, JsonScanner, skip_space, token_at, without_cut_token
+from agent.parsing.stream_base import ScanStream
+from agent.parsing.types import Parsed
 
 _MESSAGE_ENDS = frozenset({"end", "call", "return", "endoftext"})
 _HEADER_STARTS = frozenset({"start", "channel", "constrain"})

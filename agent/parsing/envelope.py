@@ -9,7 +9,7 @@ from typing import Any
 
 import json_repair
 
-from agent.dialects.types import CallCandidate
+from agent.parsing.types import CallCandidate
 
 NAME_KEYS = ("name", "tool_name", "function_name", "tool", "function")
 ARGUMENT_KEYS = ("arguments", "parameters", "args", "tool_input", "input")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.dialects.harmony_header import is_role, parse_stripped_header
-from agent.dialects.scan import (
+from agent.parsing.harmony_header import is_role, parse_stripped_header
+from agent.parsing.scan import (
     TOKEN,
     JsonScanner,
     NeedMore,
