@@ -21,7 +21,6 @@ OnDelta = Callable[[str, str], None]
 """Receives ("content" | "reasoning", text) as the reply forms."""
 
 
-
 @dataclass
 class ModelCall:
     """Everything one model step needs."""

@@ -9,8 +9,8 @@ from typing import Any
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk
 
-from agent.parsing import Delta, Parsed
 from agent.messages import REASONING, content_text
+from agent.parsing import Delta, Parsed
 from agent.toolcalls import InvalidCall, ToolCall, resolve_calls
 
 OnDelta = Callable[[str, str], None]

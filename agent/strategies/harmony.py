@@ -6,10 +6,10 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from agent.parsing import StreamParser, get_dialect
-from agent.prompts.harmony import HarmonyOptions, render_harmony_prompt
 from agent.messages import to_openai
 from agent.model import ReasoningChatOpenAI
+from agent.parsing import StreamParser, get_dialect
+from agent.prompts.harmony import HarmonyOptions, render_harmony_prompt
 from agent.strategies.base import OnDelta, RawReply, emit, reply_from_parse
 from agent.toolcalls import tool_functions
 

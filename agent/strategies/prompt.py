@@ -6,10 +6,10 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from agent.parsing import get_dialect
-from agent.prompts.hermes import render_hermes_messages
 from agent.messages import REASONING, content_text, to_openai
 from agent.model import ReasoningChatOpenAI
+from agent.parsing import get_dialect
+from agent.prompts.hermes import render_hermes_messages
 from agent.strategies.base import OnDelta, RawReply, reply_from_parse, stream_chat, usage_of
 from agent.toolcalls import tool_functions
 

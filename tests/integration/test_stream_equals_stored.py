@@ -71,7 +71,10 @@ def _streamed(http: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
             for call in delta.get("tool_calls") or []:
                 name, args = calls.get(call["index"], ("", ""))
                 function = call["function"]
-                calls[call["index"]] = (name + (function.get("name") or ""), args + function["arguments"])
+                calls[call["index"]] = (
+                    name + (function.get("name") or ""),
+                    args + function["arguments"],
+                )
             finish = choice["finish_reason"] or finish
     return {
         "content": content or None,

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from agent.parsing import CallCandidate, detect_dialect, get_dialect
 from agent.parse_cli import parse_record
+from agent.parsing import CallCandidate, detect_dialect, get_dialect
 from agent.toolcalls import (
     InvalidCall,
     SanitizedMessage,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from agent.parsing import get_dialect
 from agent.parse_cli import parse_record
+from agent.parsing import get_dialect
 from agent.toolcalls.native import parse_content
 
 

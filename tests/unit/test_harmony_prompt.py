@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agent.parsing import get_dialect
-from agent.prompts.harmony_tools import render_tools_section, schema_to_typescript
 from agent.prompts.harmony import HarmonyOptions, render_harmony_prompt, render_history
+from agent.prompts.harmony_tools import render_tools_section, schema_to_typescript
 from agent.toolcalls import tool_functions
 
 TOOLS = [
