@@ -19,13 +19,21 @@ from agent.parsing.harmony_header import (
 )
 from agent.parsing.harmony_scan import call_name, find_body_stop, json_body_end
 from agent.parsing.registry import register_dialect
-from agent.parsing.scan import TOKEN, JsonScanner, skip_space, token_at, without_cut_token
-from agent.parsing.stream_base import ScanStream
+from agent.parsing.scan import (
+    TOKEN,
+    JsonScanner,
+    is_complete_json,
+    skip_space,
+    token_at,
+    without_cut_token,
+)
+from agent.parsing.stream_base import Output, ScanStream
 from agent.parsing.types import Parsed
 
 _MESSAGE_ENDS = frozenset({"end", "call", "return", "endoftext"})
 _HEADER_STARTS = frozenset({"start", "channel", "constrain"})
 _BODY_BREAKS = _MESSAGE_ENDS | {"start", "channel"}
+_HEADER_LOOKAHEAD = 64  # a `<|channel|>` in a body with no header token this close is prose
 
 
 class _State(Enum):
@@ -39,11 +47,18 @@ class _State(Enum):
 class HarmonyStream(ScanStream):
     """Streaming harmony parser; `unlabelled` is where text without a channel goes."""
 
-    def __init__(self, tool_names: Sequence[str] = (), *, unlabelled: str = "content") -> None:
-        super().__init__(tool_names)
+    def __init__(
+        self,
+        tool_names: Sequence[str] = (),
+        *,
+        unlabelled: str = "content",
+        out: Output | None = None,
+        at_output_start: bool = True,
+    ) -> None:
+        super().__init__(tool_names, out)
         self._unlabelled = unlabelled
         self._state = _State.BETWEEN
-        self._at_output_start = True
+        self._at_output_start = at_output_start
         self._header_started = False
         self._scan_offset = 0
         self._target: str | None = "content"
@@ -107,7 +122,7 @@ class HarmonyStream(ScanStream):
             if not eof:
                 self._scan_offset = max(self._scan_offset, len(buf) - pos - 1)
                 return False
-            self._orphan_header(buf[pos:])
+            self._orphan_header(buf[pos:], at_end=True)
             self._pos, self._state = len(buf), _State.BETWEEN
             return True
         token = token_at(buf, i, eof)
@@ -125,8 +140,9 @@ class HarmonyStream(ScanStream):
             self._state = _State.BETWEEN
         return True
 
-    def _orphan_header(self, text: str) -> None:
-        """A header cut off by an end token or end of input: salvage what is clear."""
+    def _orphan_header(self, text: str, *, at_end: bool = False) -> None:
+        """A header cut off by an end token or end of input: salvage what is clear. At the
+        end of input, a call whose arguments are not complete JSON was truncated."""
         text = text[: without_cut_token(text, 0)]
         header = parse_token_header(text, started=self._header_started)
         if "<|channel|>" not in text or header.channel is None:
@@ -134,7 +150,8 @@ class HarmonyStream(ScanStream):
         body = orphan_header_body(text, has_recipient=header.recipient is not None)
         name = call_name(header.recipient, self.tool_names) if header.recipient else None
         if name:
-            self._close_call(self._open_call(name), body)
+            complete = not at_end or is_complete_json(body)
+            self._close_call(self._open_call(name), body, complete=complete)
         elif header.recipient is None and text.count("<|channel|>") == 1:
             self._write(self._channel_target(header), body)
 
@@ -165,12 +182,45 @@ class HarmonyStream(ScanStream):
         if kind == "wait":
             return False
         token = TOKEN.match(buf, stop) if kind == "token" else None
-        if token and token.group(1) not in _BODY_BREAKS:
+        if token and not self._breaks_body(token, eof):
+            if token.group(1) == "channel" and self._header_pending(token, eof):
+                return False
             self._pos = token.end()  # stray markup inside a body is dropped
             return True
         self._end_segment(self._target)
         self._after_body(token)
         return True
+
+    def _breaks_body(self, token: re.Match[str], eof: bool) -> bool:
+        """Whether a token ends the body: prose may name markers (`<|call|>` in reasoning,
+        a `<|channel|>` that starts no header), and then they are data."""
+        name = token.group(1)
+        if name in ("call", "return") and self._target == "reasoning":
+            return False
+        if name == "channel":
+            return self._starts_header(token, eof)
+        return name in _BODY_BREAKS
+
+    def _starts_header(self, token: re.Match[str], eof: bool) -> bool:
+        head, after = self._header_ahead(token)
+        if after is None:
+            return eof and "to=" in head
+        name = TOKEN.match(self._buf, after)
+        return "to=" in head or (name is not None and name.group(1) in ("message", "constrain"))
+
+    def _header_pending(self, token: re.Match[str], eof: bool) -> bool:
+        """Whether the header after a `<|channel|>` is still too short to judge."""
+        head, after = self._header_ahead(token)
+        return after is None and not eof and len(head) < _HEADER_LOOKAHEAD
+
+    def _header_ahead(self, token: re.Match[str]) -> tuple[str, int | None]:
+        """The text after `<|channel|>` up to the next token (at most _HEADER_LOOKAHEAD
+        characters) and where that token starts (None if not within reach)."""
+        end = token.end()
+        after = self._buf.find("<|", end, end + _HEADER_LOOKAHEAD + 2)
+        if after < 0 or TOKEN.match(self._buf, after) is None:
+            return self._buf[end : end + _HEADER_LOOKAHEAD], None
+        return self._buf[end:after], after
 
     def _after_body(self, token: re.Match[str] | None) -> None:
         """Route to the next header after a body ended at `token` (None: a stripped header)."""
@@ -196,11 +246,13 @@ class HarmonyStream(ScanStream):
             end = json_body_end(self._json, buf, pos, eof, self._stripped)
             if end is None:
                 return False
+            complete = self._json.balanced or TOKEN.match(buf, end) is not None
         else:
             end, kind = find_body_stop(buf, pos, eof, self._stripped, self.tool_names)
             if kind == "wait":
                 return False
-        self._close_call(self._call, buf[pos:end])
+            complete = kind != "end" or is_complete_json(buf[pos:end])
+        self._close_call(self._call, buf[pos:end], complete=complete)
         self._pos, self._state = end, _State.AFTER_CALL
         return True
 

@@ -25,32 +25,36 @@ _COMPACT_AFTER = 4096
 class ScanStream:
     reasoning_separator = "\n"
 
-    def __init__(self, tool_names: Sequence[str] = ()) -> None:
+    def __init__(self, tool_names: Sequence[str] = (), out: Output | None = None) -> None:
         self.tool_names = tuple(tool_names)
         self.failed = False
         self._buf = ""
         self._pos = 0
         self._closed = False
-        self._content = TextSink()
-        self._reasoning = TextSink(self.reasoning_separator)
-        self._calls: list[list[str]] = []
-        self._delta = Delta()
+        self._out = out or Output(self.reasoning_separator)
 
     def feed(self, text: str) -> Delta:
+        self.push(text)
+        return self._take_delta()
+
+    def push(self, text: str) -> None:
+        """Parse more text, leaving what it produced in the shared output's delta."""
         if text and not self._closed:
             self._buf += text
             self._run(eof=False)
-        return self._take_delta()
 
     def close(self) -> Delta:
+        self.finish()
+        return self._take_delta()
+
+    def finish(self) -> None:
+        """End of input, leaving what it produced in the shared output's delta."""
         if not self._closed:
             self._run(eof=True)
             self._closed = True
-        return self._take_delta()
 
     def result(self) -> Parsed:
-        calls = [CallCandidate(name, arguments) for name, arguments in self._calls]
-        return Parsed(self._content.text or None, self._reasoning.text or None, calls)
+        return self._out.result()
 
     def _step(self, eof: bool) -> bool:
         raise NotImplementedError
@@ -83,14 +87,13 @@ class ScanStream:
             self._pos = 0
 
     def _take_delta(self) -> Delta:
-        delta, self._delta = self._delta, Delta()
-        return delta
+        return self._out.take_delta()
 
     def _emit_content(self, text: str) -> None:
-        self._delta.content += self._content.push(text)
+        self._out.emit("content", text)
 
     def _emit_reasoning(self, text: str) -> None:
-        self._delta.reasoning += self._reasoning.push(text)
+        self._out.emit("reasoning", text)
 
     def _write(self, target: str | None, text: str) -> None:
         """Send text to "content" or "reasoning"; None drops it."""
@@ -100,16 +103,53 @@ class ScanStream:
             self._emit_content(text)
 
     def _end_segment(self, target: str | None) -> None:
-        (self._reasoning if target == "reasoning" else self._content).end_segment()
+        self._out.end_segment(target)
 
     def _open_call(self, name: str) -> int:
-        self._content.end_segment()
-        self._calls.append([name, ""])
+        return self._out.open_call(name)
+
+    def _close_call(self, index: int, arguments: str, *, complete: bool = True) -> None:
+        self._out.close_call(index, arguments, complete=complete)
+
+
+class Output:
+    """What a parse has produced so far: the content and reasoning sinks, the calls, and the
+    delta not yet handed out. Dialect streams that take over from one another share one."""
+
+    def __init__(self, reasoning_separator: str = "\n") -> None:
+        self._sinks = {"content": TextSink(), "reasoning": TextSink(reasoning_separator)}
+        self._calls: list[CallCandidate] = []
+        self._delta = Delta()
+
+    def emit(self, target: str, text: str) -> None:
+        pushed = self._sinks[target].push(text)
+        if target == "reasoning":
+            self._delta.reasoning += pushed
+        else:
+            self._delta.content += pushed
+
+    def has_text(self, target: str) -> bool:
+        return not self._sinks[target].empty
+
+    def end_segment(self, target: str | None) -> None:
+        self._sinks["reasoning" if target == "reasoning" else "content"].end_segment()
+
+    def open_call(self, name: str) -> int:
+        self._sinks["content"].end_segment()
+        self._calls.append(CallCandidate(name, ""))
         index = len(self._calls) - 1
         self._delta.calls.append(CallDelta(index, name=name))
         return index
 
-    def _close_call(self, index: int, arguments: str) -> None:
+    def close_call(self, index: int, arguments: str, *, complete: bool) -> None:
         arguments = arguments.strip()
-        self._calls[index][1] = arguments
-        self._delta.calls.append(CallDelta(index, arguments=arguments))
+        self._calls[index] = CallCandidate(self._calls[index].name, arguments, complete)
+        self._delta.calls.append(CallDelta(index, arguments=arguments, complete=complete))
+
+    def take_delta(self) -> Delta:
+        delta, self._delta = self._delta, Delta()
+        return delta
+
+    def result(self) -> Parsed:
+        content, reasoning = self._sinks["content"].text, self._sinks["reasoning"].text
+        return Parsed(content or None, reasoning or None, list(self._calls))

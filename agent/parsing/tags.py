@@ -25,6 +25,8 @@ CALL_ELEMENTS = {
     **dict.fromkeys(FUNCTION_OPENS, (FUNCTION_OPEN, FUNCTION_CLOSE)),
 }
 _OPENERS = {close: open_ for open_, close in REASONING_TAGS.items()}
+CLOSERS = frozenset(_OPENERS)
+FIRST_TAGS = (*REASONING_TAGS, *_OPENERS, CALL_OPEN, CALL_CLOSE, *FUNCTION_OPENS)
 _FIRST_TAG = re.compile(
     "|".join(
         re.escape(tag)

@@ -13,6 +13,9 @@ class CallCandidate:
 
     name: str
     arguments: str
+    complete: bool = True
+    """False for a call the end of the output cut off (no closing marker, arguments not
+    complete JSON): it is never run nor returned."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class CallDelta:
     index: int
     name: str | None = None
     arguments: str | None = None
+    complete: bool = True
 
 
 @dataclass
@@ -74,14 +78,16 @@ def accumulate(deltas: Sequence[Delta]) -> Parsed:
     reasoning = "".join(d.reasoning for d in deltas)
     names: dict[int, str] = {}
     arguments: dict[int, list[str]] = {}
+    complete: dict[int, bool] = {}
     for delta in deltas:
         for call in delta.calls:
             if call.name is not None:
                 names[call.index] = call.name
             if call.arguments is not None:
                 arguments.setdefault(call.index, []).append(call.arguments)
+                complete[call.index] = call.complete
     calls = [
-        CallCandidate(names.get(i, ""), "".join(arguments.get(i, [])))
+        CallCandidate(names.get(i, ""), "".join(arguments.get(i, [])), complete.get(i, False))
         for i in sorted(names.keys() | arguments.keys())
     ]
     return Parsed(content or None, reasoning or None, calls)
