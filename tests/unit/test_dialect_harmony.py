@@ -169,10 +169,10 @@ CASES: list[tuple[str, str, Parsed]] = [
         Parsed(None, None, [CallCandidate("get_weather", WEATHER)]),
     ),
     (
-        "header cut off after the recipient still yields the call (C40)",
+        "header cut off after the recipient: the call is flagged as truncated (C40)",
         "<|channel|>analysis<|message|>…<|start|>assistant<|channel|>commentary"
         " to=functions.read_file …",
-        Parsed(None, "…", [CallCandidate("read_file", "…")]),
+        Parsed(None, "…", [CallCandidate("read_file", "…", complete=False)]),
     ),
 ]
 
