@@ -11,8 +11,10 @@ from langgraph.runtime import Runtime
 
 from agent.messages import REASONING, server_tool_message
 from agent.metrics import MODEL_CALLS, SERVER_TOOL_RESULTS, TOOL_CALLS
+from agent.reply import ModelReply
 from agent.settings import Settings, ToolCallMode
-from agent.upstream import ModelCall, ModelReply
+from agent.toolcalls import ToolCall
+from agent.upstream import ModelCall
 from agent.upstream import call_model as call_upstream
 from graph.context import Context
 from graph.deps import AgentDeps
@@ -146,17 +148,18 @@ def reply_message(reply: ModelReply) -> AIMessage:
 
 def _bound_retries(reply: ModelReply, used: int, allowed: int) -> tuple[ModelReply, int]:
     """Count a re-ask for unusable calls; past the bound, drop them and say why."""
-    if not reply.errors:
+    errors = reply.errors
+    if not errors:
         return reply, used
     if used < allowed:
         return reply, used + 1
     reasons = "; ".join(
-        f"{c['name']}: {reply.errors[c['id']]}" for c in reply.tool_calls if c["id"] in reply.errors
+        f"{c.name or 'unknown'}: {errors[c.id or '']}" for c in reply.calls if c.id in errors
     )
-    kept = [c for c in reply.tool_calls if c["id"] not in reply.errors]
+    kept = [c for c in reply.calls if isinstance(c, ToolCall)]
     content = reply.content or UNUSABLE_CALL_MESSAGE.format(retries=used + 1, errors=reasons)
-    finish = "tool_calls" if kept else "stop"
-    return ModelReply(content, reply.reasoning, kept, {}, finish, reply.usage), used
+    finish = "length" if reply.finish_reason == "length" else "tool_calls" if kept else "stop"
+    return ModelReply(content, reply.reasoning, kept, finish, reply.usage), used
 
 
 def _add_usage(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
@@ -178,6 +181,13 @@ async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) ->
     return {"messages": list(await asyncio.gather(*jobs))}
 
 
+def unknown_tool(name: str, available: list[str]) -> str:
+    """What the model is told about a call to a tool that does not exist here."""
+    if not available:
+        return f"{name!r} is not a tool here: no tools are available, answer without one."
+    return f"{name!r} is not a valid tool, try one of [{', '.join(available)}]"
+
+
 async def _answer(
     call: dict[str, Any],
     errors: dict[str, str],
@@ -191,8 +201,7 @@ async def _answer(
         return server_tool_message(call, NOT_RUN_MESSAGE)
     entry = allowed.get(call["name"])
     if entry is None:
-        names = ", ".join(sorted(allowed)) or "none"
-        return error_message(call, f"{call['name']!r} is not a valid tool, try one of [{names}]")
+        return error_message(call, unknown_tool(call["name"], sorted(allowed)))
     limit = settings.mcp_call_timeout
     if entry.source != BUILTIN:
         limit += MCP_RECONNECT_ALLOWANCE  # the MCP layer bounds the call; this is a backstop

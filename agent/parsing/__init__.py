@@ -1,14 +1,15 @@
-"""Tool-call dialects: parsers from model output text to content, reasoning and calls.
+"""One parser for every path: model output text to content, reasoning and tool calls.
 
-Each dialect is registered by name and offers a pure `parse(text, tool_names)` and a
-per-request streaming parser (`stream(tool_names)` -> `feed(delta)`/`close()`/`result()`)
-whose accumulated output always equals the full parse.
+Dialects (`harmony`, `hermes`, `json`, and `auto`, which detects them as the text goes)
+are registered by name. Each offers a streaming parser (`feed(delta)` / `close()` /
+`result()`), and its whole-text `parse` is that parser fed everything and closed, so a
+streamed reply and a whole one cannot differ. `ReplyParser` runs a reply's content and
+reasoning fields through them and keeps exactly what it handed out.
 """
 
-from agent.parsing import harmony, hermes, json_calls  # noqa: F401 - registers the dialects
-from agent.parsing.detect import detect_dialect
+from agent.parsing import auto, harmony, hermes, json_calls  # noqa: F401 - registers them
 from agent.parsing.registry import dialect_names, get_dialect, register_dialect
-from agent.parsing.tags import reasoning_opener
+from agent.parsing.reply import ReplyParser
 from agent.parsing.types import (
     CallCandidate,
     CallDelta,
@@ -25,11 +26,10 @@ __all__ = [
     "Delta",
     "Dialect",
     "Parsed",
+    "ReplyParser",
     "StreamParser",
     "accumulate",
-    "detect_dialect",
     "dialect_names",
     "get_dialect",
-    "reasoning_opener",
     "register_dialect",
 ]

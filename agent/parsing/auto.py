@@ -17,9 +17,10 @@ from functools import partial
 from agent.parsing import tags
 from agent.parsing.harmony import HarmonyStream
 from agent.parsing.harmony_header import parse_stripped_header
+from agent.parsing.registry import register_dialect
 from agent.parsing.scan import skip_space, token_at
-from agent.parsing.stream_base import Output
 from agent.parsing.tagged import TaggedStream
+from agent.parsing.types import Dialect
 
 _HARMONY_START = re.compile(r"[<{\[`]|assistant|\b(?:analysis|commentary) to=")
 _HARMONY_TAGS_ONLY = re.compile(r"<|assistant|\b(?:analysis|commentary) to=")
@@ -44,7 +45,7 @@ class AutoStream(TaggedStream):
         text_target: str = "content",
         reasoning_first: bool = False,
     ) -> None:
-        bare_json = "start" if text_target == "content" else "never"
+        bare_json = "start" if text_target == "content" else "tail"
         super().__init__(
             tool_names, tool_call_tags=True, bare_json=bare_json, text_target=text_target
         )
@@ -127,3 +128,12 @@ class AutoStream(TaggedStream):
         super().finish()
         if self._harmony is not None:
             self._harmony.finish()
+
+
+@register_dialect("auto")
+class AutoDialect(Dialect):
+    """Any dialect, detected as the text goes; a first tag closing `<think>` makes the text
+    before it reasoning (as a stream of a reply without a reasoning field does)."""
+
+    def stream(self, tool_names: Sequence[str] = (), *, text_target: str = "content") -> AutoStream:
+        return AutoStream(tool_names, text_target=text_target, reasoning_first=True)

@@ -28,7 +28,7 @@ from agent.parsing.scan import (
     without_cut_token,
 )
 from agent.parsing.stream_base import Output, ScanStream
-from agent.parsing.types import Parsed
+from agent.parsing.types import Dialect
 
 _MESSAGE_ENDS = frozenset({"end", "call", "return", "endoftext"})
 _HEADER_STARTS = frozenset({"start", "channel", "constrain"})
@@ -267,14 +267,8 @@ class HarmonyStream(ScanStream):
 
 
 @register_dialect("harmony")
-class HarmonyDialect:
-    name = "harmony"
-
-    def parse(self, text: str, tool_names: Sequence[str] = ()) -> Parsed:
-        stream = HarmonyStream(tool_names)
-        stream.feed(text)
-        stream.close()
-        return stream.result()
-
-    def stream(self, tool_names: Sequence[str] = ()) -> HarmonyStream:
-        return HarmonyStream(tool_names)
+class HarmonyDialect(Dialect):
+    def stream(
+        self, tool_names: Sequence[str] = (), *, text_target: str = "content"
+    ) -> HarmonyStream:
+        return HarmonyStream(tool_names, unlabelled=text_target)

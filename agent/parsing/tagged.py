@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from enum import Enum, auto
-from typing import Literal
 from functools import partial
+from typing import Literal
 
 from agent.parsing import tags
 from agent.parsing.envelope import calls_from_payload, calls_from_value, load_json
@@ -20,14 +20,16 @@ from agent.parsing.scan import (
     starts_with,
 )
 from agent.parsing.stream_base import Output, ScanStream
-from agent.parsing.types import CallCandidate
+from agent.parsing.types import CallCandidate, Delta
 
 _FENCE_LANGUAGE = re.compile(r"[\w\-]*")
 _SPECIAL_TAGS_ONLY = re.compile(r"<")
 _SPECIAL_WITH_JSON = re.compile(r"[<{\[`]")
 
 
-BareJson = Literal["anywhere", "start", "never"]
+# Where a bare JSON value may be a call: anywhere; only before any text; or anywhere, with
+# a last value followed by nothing kept aside as `tail_json` (see ReplyParser); never.
+BareJson = Literal["anywhere", "start", "tail", "never"]
 
 
 class _State(Enum):
@@ -64,6 +66,7 @@ class TaggedStream(ScanStream):
         self._value_offset = 0
         self._value_end: int | None = None
         self._fenced = False
+        self.tail_json = ""
 
     def _emit_text(self, text: str) -> None:
         self._write(self._text_target, text)
@@ -191,10 +194,18 @@ class TaggedStream(ScanStream):
         calls = calls_from_value(value, self.tool_names, known_only=True)
         if calls:
             self._emit_calls(calls, complete=self._scanner_done(end, eof))
+        elif self._bare_json == "tail" and skip_space(buf, close, eof) == len(buf):
+            self.tail_json = buf[pos:close]
         else:
             self._emit_text(buf[pos:close])
         self._pos, self._state = close, _State.TEXT
         return True
+
+    def release_tail(self) -> Delta:
+        """Write the JSON value kept aside at the end as text after all (after `close`)."""
+        tail, self.tail_json = self.tail_json, ""
+        self._emit_text(tail)
+        return self._take_delta()
 
     def _scanner_done(self, end: int, eof: bool) -> bool:
         """False when the end of input cut the JSON value off."""

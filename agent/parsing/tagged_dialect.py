@@ -5,20 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.parsing.tagged import TaggedStream
-from agent.parsing.types import Parsed
+from agent.parsing.types import Dialect
 
 
-class TaggedDialect:
+class TaggedDialect(Dialect):
     """A dialect run by `TaggedStream`; subclasses say whether `<tool_call>` tags count."""
 
-    name = ""
     tool_call_tags = False
 
-    def parse(self, text: str, tool_names: Sequence[str] = ()) -> Parsed:
-        stream = self.stream(tool_names)
-        stream.feed(text)
-        stream.close()
-        return stream.result()
-
-    def stream(self, tool_names: Sequence[str] = ()) -> TaggedStream:
-        return TaggedStream(tool_names, tool_call_tags=self.tool_call_tags)
+    def stream(
+        self, tool_names: Sequence[str] = (), *, text_target: str = "content"
+    ) -> TaggedStream:
+        return TaggedStream(tool_names, tool_call_tags=self.tool_call_tags, text_target=text_target)

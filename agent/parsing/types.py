@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,23 @@ class StreamParser(Protocol):
     def result(self) -> Parsed: ...
 
 
-class Dialect(Protocol):
-    """A named output format: a pure full-text parse and a streaming parser factory."""
+class Dialect:
+    """A named output format. Its whole-text parse is its stream parser fed the whole text
+    and closed, so the two cannot disagree. `text_target` is where text outside any
+    markup goes ("content", or "reasoning" for a server's reasoning field)."""
 
-    name: str
+    name = ""
 
-    def parse(self, text: str, tool_names: Sequence[str] = ()) -> Parsed: ...
+    def stream(self, tool_names: Sequence[str] = (), *, text_target: str = "content") -> Any:
+        raise NotImplementedError
 
-    def stream(self, tool_names: Sequence[str] = ()) -> StreamParser: ...
+    def parse(
+        self, text: str, tool_names: Sequence[str] = (), *, text_target: str = "content"
+    ) -> Parsed:
+        parser = self.stream(tool_names, text_target=text_target)
+        parser.feed(text)
+        parser.close()
+        return parser.result()
 
 
 def accumulate(deltas: Sequence[Delta]) -> Parsed:
