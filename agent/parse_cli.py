@@ -4,8 +4,8 @@ Contract (stable; fixtures depend on it):
 
 * Input: one JSON object per line, `{"text": str, "tools": [...]}` or
   `{"chunks": [str, ...], "tools": [...]}` (chunks are fed to the streaming parser in
-  order), with an optional `"dialect"` (one of `dialect_names()`; detected from the
-  text when absent). `tools` are OpenAI function tools and may be empty or absent: then
+  order), with an optional `"dialect"` (one of `dialect_names()`; `auto`, which detects
+  it as the text goes, when absent). `tools` are OpenAI function tools and may be empty or absent: then
   names are only cleaned, not matched.
 * Output: one JSON line per input line, in order:
   `{"content": str|null, "reasoning": str|null, "tool_calls": [{"name", "arguments"}]}`
@@ -23,7 +23,7 @@ import json
 import logging
 from typing import Any, TextIO
 
-from agent.parsing import Parsed, detect_dialect, get_dialect, reasoning_opener
+from agent.parsing import Parsed, get_dialect
 from agent.toolcalls import InvalidCall, ToolCall, resolve_calls, tool_functions
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,7 @@ def _parse_record(obj: Any) -> dict[str, Any]:
     tools = _tools(obj.get("tools"))
     names = list(tool_functions(tools))
     chunks = _chunks(obj)
-    text = "".join(chunks)
-    dialect_name = obj.get("dialect") or detect_dialect(text, names)
+    dialect_name = obj.get("dialect") or "auto"
     if not isinstance(dialect_name, str):
         raise RecordError("'dialect' must be a string")
     try:
@@ -81,9 +80,7 @@ def _parse_record(obj: Any) -> dict[str, Any]:
     except KeyError as error:
         raise RecordError(error.args[0]) from None
     parser = dialect.stream(names)
-    # A `</think>` with no `<think>` (the chat template opened it): the whole text shows it.
-    opener = reasoning_opener(text) if dialect_name != "harmony" else ""
-    for chunk in (opener, *chunks):
+    for chunk in chunks:
         parser.feed(chunk)
     parser.close()
     return _output(parser.result(), tools)

@@ -15,7 +15,6 @@ import pytest
 
 from agent.parse_cli import parse_record
 from agent.parsing import get_dialect
-from agent.toolcalls.native import parse_content
 
 
 def _tool(name: str) -> dict[str, Any]:
@@ -149,7 +148,7 @@ def test_hermes_stream_equals_parse_for_function_elements(text: str) -> None:
 
 
 def test_content_with_template_opened_think_is_split() -> None:
-    parsed = parse_content("Let me see.</think>It is 4.", [])
+    parsed = get_dialect("auto").parse("Let me see.</think>It is 4.", [])
     assert (parsed.content, parsed.reasoning) == ("It is 4.", "Let me see.")
 
 

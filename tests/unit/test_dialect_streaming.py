@@ -49,6 +49,14 @@ SAMPLES = {
         '{"name": "get_weather", "arguments": {"city": "Pa',
     ],
 }
+SAMPLES["auto"] = [
+    *SAMPLES["harmony"],
+    *SAMPLES["hermes"],
+    *SAMPLES["json"],
+    "Reasoning first.</think>Then the answer.",
+    "Sure, let me look that up for you now. <|start|>assistant<|channel|>commentary"
+    ' to=functions.get_weather <|constrain|>json<|message|>{"city":"Paris"}<|call|>',
+]
 
 FRAGMENTS = [
     "<|start|>", "<|channel|>", "<|message|>", "<|end|>", "<|call|>", "<|return|>",
