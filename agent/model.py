@@ -20,6 +20,8 @@ from langchain_openai import ChatOpenAI
 from agent.messages import REASONING
 from agent.settings import Settings, UpstreamKind
 
+NO_STREAM_TAG = "nostream"
+"""langgraph.constants.TAG_NOSTREAM: keeps a model's chunks out of "messages" streams."""
 NATIVE_CALLS = "native_tool_calls"
 """additional_kwargs key of a full response's tool calls as the server sent them, in order."""
 
@@ -134,4 +136,7 @@ def make_chat_model(settings: Settings) -> ReasoningChatOpenAI:
         max_retries=settings.llm_max_retries,
         stream_usage=True,
         reasoning_input_field=REASONING_INPUT_FIELD[settings.llm_server],
+        # LangGraph's "messages" stream mode (Studio's chat view) would show the upstream's
+        # raw chunks, markup included; it shows the cleaned reply each step stores instead.
+        tags=[NO_STREAM_TAG],
     )

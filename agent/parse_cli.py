@@ -5,8 +5,8 @@ Contract (stable; fixtures depend on it):
 * Input: one JSON object per line, `{"text": str, "tools": [...]}` or
   `{"chunks": [str, ...], "tools": [...]}` (chunks are fed to the streaming parser in
   order), with an optional `"dialect"` (one of `dialect_names()`; `auto`, which detects
-  it as the text goes, when absent). `tools` are OpenAI function tools and may be empty or absent: then
-  names are only cleaned, not matched.
+  it as the text goes, when absent). `tools` are OpenAI function tools and may be empty
+  or absent: then names are only cleaned, not matched.
 * Output: one JSON line per input line, in order:
   `{"content": str|null, "reasoning": str|null, "tool_calls": [{"name", "arguments"}]}`
   with empty text reported as null, or `{"error": str}` when the line cannot be made

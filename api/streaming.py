@@ -13,7 +13,7 @@ from agent.errors import AgentError
 from api.completion import usage_of
 from api.errors import error_body
 from api.protocol import new_completion_id
-from api.turn import TurnOutcome, outcome
+from graph.turn import TurnOutcome, turn_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ async def sse_events(
                 values = data
             elif (text := delta_chunk(writer, data)) is not None:
                 yield text
-        turn = outcome(values, start_index)
+        turn = turn_outcome(values, start_index)
         for text in tool_call_chunks(writer, turn.tool_calls):
             yield text
         yield writer.chunk({}, turn.finish_reason)

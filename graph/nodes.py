@@ -21,6 +21,7 @@ from graph.deps import AgentDeps
 from graph.prompts import NOT_RUN_MESSAGE, STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
 from graph.tool_runner import error_message, run_tool
+from graph.turn import instructions_update, step_separator
 from mcp_tools.registry import BUILTIN, ToolEntry
 
 # An MCP call may first restart a crashed or hung server (start-up timeout 30 s, ping 2 s).
@@ -28,8 +29,10 @@ MCP_RECONNECT_ALLOWANCE = 35.0
 
 
 async def start_turn(state: State) -> dict[str, Any]:
-    """Reset the per-turn counters; the new messages are already in the state."""
-    return {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}}
+    """Reset the per-turn counters; the new messages are already in the state. A system
+    message among them (Studio) becomes the session's instructions."""
+    update = {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}}
+    return {**update, **instructions_update(state["messages"])}
 
 
 async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
@@ -66,12 +69,8 @@ def _count_calls(reply: ModelReply, context: Context) -> None:
 
 def _delta_writer(writer: Any, earlier: list[AIMessage]) -> Any:
     """Stream deltas as custom events; a step's first content (reasoning) after earlier
-    content (reasoning) in the same turn starts a new paragraph (line), as the steps are
-    separate messages (the non-streamed reasoning joins them the same way)."""
-    pending = {
-        "content": "\n\n" if any(m.content for m in earlier) else "",
-        "reasoning": "\n" if any(m.additional_kwargs.get(REASONING) for m in earlier) else "",
-    }
+    content (reasoning) in the same turn starts with the separator the joined turn has."""
+    pending = {kind: step_separator(kind, earlier) for kind in ("content", "reasoning")}
 
     def on_delta(kind: str, text: str) -> None:
         if pending.get(kind):

@@ -25,11 +25,11 @@ from agent.parsing.types import Dialect
 _HARMONY_START = re.compile(r"[<{\[`]|assistant|\b(?:analysis|commentary) to=")
 _HARMONY_TAGS_ONLY = re.compile(r"<|assistant|\b(?:analysis|commentary) to=")
 _STRIPPED_WORDS = ("assistant", "analysis to=", "commentary to=")
-# `</think>` with no `<think>`: the chat template opened the block in the prompt.
-_FIRST_MARK = re.compile(
-    "|".join(re.escape(t) for t in (*tags.FIRST_TAGS, "<|")),
-)
-_LONGEST_MARK = max(len(t) for t in (*tags.FIRST_TAGS, "<|"))
+# `</think>` with no `<think>`: the chat template opened the block in the prompt. Until
+# the first of these marks, the text may be that reasoning.
+_MARKS = (*tags.FIRST_TAGS, "<|")
+_FIRST_MARK = re.compile("|".join(re.escape(t) for t in _MARKS))
+_LONGEST_MARK = max(len(t) for t in _MARKS)
 
 
 class AutoStream(TaggedStream):

@@ -243,10 +243,10 @@ class HarmonyStream(ScanStream):
                 JsonScanner(first - pos, stop_at_tokens=not self._stripped) if opens_json else False
             )
         if isinstance(self._json, JsonScanner):
-            end = json_body_end(self._json, buf, pos, eof, self._stripped)
-            if end is None:
+            found = json_body_end(self._json, buf, pos, eof, self._stripped)
+            if found is None:
                 return False
-            complete = self._json.balanced or TOKEN.match(buf, end) is not None
+            end, complete = found
         else:
             end, kind = find_body_stop(buf, pos, eof, self._stripped, self.tool_names)
             if kind == "wait":

@@ -57,20 +57,25 @@ def find_body_stop(
 
 def json_body_end(
     scanner: JsonScanner, buf: str, pos: int, eof: bool, stripped: bool
-) -> int | None:
-    """End of a JSON call body starting at `pos`, None until it is known.
+) -> tuple[int, bool] | None:
+    """End of a JSON call body starting at `pos` and whether the body is complete (ended
+    by a token or balanced), None until it is known.
 
     With tokens, the body ends at the first token outside JSON strings (so `<|call|>`
     inside a string is data); stripped, it ends where the brackets balance. If input
-    ends inside a string, the first token anywhere ends it instead.
+    ends inside a string, the first token after the last quote ends it instead (a string
+    the model forgot to close), but the body counts as cut off.
     """
     while True:
         end = scanner.run(buf, pos)
         if end is None:
             if not eof:
                 return None
-            token = TOKEN.search(buf, pos) if not stripped else None
-            return token.start() if token else without_cut_token(buf, pos)
+            # after the last quote: a token with a string after it is data in that string
+            after_quotes = max(pos, buf.rfind('"') + 1)
+            token = TOKEN.search(buf, after_quotes) if scanner.in_string and not stripped else None
+            stop = token.start() if token else without_cut_token(buf, pos)
+            return stop, scanner.balanced
         if stripped or token_at(buf, pos + end, eof):
-            return pos + end
+            return pos + end, True
         scanner.skip(end)

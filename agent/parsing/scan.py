@@ -126,6 +126,10 @@ class JsonScanner:
         self._pattern = _OUTSIDE_STRING_OR_TOKEN if stop_at_tokens else _OUTSIDE_STRING
 
     @property
+    def in_string(self) -> bool:
+        return self._in_string
+
+    @property
     def balanced(self) -> bool:
         """Whether the text scanned so far closes every bracket and string it opened."""
         return self._opened and self._depth <= 0 and not self._in_string

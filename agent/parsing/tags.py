@@ -24,4 +24,5 @@ CALL_ELEMENTS = {
 }
 _OPENERS = {close: open_ for open_, close in REASONING_TAGS.items()}
 CLOSERS = frozenset(_OPENERS)
-FIRST_TAGS = (*REASONING_TAGS, *_OPENERS, CALL_OPEN, CALL_CLOSE, *FUNCTION_OPENS)
+FIRST_TAGS = (*REASONING_TAGS, *_OPENERS, CALL_OPEN, *FUNCTION_OPENS)
+"""Tags that open something or close a reasoning block: a stray `</tool_call>` is neither."""

@@ -15,7 +15,10 @@ from tests.integration.tooldefs import WEATHER, function_tool
 from tests.upstream_sim.fixtures import SimServer
 
 WRITE = function_tool("write_file", "Write a file", "path", "content")
-CALL = '<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city":"Paris"}<|call|>'
+CALL = (
+    "<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json"
+    '<|message|>{"city":"Paris"}<|call|>'
+)
 
 
 def split(text: str, size: int) -> list[str]:
