@@ -5,8 +5,10 @@ Contract (stable; fixtures depend on it):
 * Input: one JSON object per line, `{"text": str, "tools": [...]}` or
   `{"chunks": [str, ...], "tools": [...]}` (chunks are fed to the streaming parser in
   order), with an optional `"dialect"` (one of `dialect_names()`; `auto`, which detects
-  it as the text goes, when absent). `tools` are OpenAI function tools and may be empty
-  or absent: then names are only cleaned, not matched.
+  it as the text goes, when absent) and an optional `"reasoning_opened": true` (as the
+  service's REASONING_OPENED_IN_PROMPT: text before a first `</think>` is reasoning).
+  `tools` are OpenAI function tools and may be empty or absent: then names are only
+  cleaned, not matched.
 * Output: one JSON line per input line, in order:
   `{"content": str|null, "reasoning": str|null, "tool_calls": [{"name", "arguments"}]}`
   with empty text reported as null, or `{"error": str}` when the line cannot be made
@@ -79,7 +81,11 @@ def _parse_record(obj: Any) -> dict[str, Any]:
         dialect = get_dialect(dialect_name)
     except KeyError as error:
         raise RecordError(error.args[0]) from None
-    parser = dialect.stream(names)
+    opened = obj.get("reasoning_opened", False)
+    if not isinstance(opened, bool):
+        raise RecordError("'reasoning_opened' must be true or false")
+    options = {"reasoning_opened": opened} if dialect_name == "auto" else {}
+    parser = dialect.stream(names, **options)
     for chunk in chunks:
         parser.feed(chunk)
     parser.close()

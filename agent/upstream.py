@@ -34,6 +34,8 @@ class ModelCall:
     stream: bool = False
     mode: ToolCallMode = ToolCallMode.AUTO
     reasks: int = 2
+    reasoning_opened: bool = False
+    """The chat template opened `<think>` (REASONING_OPENED_IN_PROMPT)."""
 
 
 async def call_model(
@@ -92,6 +94,7 @@ async def _once(
     options: dict[str, Any] = {**call.params, "stream": call.stream}
     bind = {"tool_choice": call.tool_choice, "parallel_tool_calls": call.parallel_tool_calls}
     options["bind"] = {key: value for key, value in bind.items() if value is not None}
+    options["reasoning_opened"] = call.reasoning_opened
     return await strategy_for(call.mode)(llm, messages, tools, options, on_delta)
 
 

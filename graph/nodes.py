@@ -112,6 +112,7 @@ def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCa
         stream=context.stream,
         mode=ToolCallMode(context.tool_call_mode or deps.settings.tool_call_mode),
         reasks=deps.settings.tool_call_retries,
+        reasoning_opened=deps.settings.reasoning_opened_in_prompt,
     )
 
 

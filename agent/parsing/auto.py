@@ -132,8 +132,13 @@ class AutoStream(TaggedStream):
 
 @register_dialect("auto")
 class AutoDialect(Dialect):
-    """Any dialect, detected as the text goes; a first tag closing `<think>` makes the text
-    before it reasoning (as a stream of a reply without a reasoning field does)."""
+    """Any dialect, detected as the text goes."""
 
-    def stream(self, tool_names: Sequence[str] = (), *, text_target: str = "content") -> AutoStream:
-        return AutoStream(tool_names, text_target=text_target, reasoning_first=True)
+    def stream(
+        self,
+        tool_names: Sequence[str] = (),
+        *,
+        text_target: str = "content",
+        reasoning_opened: bool = False,
+    ) -> AutoStream:
+        return AutoStream(tool_names, text_target=text_target, reasoning_first=reasoning_opened)

@@ -42,7 +42,9 @@ class _Kept:
 
 class ReplyParser:
     """`dialect` parses content ("auto", a dialect name, or None to pass it through);
-    `reasoning_dialect` likewise the reasoning field."""
+    `reasoning_dialect` likewise the reasoning field. With `reasoning_opened` (the chat
+    template opened `<think>` in the prompt), auto content before a first `</think>` is
+    reasoning, unless the reasoning field already brought some."""
 
     def __init__(
         self,
@@ -51,9 +53,11 @@ class ReplyParser:
         dialect: str | None = "auto",
         reasoning_dialect: str | None = "auto",
         tail_call: Callable[[str], str | None] | None = None,
+        reasoning_opened: bool = False,
     ) -> None:
         self._names = tuple(tool_names)
         self._tail_call = tail_call
+        self._reasoning_opened = reasoning_opened
         self._dialect = dialect
         self._parsers: dict[str, StreamParser] = {}
         if reasoning_dialect is None:
@@ -102,13 +106,12 @@ class ReplyParser:
         return Parsed(content or None, reasoning or None, list(self._kept.calls.values()))
 
     def _parser(self, source: str) -> StreamParser:
-        """The content parser, made at the first content: when no reasoning came before,
-        a `</think>` may close reasoning the chat template opened."""
+        """The content parser, made at the first content (see `reasoning_opened`)."""
         if source not in self._parsers:
             if self._dialect is None:
                 self._parsers[source] = PassThrough("content")
             elif self._dialect == "auto":
-                reasoning_first = not self._kept.text["reasoning"]
+                reasoning_first = self._reasoning_opened and not self._kept.text["reasoning"]
                 self._parsers[source] = AutoStream(self._names, reasoning_first=reasoning_first)
             else:
                 self._parsers[source] = get_dialect(self._dialect).stream(self._names)

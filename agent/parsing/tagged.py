@@ -27,8 +27,9 @@ _SPECIAL_TAGS_ONLY = re.compile(r"<")
 _SPECIAL_WITH_JSON = re.compile(r"[<{\[`]")
 
 
-# Where a bare JSON value may be a call: anywhere; only before any text; or anywhere, with
-# a last value followed by nothing kept aside as `tail_json` (see ReplyParser); never.
+# Where a bare JSON value may be a call: anywhere; only as the whole text (nothing but
+# whitespace before or after it); at the end, with a last value that is no call kept aside
+# as `tail_json` (see ReplyParser); never.
 BareJson = Literal["anywhere", "start", "tail", "never"]
 
 
@@ -73,7 +74,7 @@ class TaggedStream(ScanStream):
 
     def _json_call_here(self, i: int) -> bool:
         """Whether a bare JSON value at `i` may be a call: anywhere, or only before any text
-        (auto mode: JSON further on is more likely an example shown to the user)."""
+        (auto mode: JSON in prose is more likely an example shown to the user)."""
         if self._bare_json == "start":
             written = self._out.has_text(self._text_target)
             return not written and not self._buf[self._pos : i].strip()
@@ -190,11 +191,13 @@ class TaggedStream(ScanStream):
             after = skip_space(buf, end, eof)
             if starts_with(buf, after, tags.FENCE, eof):
                 close = after + len(tags.FENCE)
+        # "start" and "tail" need to know whether only whitespace follows (NeedMore waits)
+        alone = self._bare_json == "anywhere" or skip_space(buf, close, eof) == len(buf)
         value = load_json(buf[pos + self._value_offset : end])
-        calls = calls_from_value(value, self.tool_names, known_only=True)
+        calls = calls_from_value(value, self.tool_names, known_only=True) if alone else None
         if calls:
             self._emit_calls(calls, complete=self._scanner_done(end, eof))
-        elif self._bare_json == "tail" and skip_space(buf, close, eof) == len(buf):
+        elif self._bare_json == "tail" and alone:
             self.tail_json = buf[pos:close]
         else:
             self._emit_text(buf[pos:close])

@@ -72,10 +72,8 @@ class Dialect:
     def stream(self, tool_names: Sequence[str] = (), *, text_target: str = "content") -> Any:
         raise NotImplementedError
 
-    def parse(
-        self, text: str, tool_names: Sequence[str] = (), *, text_target: str = "content"
-    ) -> Parsed:
-        parser = self.stream(tool_names, text_target=text_target)
+    def parse(self, text: str, tool_names: Sequence[str] = (), **options: Any) -> Parsed:
+        parser = self.stream(tool_names, **options)
         parser.feed(text)
         parser.close()
         return parser.result()

@@ -24,7 +24,11 @@ async def auto_reply(
 ) -> ModelReply:
     """`tools` sent upstream; the server's calls cleaned, and calls or markup left in
     `content` or the reasoning field recovered by the auto parser."""
-    parser = ReplyParser(list(tool_functions(tools)), tail_call=tail_call_namer(tools))
+    parser = ReplyParser(
+        list(tool_functions(tools)),
+        tail_call=tail_call_namer(tools),
+        reasoning_opened=options.pop("reasoning_opened", False),
+    )
     return await _native_tools(llm, messages, tools, options, on_delta, parser)
 
 
@@ -50,6 +54,7 @@ async def prompt_reply(
     """No `tools` upstream: the system prompt describes them; `<tool_call>` text is parsed."""
     plain = render_hermes_messages([to_openai(m) for m in messages], tools)
     options.pop("bind", None)
+    options.pop("reasoning_opened", None)
     parser = ReplyParser(list(tool_functions(tools)), dialect="hermes", reasoning_dialect=None)
     answer = await chat_answer(llm, plain, options, parser, on_delta)
     finish = answer.message.response_metadata.get("finish_reason")
@@ -65,6 +70,7 @@ async def _native_tools(
     parser: ReplyParser,
 ) -> ModelReply:
     bind = options.pop("bind", {})
+    options.pop("reasoning_opened", None)
     model: Any = llm.bind_tools(tools, **bind) if tools else llm
     answer = await chat_answer(model, messages, options, parser, on_delta)
     finish = answer.message.response_metadata.get("finish_reason")

@@ -5,11 +5,13 @@ the stored session history equals what the client was shown."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.integration.conftest import service_env
 from tests.integration.service import Service
 from tests.integration.tooldefs import WEATHER, function_tool
 from tests.upstream_sim.fixtures import SimServer
@@ -19,6 +21,16 @@ CALL = (
     "<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json"
     '<|message|>{"city":"Paris"}<|call|>'
 )
+
+
+@pytest.fixture(scope="module")
+def service(sim_server: SimServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A service whose model's chat template opens `<think>` (REASONING_OPENED_IN_PROMPT)."""
+    workdir = tmp_path_factory.mktemp("opened")
+    env = service_env(sim_server.base_url, workdir, REASONING_OPENED_IN_PROMPT="true")
+    svc = Service(env, workdir).start()
+    yield svc
+    svc.stop()
 
 
 def split(text: str, size: int) -> list[str]:
