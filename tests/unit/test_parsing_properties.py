@@ -14,6 +14,7 @@ markers inside JSON strings and prose, and are truncated at every position. For 
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -156,7 +157,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 def splits(draw: st.DrawFn, text: str) -> list[str]:
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(text) - 1)), max_size=12)))
     bounds = [0, *[c for c in cuts if c < len(text)], len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def whole(dialect: str, text: str) -> Parsed:
