@@ -175,3 +175,39 @@ def test_failure_class_streamed_equals_full_equals_stored(
     assert "<|" not in (got["content"] or "")
     view = stored(service, session)
     assert view == {k: expected[k] for k in ("content", "reasoning", "calls")}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["full", "stream"])
+def test_parallel_calls_keep_the_models_order_when_one_needed_repair(
+    service: Service, sim: SimServer, stream: bool
+) -> None:
+    calls = [
+        {"name": "get_weather", "arguments": "{'city': 'Paris'"},  # needs json-repair
+        {"name": "get_weather", "arguments": '{"city": "Rome"}'},
+    ]
+    got = ask(service, {"tool_calls": calls}, sim, [WEATHER], stream=stream)
+    assert got["calls"] == [("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Rome"})]
+    assert stored(service, got["session"])["calls"] == got["calls"]
+
+
+@pytest.mark.parametrize("chunk", [None, 3], ids=["full", "3char"])
+def test_a_hermes_call_inside_reasoning_is_recovered(
+    service: Service, sim: SimServer, chunk: int | None
+) -> None:
+    reasoning = (
+        'I will check. <tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}'
+        "</tool_call>"
+    )
+    step: dict[str, Any] = {"reasoning": reasoning, "content": None}
+    if chunk:
+        step["reasoning_chunks"] = split(reasoning, chunk)
+    got = ask(service, step, sim, [WEATHER], stream=chunk is not None)
+    session = got.pop("session")
+    expected = {
+        "content": None,
+        "reasoning": "I will check.",
+        "calls": [("get_weather", {"city": "Oslo"})],
+        "finish": "tool_calls",
+    }
+    assert got == expected
+    assert stored(service, session) == {k: expected[k] for k in ("content", "reasoning", "calls")}
