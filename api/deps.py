@@ -47,7 +47,5 @@ def require_api_key(
     if not secrets.compare_digest(token, expected.get_secret_value()):
         raise AgentError(
             "Missing or wrong API key: send `Authorization: Bearer <API_KEY>`.",
-            status=401,
-            type="authentication_error",
             code="invalid_api_key",
         )

@@ -41,12 +41,10 @@ def thread_config(session_id: str) -> dict[str, Any]:
 
 
 def unknown_session(session_id: str) -> AgentError:
-    """The 404 for a session id that has no stored conversation."""
+    """A session id that has no stored conversation."""
     return AgentError(
         f"Session {session_id!r} does not exist (deleted, or never created). Omit the "
         f"{SESSION_ID_HEADER} header to start a new session.",
-        status=404,
-        type="not_found_error",
         param=SESSION_ID_HEADER,
         code="session_not_found",
     )

@@ -11,7 +11,7 @@ from typing import Any
 
 from agent.errors import AgentError
 from api.completion import usage_of
-from api.errors import error_body
+from api.errors import agent_error_body, error_body
 from api.protocol import new_completion_id
 from graph.turn import TurnOutcome, turn_outcome
 
@@ -90,7 +90,7 @@ async def sse_events(
         if writer.include_usage:
             yield writer.usage(turn)
     except AgentError as exc:
-        yield json.dumps(error_body(exc.message, exc.type, exc.param, exc.code))
+        yield json.dumps(agent_error_body(exc))
     except Exception as exc:
         logger.exception("stream failed")
         yield json.dumps(error_body(f"Internal error ({type(exc).__name__})", "server_error"))

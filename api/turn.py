@@ -137,7 +137,7 @@ async def _guarded(
 
 def _outcome(exc: BaseException) -> str:
     if isinstance(exc, AgentError):
-        return exc.code or exc.type
+        return exc.code or "agent_error"
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
         return "cancelled"
     return "internal_error"

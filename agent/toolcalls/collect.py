@@ -34,9 +34,10 @@ def collect_calls(
     kept = [c for c in native if not (cut_off and not is_complete_json(_arguments(c)))]
     found = [c for c in parsed.calls if c.complete or not cut_off]
     calls = [_resolve_native(c, tools, validate) for c in kept]
+    native_count = len(calls)
     for candidate in found:
         call = resolve_call(candidate, tools, validate=validate)
-        if not any(_same(call, known) for known in calls):
+        if not any(_same(call, known) for known in calls[:native_count]):
             calls.append(call)
     return calls
 

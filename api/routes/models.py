@@ -27,8 +27,6 @@ async def get_model(model_id: str, services: ServicesDep) -> ModelCard:
         raise AgentError(
             f"Model {model_id!r} does not exist; this service offers "
             f"{services.settings.llm_model!r}.",
-            status=404,
-            type="not_found_error",
             param="model",
             code="model_not_found",
         )
