@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +20,7 @@ import httpx
 import pytest
 
 from tests.integration.conftest import service_env
-from tests.integration.service import Service
+from tests.integration.service import OSS_AGENT, Service
 from tests.integration.test_corpus_replay import RECORDS, replay_step
 from tests.upstream_sim.fixtures import SimServer
 
@@ -163,3 +164,41 @@ def test_every_way_of_asking_gives_one_reply_and_stores_it(
                     assert comparable(stored_view(http, reply["session"])) == shown, where
                     seen[way] = shown
                 assert seen["whole-markers"] == seen["full"] == seen["1-8-chars"], where
+
+
+TEXT_RECORDS = [r for r in REPLAYABLE if r["surface"] in ("raw", "content")]
+
+
+def test_the_parse_command_and_the_service_agree(service: Service, sim: SimServer) -> None:
+    """`oss-agent parse --jsonl` runs the service's parser: on every corpus text whose calls
+    the service hands to the client (offered tools), both give the same answer."""
+    lines = [json.dumps({"text": r["input"], "tools": r["tools"]}) for r in TEXT_RECORDS]
+    result = subprocess.run(
+        [OSS_AGENT, "parse", "--jsonl"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    parsed = [json.loads(line) for line in result.stdout.splitlines()]
+    compared = 0
+    with service.http() as http:
+        for record, cli in zip(TEXT_RECORDS, parsed, strict=True):
+            offered = {t["function"]["name"] for t in record["tools"]}
+            if "error" in cli or any(c["name"] not in offered for c in cli["tool_calls"]):
+                continue  # the service would answer the call itself and ask again
+            sim.control.reset()
+            sim.control.script(replay_step(record, stream=False))
+            body = {
+                "model": "m",
+                "messages": [{"role": "user", "content": f"replay {record['id']}"}],
+                "metadata": {"tools": ""},
+                **({"tools": record["tools"]} if record["tools"] else {}),
+            }
+            reply = comparable(ask(http, body))
+            calls = [(c["name"], c["arguments"]) for c in cli["tool_calls"]]
+            expected = {"content": cli["content"], "reasoning": cli["reasoning"], "calls": calls}
+            assert reply == expected, record["id"]
+            compared += 1
+    assert compared >= 10
