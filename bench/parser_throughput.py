@@ -57,6 +57,7 @@ def json_output(rng: random.Random) -> str:
 
 
 GENERATORS: dict[str, Callable[[random.Random], str]] = {
+    "auto": harmony_output,  # auto mode on a server that leaves harmony in content
     "harmony": harmony_output,
     "hermes": hermes_output,
     "json": json_output,

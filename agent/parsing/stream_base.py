@@ -20,6 +20,8 @@ from agent.parsing.types import CallCandidate, CallDelta, Delta, Parsed
 logger = logging.getLogger(__name__)
 
 _COMPACT_AFTER = 4096
+EMPTY = Delta()
+"""The delta of a step that produced nothing (shared: never mutate a returned delta)."""
 
 
 class ScanStream:
@@ -34,8 +36,10 @@ class ScanStream:
         self._out = out or Output(self.reasoning_separator)
 
     def feed(self, text: str) -> Delta:
-        self.push(text)
-        return self._take_delta()
+        if text and not self._closed:
+            self._buf += text
+            self._run(eof=False)
+        return self._out.take_delta()
 
     def push(self, text: str) -> None:
         """Parse more text, leaving what it produced in the shared output's delta."""
@@ -90,17 +94,17 @@ class ScanStream:
         return self._out.take_delta()
 
     def _emit_content(self, text: str) -> None:
-        self._out.emit("content", text)
+        self._out.emit_content(text)
 
     def _emit_reasoning(self, text: str) -> None:
-        self._out.emit("reasoning", text)
+        self._out.emit_reasoning(text)
 
     def _write(self, target: str | None, text: str) -> None:
         """Send text to "content" or "reasoning"; None drops it."""
         if target == "reasoning":
-            self._emit_reasoning(text)
+            self._out.emit_reasoning(text)
         elif target == "content":
-            self._emit_content(text)
+            self._out.emit_content(text)
 
     def _end_segment(self, target: str | None) -> None:
         self._out.end_segment(target)
@@ -117,16 +121,19 @@ class Output:
     delta not yet handed out. Dialect streams that take over from one another share one."""
 
     def __init__(self, reasoning_separator: str = "\n") -> None:
-        self._sinks = {"content": TextSink(), "reasoning": TextSink(reasoning_separator)}
+        self._content = TextSink()
+        self._reasoning = TextSink(reasoning_separator)
+        self._sinks = {"content": self._content, "reasoning": self._reasoning}
         self._calls: list[CallCandidate] = []
         self._delta = Delta()
 
-    def emit(self, target: str, text: str) -> None:
-        pushed = self._sinks[target].push(text)
-        if target == "reasoning":
-            self._delta.reasoning += pushed
-        else:
-            self._delta.content += pushed
+    def emit_content(self, text: str) -> None:
+        if text:
+            self._delta.content += self._content.push(text)
+
+    def emit_reasoning(self, text: str) -> None:
+        if text:
+            self._delta.reasoning += self._reasoning.push(text)
 
     def has_text(self, target: str) -> bool:
         return not self._sinks[target].empty
@@ -147,7 +154,10 @@ class Output:
         self._delta.calls.append(CallDelta(index, arguments=arguments, complete=complete))
 
     def take_delta(self) -> Delta:
-        delta, self._delta = self._delta, Delta()
+        delta = self._delta
+        if not (delta.content or delta.reasoning or delta.calls):
+            return EMPTY  # most deltas add nothing: no allocation for them
+        self._delta = Delta()
         return delta
 
     def result(self) -> Parsed:
