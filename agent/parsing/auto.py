@@ -20,7 +20,7 @@ from agent.parsing.harmony_header import parse_stripped_header
 from agent.parsing.registry import register_dialect
 from agent.parsing.scan import skip_space, token_at
 from agent.parsing.tagged import TaggedStream
-from agent.parsing.types import Dialect
+from agent.parsing.types import Delta, Dialect
 
 _HARMONY_START = re.compile(r"[<{\[`]|assistant|\b(?:analysis|commentary) to=")
 _HARMONY_TAGS_ONLY = re.compile(r"<|assistant|\b(?:analysis|commentary) to=")
@@ -123,6 +123,10 @@ class AutoStream(TaggedStream):
             self._harmony.push(text)
         else:
             super().push(text)
+
+    def feed(self, text: str) -> Delta:
+        self.push(text)
+        return self._take_delta()
 
     def finish(self) -> None:
         super().finish()
