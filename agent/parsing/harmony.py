@@ -17,7 +17,12 @@ from agent.parsing.harmony_header import (
     parse_stripped_header,
     parse_token_header,
 )
-from agent.parsing.harmony_scan import call_name, find_body_stop, json_body_end
+from agent.parsing.harmony_scan import (
+    call_name,
+    channel_starts_header,
+    find_body_stop,
+    json_body_end,
+)
 from agent.parsing.registry import register_dialect
 from agent.parsing.scan import (
     TOKEN,
@@ -33,7 +38,6 @@ from agent.parsing.types import Dialect
 _MESSAGE_ENDS = frozenset({"end", "call", "return", "endoftext"})
 _HEADER_STARTS = frozenset({"start", "channel", "constrain"})
 _BODY_BREAKS = _MESSAGE_ENDS | {"start", "channel"}
-_HEADER_LOOKAHEAD = 64  # a `<|channel|>` in a body with no header token this close is prose
 
 
 class _State(Enum):
@@ -182,45 +186,25 @@ class HarmonyStream(ScanStream):
         if kind == "wait":
             return False
         token = TOKEN.match(buf, stop) if kind == "token" else None
-        if token and not self._breaks_body(token, eof):
-            if token.group(1) == "channel" and self._header_pending(token, eof):
-                return False
+        breaks = self._breaks_body(token, eof) if token else True
+        if breaks is None:
+            return False
+        if token and not breaks:
             self._pos = token.end()  # stray markup inside a body is dropped
             return True
         self._end_segment(self._target)
         self._after_body(token)
         return True
 
-    def _breaks_body(self, token: re.Match[str], eof: bool) -> bool:
-        """Whether a token ends the body: prose may name markers (`<|call|>` in reasoning,
-        a `<|channel|>` that starts no header), and then they are data."""
+    def _breaks_body(self, token: re.Match[str], eof: bool) -> bool | None:
+        """Whether a token ends the body (None: too early to say). Prose may name markers
+        (`<|call|>` in reasoning, a `<|channel|>` that starts no header): they are data."""
         name = token.group(1)
         if name in ("call", "return") and self._target == "reasoning":
             return False
         if name == "channel":
-            return self._starts_header(token, eof)
+            return channel_starts_header(self._buf, token.end(), eof)
         return name in _BODY_BREAKS
-
-    def _starts_header(self, token: re.Match[str], eof: bool) -> bool:
-        head, after = self._header_ahead(token)
-        if after is None:
-            return eof and "to=" in head
-        name = TOKEN.match(self._buf, after)
-        return "to=" in head or (name is not None and name.group(1) in ("message", "constrain"))
-
-    def _header_pending(self, token: re.Match[str], eof: bool) -> bool:
-        """Whether the header after a `<|channel|>` is still too short to judge."""
-        head, after = self._header_ahead(token)
-        return after is None and not eof and len(head) < _HEADER_LOOKAHEAD
-
-    def _header_ahead(self, token: re.Match[str]) -> tuple[str, int | None]:
-        """The text after `<|channel|>` up to the next token (at most _HEADER_LOOKAHEAD
-        characters) and where that token starts (None if not within reach)."""
-        end = token.end()
-        after = self._buf.find("<|", end, end + _HEADER_LOOKAHEAD + 2)
-        if after < 0 or TOKEN.match(self._buf, after) is None:
-            return self._buf[end : end + _HEADER_LOOKAHEAD], None
-        return self._buf[end:after], after
 
     def _after_body(self, token: re.Match[str] | None) -> None:
         """Route to the next header after a body ended at `token` (None: a stripped header)."""

@@ -15,6 +15,7 @@ from agent.parsing.scan import (
 )
 
 _BUILTIN_PREFIXES = ("browser.", "container.", "python")
+_HEADER_LOOKAHEAD = 64  # a `<|channel|>` in a body with no header token this close is prose
 
 
 def call_name(recipient: str, tool_names: Sequence[str]) -> str | None:
@@ -79,3 +80,17 @@ def json_body_end(
         if stripped or token_at(buf, pos + end, eof):
             return pos + end, True
         scanner.skip(end)
+
+
+def channel_starts_header(buf: str, after: int, eof: bool) -> bool | None:
+    """Whether the `<|channel|>` ending at `after`, met inside a message body, starts a new
+    message's header: the next token is `<|message|>` or `<|constrain|>`, or the header names
+    a recipient (`to=`). None while the text seen is too short to tell."""
+    nxt = buf.find("<|", after, after + _HEADER_LOOKAHEAD + 2)
+    token = TOKEN.match(buf, nxt) if nxt >= 0 else None
+    if token is None:
+        head = buf[after : after + _HEADER_LOOKAHEAD]
+        if not eof and len(head) < _HEADER_LOOKAHEAD:
+            return None
+        return eof and "to=" in head
+    return "to=" in buf[after:nxt] or token.group(1) in ("message", "constrain")
