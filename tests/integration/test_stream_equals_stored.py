@@ -211,3 +211,13 @@ def test_a_hermes_call_inside_reasoning_is_recovered(
     }
     assert got == expected
     assert stored(service, session) == {k: expected[k] for k in ("content", "reasoning", "calls")}
+
+
+def test_a_call_when_no_tool_exists_is_told_so(service: Service, sim: SimServer) -> None:
+    calls = [{"name": "get_weather", "arguments": '{"city": "Paris"}'}]
+    got = ask(service, {"tool_calls": calls}, sim, None, stream=False)
+    assert got["calls"] == []
+    told = sim.control.bodies()[-1]["messages"][-1]
+    assert told["role"] == "tool"
+    assert "no tools are available" in told["content"]
+    assert "[none]" not in told["content"] and "try one of" not in told["content"]
