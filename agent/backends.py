@@ -56,8 +56,6 @@ def model_not_found(model: str, available: list[str]) -> AgentError:
     """The 404 for a model no backend serves."""
     return AgentError(
         f"Model {model!r} is not served here; available models: {available}.",
-        status=404,
-        type="not_found_error",
         param="model",
         code="model_not_found",
     )

@@ -1,4 +1,5 @@
-"""Errors that reach the API as OpenAI-shaped error responses."""
+"""Domain errors: what went wrong, named by `code`. They know nothing of HTTP; api/errors.py
+alone maps each code to a status, an OpenAI error type and response headers."""
 
 from __future__ import annotations
 
@@ -8,24 +9,16 @@ from agent.settings import mask_url_password
 
 
 class AgentError(Exception):
-    """An error with the HTTP status, OpenAI error type and code the client should see."""
+    """An error the client should see: a message saying what to fix, the request field it
+    concerns (`param`) and what kind of error it is (`code`, e.g. `session_busy`)."""
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int = 400,
-        type: str = "invalid_request_error",
-        param: str | None = None,
-        code: str | None = None,
-    ) -> None:
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.status = status
-        self.type = type
         self.param = param
         self.code = code
         self.headers: dict[str, str] = {}
+        """Extra facts for the response (the session id once known)."""
 
 
 class UpstreamError(AgentError):
@@ -38,8 +31,6 @@ def upstream_error(exc: Exception, base_url: str) -> UpstreamError:
     if isinstance(exc, openai.APITimeoutError):
         return UpstreamError(
             f"The model server at {base_url} did not answer in time (LLM_TIMEOUT).",
-            status=504,
-            type="upstream_error",
             code="upstream_timeout",
         )
     if isinstance(exc, openai.APIConnectionError):
@@ -47,28 +38,20 @@ def upstream_error(exc: Exception, base_url: str) -> UpstreamError:
             f"The model server at {base_url} is unreachable "
             f"({str(exc.__cause__ or exc).rstrip('.')}). "
             "Check LLM_BASE_URL and that the server is running.",
-            status=502,
-            type="upstream_error",
             code="upstream_unreachable",
         )
     if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500:
         return UpstreamError(
             f"The model server rejected the request ({exc.status_code}): {_detail(exc)}",
-            status=400,
-            type="invalid_request_error",
             code="upstream_rejected",
         )
     if isinstance(exc, openai.APIStatusError):
         return UpstreamError(
             f"The model server failed ({exc.status_code}): {_detail(exc)}",
-            status=502,
-            type="upstream_error",
             code="upstream_error",
         )
     return UpstreamError(
         f"The model server returned something unusable: {type(exc).__name__}: {exc}",
-        status=502,
-        type="upstream_error",
         code="upstream_bad_response",
     )
 

@@ -21,6 +21,11 @@ from agent.backend_config import BackendSpec, single_backend
 from agent.messages import REASONING
 from agent.settings import Settings, UpstreamKind
 
+NO_STREAM_TAG = "nostream"
+"""langgraph.constants.TAG_NOSTREAM: keeps a model's chunks out of "messages" streams."""
+NATIVE_CALLS = "native_tool_calls"
+"""additional_kwargs key of a full response's tool calls as the server sent them, in order."""
+
 # Where each kind of server reads the reasoning of an earlier assistant turn.
 REASONING_INPUT_FIELD = {
     UpstreamKind.VLLM: "reasoning",
@@ -35,6 +40,11 @@ def reasoning_from(fields: dict[str, Any] | None) -> str:
     if not fields:
         return ""
     return fields.get("reasoning") or fields.get("reasoning_content") or ""
+
+
+def _raw_calls(message: Any) -> list[dict[str, Any]]:
+    calls = message.get("tool_calls") if isinstance(message, dict) else None
+    return [dict(c) for c in calls if isinstance(c, dict)] if isinstance(calls, list) else []
 
 
 def _take_non_object_calls(message: Any) -> list[dict[str, Any]]:
@@ -71,12 +81,17 @@ class ReasoningChatOpenAI(ChatOpenAI):
     ) -> ChatResult:
         data = response if isinstance(response, dict) else response.model_dump()
         choices = data.get("choices") or []
+        sent = [_raw_calls(choice.get("message")) for choice in choices]
         aside = [_take_non_object_calls(choice.get("message")) for choice in choices]
         result = super()._create_chat_result(data if any(aside) else response, generation_info)
-        for generation, choice, calls in zip(result.generations, choices, aside, strict=False):
+        for generation, choice, calls, raw in zip(
+            result.generations, choices, aside, sent, strict=False
+        ):
             reasoning = reasoning_from(choice.get("message"))
             if reasoning:
                 generation.message.additional_kwargs[REASONING] = reasoning
+            if raw:  # LangChain splits valid and invalid calls, losing the model's order
+                generation.message.additional_kwargs[NATIVE_CALLS] = raw
             if calls and isinstance(generation.message, AIMessage):
                 generation.message.invalid_tool_calls += [
                     make_invalid_tool_call(call, "arguments are not a JSON object")
@@ -123,4 +138,7 @@ def make_chat_model(settings: Settings, backend: BackendSpec | None = None) -> R
         max_retries=settings.llm_max_retries,
         stream_usage=True,
         reasoning_input_field=REASONING_INPUT_FIELD[backend.server],
+        # LangGraph's "messages" stream mode (Studio's chat view) would show the upstream's
+        # raw chunks, markup included; it shows the cleaned reply each step stores instead.
+        tags=[NO_STREAM_TAG],
     )

@@ -4,9 +4,11 @@ Contract (stable; fixtures depend on it):
 
 * Input: one JSON object per line, `{"text": str, "tools": [...]}` or
   `{"chunks": [str, ...], "tools": [...]}` (chunks are fed to the streaming parser in
-  order), with an optional `"dialect"` (one of `dialect_names()`; detected from the
-  text when absent). `tools` are OpenAI function tools and may be empty or absent: then
-  names are only cleaned, not matched.
+  order), with an optional `"dialect"` (one of `dialect_names()`; `auto`, which detects
+  it as the text goes, when absent) and an optional `"reasoning_opened": true` (as the
+  service's REASONING_OPENED_IN_PROMPT: text before a first `</think>` is reasoning).
+  `tools` are OpenAI function tools and may be empty or absent: then names are only
+  cleaned, not matched.
 * Output: one JSON line per input line, in order:
   `{"content": str|null, "reasoning": str|null, "tool_calls": [{"name", "arguments"}]}`
   with empty text reported as null, or `{"error": str}` when the line cannot be made
@@ -23,7 +25,7 @@ import json
 import logging
 from typing import Any, TextIO
 
-from agent.dialects import Parsed, detect_dialect, get_dialect, reasoning_opener
+from agent.parsing import Parsed, get_dialect
 from agent.toolcalls import InvalidCall, ToolCall, resolve_calls, tool_functions
 
 logger = logging.getLogger(__name__)
@@ -72,18 +74,19 @@ def _parse_record(obj: Any) -> dict[str, Any]:
     tools = _tools(obj.get("tools"))
     names = list(tool_functions(tools))
     chunks = _chunks(obj)
-    text = "".join(chunks)
-    dialect_name = obj.get("dialect") or detect_dialect(text, names)
+    dialect_name = obj.get("dialect") or "auto"
     if not isinstance(dialect_name, str):
         raise RecordError("'dialect' must be a string")
     try:
         dialect = get_dialect(dialect_name)
     except KeyError as error:
         raise RecordError(error.args[0]) from None
-    parser = dialect.stream(names)
-    # A `</think>` with no `<think>` (the chat template opened it): the whole text shows it.
-    opener = reasoning_opener(text) if dialect_name != "harmony" else ""
-    for chunk in (opener, *chunks):
+    opened = obj.get("reasoning_opened", False)
+    if not isinstance(opened, bool):
+        raise RecordError("'reasoning_opened' must be true or false")
+    options = {"reasoning_opened": opened} if dialect_name == "auto" else {}
+    parser = dialect.stream(names, **options)
+    for chunk in chunks:
         parser.feed(chunk)
     parser.close()
     return _output(parser.result(), tools)

@@ -8,8 +8,9 @@ import time
 
 from agent.backends import Backend, BackendPool
 from agent.errors import AgentError, UpstreamError
+from agent.reply import ModelReply
 from agent.request_fields import for_server
-from agent.upstream import ModelCall, ModelReply, OnDelta, call_model
+from agent.upstream import ModelCall, OnDelta, call_model
 
 # Connection errors, timeouts and 5xx: another backend may well answer.
 RETRYABLE = frozenset({"upstream_unreachable", "upstream_timeout", "upstream_error"})
@@ -19,8 +20,6 @@ def no_backend(model: str | None) -> AgentError:
     """The 503 when no backend serving the model is registered."""
     return AgentError(
         f"No model server is registered for model {model!r}; register one (POST /v1/backends).",
-        status=503,
-        type="upstream_error",
         code="no_backend",
     )
 

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for the upstream")
     llm_max_retries: int = Field(1, ge=0, le=10, description="retries on connection errors")
     reasoning_effort: str | None = Field(None, description="low|medium|high, or unset")
+    reasoning_opened_in_prompt: bool = Field(
+        False,
+        description="the chat template opens <think> in the prompt: content before the first"
+        " </think> is reasoning (streamed content waits for that tag or the end)",
+    )
 
     # Tool calling
     tool_call_mode: ToolCallMode = Field(

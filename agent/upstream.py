@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import openai
@@ -12,14 +12,14 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from agent.errors import upstream_error
 from agent.model import ReasoningChatOpenAI
+from agent.prompts.nudges import REQUIRED_NUDGE
+from agent.reply import ModelReply
 from agent.settings import ToolCallMode
-from agent.strategies import RawReply, harmony_reply, native_reply, prompt_reply
+from agent.strategies import strategy_for
 from agent.toolcalls import ToolCall
 
 OnDelta = Callable[[str, str], None]
 """Receives ("content" | "reasoning", text) as the reply forms."""
-
-REQUIRED_NUDGE = "Answer by calling {which} now, with arguments that fit its schema."
 
 
 @dataclass
@@ -34,22 +34,8 @@ class ModelCall:
     stream: bool = False
     mode: ToolCallMode = ToolCallMode.AUTO
     reasks: int = 2
-
-
-@dataclass
-class ModelReply:
-    """A model reply whose tool calls were detected, cleaned and checked.
-
-    `tool_calls` are LangChain tool calls (id, name, args); `errors` maps the id of each
-    unusable call to what the model must be told about it.
-    """
-
-    content: str = ""
-    reasoning: str = ""
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
-    finish_reason: str = "stop"
-    usage: dict[str, int] = field(default_factory=dict)
+    reasoning_opened: bool = False
+    """The chat template opened `<think>` (REASONING_OPENED_IN_PROMPT)."""
 
 
 async def call_model(
@@ -67,7 +53,7 @@ def _ignore(kind: str, text: str) -> None:
     return None
 
 
-async def _with_reasks(llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDelta) -> RawReply:
+async def _with_reasks(llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDelta) -> ModelReply:
     """Ask again (without storing the nudge) while tool_choice demands a call it lacks.
 
     When a call is demanded, an attempt's deltas are held until it is kept, so a
@@ -104,19 +90,15 @@ async def _once(
     messages: list[BaseMessage],
     tools: list[dict[str, Any]],
     on_delta: OnDelta,
-) -> RawReply:
+) -> ModelReply:
     options: dict[str, Any] = {**call.params, "stream": call.stream}
-    if call.mode is ToolCallMode.HARMONY:
-        return await harmony_reply(llm, messages, tools, options, on_delta)
-    if call.mode is ToolCallMode.PROMPT:
-        return await prompt_reply(llm, messages, tools, options, on_delta)
     bind = {"tool_choice": call.tool_choice, "parallel_tool_calls": call.parallel_tool_calls}
     options["bind"] = {key: value for key, value in bind.items() if value is not None}
-    recover = call.mode is ToolCallMode.AUTO
-    return await native_reply(llm, messages, tools, options, on_delta, recover_from_text=recover)
+    options["reasoning_opened"] = call.reasoning_opened
+    return await strategy_for(call.mode)(llm, messages, tools, options, on_delta)
 
 
-def _missing_required(raw: RawReply, choice: str | dict[str, Any] | None) -> str | None:
+def _missing_required(raw: ModelReply, choice: str | dict[str, Any] | None) -> str | None:
     """Which tool the reply should have called but did not, for `required` / a named tool."""
     valid = [c for c in raw.calls if isinstance(c, ToolCall)]
     if choice == "required" and not valid:
@@ -128,18 +110,11 @@ def _missing_required(raw: RawReply, choice: str | dict[str, Any] | None) -> str
     return None
 
 
-def _checked(raw: RawReply, call: ModelCall) -> ModelReply:
+def _checked(raw: ModelReply, call: ModelCall) -> ModelReply:
+    """tool_choice `none` and `parallel_tool_calls: false` applied, every call given an id."""
     calls = [] if call.tool_choice == "none" else raw.calls
     if call.parallel_tool_calls is False:
         calls = calls[:1]
-    reply = ModelReply(raw.content, raw.reasoning, usage=raw.usage)
-    for found in calls:
-        call_id = found.id or f"call_{uuid.uuid4().hex[:24]}"
-        if isinstance(found, ToolCall):
-            reply.tool_calls.append({"id": call_id, "name": found.name, "args": found.arguments})
-            continue
-        args = found.arguments if found.arguments is not None else {"__raw__": found.raw_arguments}
-        reply.tool_calls.append({"id": call_id, "name": found.name or "unknown", "args": args})
-        reply.errors[call_id] = found.error
-    reply.finish_reason = "tool_calls" if reply.tool_calls else raw.finish_reason
-    return reply
+    calls = [replace(c, id=c.id or f"call_{uuid.uuid4().hex[:24]}") for c in calls]
+    finish = "tool_calls" if calls and raw.finish_reason != "length" else raw.finish_reason
+    return ModelReply(raw.content, raw.reasoning, calls, finish, raw.usage)

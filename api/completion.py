@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from api.protocol import ChatCompletionResponse, Choice, ResponseMessage, ToolCall, Usage
-from api.turn import TurnOutcome
+from graph.turn import TurnOutcome
 
 
 def usage_of(outcome: TurnOutcome) -> Usage:

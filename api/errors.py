@@ -15,6 +15,35 @@ from api.protocol import ErrorInfo, ErrorResponse
 logger = logging.getLogger(__name__)
 
 _TYPES = {401: "authentication_error", 404: "not_found_error", 409: "conflict_error"}
+_RETRY = {"x-should-retry": "true", "retry-after": "1"}
+# code -> (HTTP status, OpenAI error type, extra headers); any other code is a 400.
+_HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
+    "invalid_api_key": (401, "authentication_error", {}),
+    "session_not_found": (404, "not_found_error", {}),
+    "model_not_found": (404, "not_found_error", {}),
+    "backend_not_found": (404, "not_found_error", {}),
+    "admin_key_required": (403, "permission_error", {}),
+    "rate_limit_exceeded": (429, "rate_limit_error", {}),
+    "no_backend": (503, "upstream_error", {}),
+    "session_busy": (409, "conflict_error", _RETRY),
+    "too_many_turns": (503, "server_busy", _RETRY),
+    "upstream_timeout": (504, "upstream_error", {}),
+    "upstream_unreachable": (502, "upstream_error", {}),
+    "upstream_error": (502, "upstream_error", {}),
+    "upstream_bad_response": (502, "upstream_error", {}),
+}
+_BAD_REQUEST = (400, "invalid_request_error", {})
+
+
+def http_of(exc: AgentError) -> tuple[int, str, dict[str, str]]:
+    """The status, OpenAI error type and headers a domain error is answered with."""
+    status, kind, headers = _HTTP.get(exc.code or "", _BAD_REQUEST)
+    return status, kind, {**headers, **exc.headers}
+
+
+def agent_error_body(exc: AgentError) -> dict:
+    """A domain error as the OpenAI error object (for SSE, where the status is sent)."""
+    return error_body(exc.message, http_of(exc)[1], exc.param, exc.code)
 
 
 def error_body(message: str, type: str, param: str | None = None, code: str | None = None) -> dict:
@@ -23,10 +52,10 @@ def error_body(message: str, type: str, param: str | None = None, code: str | No
     return ErrorResponse(error=info).model_dump()
 
 
-def error_response(exc: AgentError, headers: dict[str, str] | None = None) -> JSONResponse:
-    """An AgentError as an HTTP response."""
-    body = error_body(exc.message, exc.type, exc.param, exc.code)
-    return JSONResponse(body, status_code=exc.status, headers=headers)
+def error_response(exc: AgentError) -> JSONResponse:
+    """A domain error as an HTTP response."""
+    status, _, headers = http_of(exc)
+    return JSONResponse(agent_error_body(exc), status_code=status, headers=headers)
 
 
 def _location(loc: tuple) -> str:
@@ -49,7 +78,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _agent_error(request: Request, exc: AgentError) -> JSONResponse:
-    return error_response(exc, exc.headers)
+    return error_response(exc)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

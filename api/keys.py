@@ -103,8 +103,6 @@ def wrong_key() -> AgentError:
     """The 401 for a missing or unknown key (which one is never said)."""
     return AgentError(
         "Missing or wrong API key: send `Authorization: Bearer <your key>`.",
-        status=401,
-        type="authentication_error",
         code="invalid_api_key",
     )
 
@@ -127,8 +125,6 @@ def require_admin(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:
         raise AgentError(
             "Only ADMIN_API_KEY may register or remove backends; send it as the bearer key "
             "(set ADMIN_API_KEY on the server first).",
-            status=403,
-            type="permission_error",
             code="admin_key_required",
         )
     return caller

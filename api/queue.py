@@ -18,8 +18,6 @@ def rate_limited(reason: str, retry_after: float) -> AgentError:
     """The 429 a client should retry after `retry_after` seconds."""
     error = AgentError(
         f"{reason}; nothing was stored, retry the same request shortly.",
-        status=429,
-        type="rate_limit_error",
         code="rate_limit_exceeded",
     )
     error.headers = {"retry-after": str(max(1, math.ceil(retry_after))), "x-should-retry": "true"}

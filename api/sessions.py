@@ -10,7 +10,7 @@ from langchain_core.messages import BaseMessage, SystemMessage
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.errors import AgentError
-from agent.messages import client_view, fingerprint, to_openai
+from agent.messages import to_openai
 
 SESSION_ID_HEADER = "X-Session-ID"
 
@@ -41,36 +41,13 @@ def thread_config(session_id: str) -> dict[str, Any]:
 
 
 def unknown_session(session_id: str) -> AgentError:
-    """The 404 for a session id that has no stored conversation."""
+    """A session id that has no stored conversation."""
     return AgentError(
         f"Session {session_id!r} does not exist (deleted, or never created). Omit the "
         f"{SESSION_ID_HEADER} header to start a new session.",
-        status=404,
-        type="not_found_error",
         param=SESSION_ID_HEADER,
         code="session_not_found",
     )
-
-
-def new_messages(stored: list[BaseMessage], sent: list[BaseMessage]) -> list[BaseMessage]:
-    """The messages of a request that are not already the tail of the stored history.
-
-    Some clients resend the whole history, some a trimmed window, some only the new
-    message; they resend what they were shown (`client_view`: a turn's steps folded into one
-    answer) or what GET /v1/sessions/{id} lists (`stored`). Find the longest tail of either
-    that the request starts with, and keep the rest.
-    """
-    sent_keys = [fingerprint(m) for m in sent]
-    overlap = max(_overlap(view, sent_keys) for view in (client_view(stored), stored))
-    return sent[overlap:]
-
-
-def _overlap(stored: list[BaseMessage], sent_keys: list[Any]) -> int:
-    stored_keys = [fingerprint(m) for m in stored]
-    for size in range(min(len(stored_keys), len(sent_keys)), 0, -1):
-        if stored_keys[len(stored_keys) - size :] == sent_keys[:size]:
-            return size
-    return 0
 
 
 class Sessions:

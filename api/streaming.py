@@ -11,9 +11,9 @@ from typing import Any
 
 from agent.errors import AgentError
 from api.completion import usage_of
-from api.errors import error_body
+from api.errors import agent_error_body, error_body
 from api.protocol import new_completion_id
-from api.turn import TurnOutcome, outcome
+from graph.turn import TurnOutcome, turn_outcome
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +83,14 @@ async def sse_events(
                 values = data
             elif (text := delta_chunk(writer, data)) is not None:
                 yield text
-        turn = outcome(values, start_index)
+        turn = turn_outcome(values, start_index)
         for text in tool_call_chunks(writer, turn.tool_calls):
             yield text
         yield writer.chunk({}, turn.finish_reason)
         if writer.include_usage:
             yield writer.usage(turn)
     except AgentError as exc:
-        yield json.dumps(error_body(exc.message, exc.type, exc.param, exc.code))
+        yield json.dumps(agent_error_body(exc))
     except Exception as exc:
         logger.exception("stream failed")
         yield json.dumps(error_body(f"Internal error ({type(exc).__name__})", "server_error"))

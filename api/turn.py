@@ -6,18 +6,18 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.messages import BaseMessage
 
 from agent.errors import AgentError
-from agent.messages import content_text, reasoning_of, to_langchain, tool_call_to_openai
+from agent.messages import to_langchain
 from agent.metrics import TURN_SECONDS, TURNS
 from api.protocol import ChatCompletionRequest
-from api.sessions import Sessions, new_messages, thread_config
+from api.sessions import Sessions, thread_config
 from graph.context import Context
-from graph.routing import pending_client_calls
+from graph.turn import TurnOutcome, new_messages, split_instructions, turn_outcome
 from mcp_tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -34,23 +34,11 @@ class TurnPlan:
     start_index: int
 
 
-@dataclass
-class TurnOutcome:
-    """What a finished turn returns to the client."""
-
-    content: str | None
-    reasoning: str | None
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-    finish_reason: str = "stop"
-    usage: dict[str, int] = field(default_factory=dict)
-
-
 def split_request(request: ChatCompletionRequest) -> tuple[str | None, list[BaseMessage]]:
     """The request's system instructions (joined) and its other messages."""
-    messages = [to_langchain(m.model_dump(exclude_none=True)) for m in request.messages]
-    system = [content_text(m.content) for m in messages if isinstance(m, SystemMessage)]
-    rest = [m for m in messages if not isinstance(m, SystemMessage)]
-    return ("\n\n".join(system) if system else None), rest
+    return split_instructions(
+        [to_langchain(m.model_dump(exclude_none=True)) for m in request.messages]
+    )
 
 
 def build_context(request: ChatCompletionRequest, tools: ToolRegistry) -> Context:
@@ -118,7 +106,7 @@ async def run_turn(sessions: Sessions, plan: TurnPlan) -> TurnOutcome:
     final: dict[str, Any] = {}
     async for _mode, values in _guarded(sessions, plan, ["values"]):
         final = values
-    return outcome(final, plan.start_index)
+    return turn_outcome(final, plan.start_index)
 
 
 def stream_turn(sessions: Sessions, plan: TurnPlan) -> AsyncGenerator[tuple[str, Any], None]:
@@ -149,7 +137,7 @@ async def _guarded(
 
 def _outcome(exc: BaseException) -> str:
     if isinstance(exc, AgentError):
-        return exc.code or exc.type
+        return exc.code or "agent_error"
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
         return "cancelled"
     return "internal_error"
@@ -160,22 +148,3 @@ async def _restore(sessions: Sessions, plan: TurnPlan) -> None:
         await sessions.restore(plan.checkpoint)
     except Exception:
         logger.exception("could not roll back session %s", plan.session_id)
-
-
-def outcome(values: dict[str, Any], start_index: int) -> TurnOutcome:
-    """The client-facing result of a finished turn's state: the content of every step
-    (blank-line separated) and reasoning (line separated), exactly as a stream shows them."""
-    turn = values.get("messages", [])[start_index:]
-    replies = [m for m in turn if isinstance(m, AIMessage)]
-    last = replies[-1] if replies else AIMessage(content="")
-    pending = pending_client_calls(values) if turn else []
-    content = "\n\n".join(t for t in (content_text(m.content) for m in replies) if t)
-    reasoning = "\n".join(r for r in (reasoning_of(m) for m in replies) if r)
-    finish = "tool_calls" if pending else last.response_metadata.get("finish_reason", "stop")
-    return TurnOutcome(
-        content=content or None,
-        reasoning=reasoning or None,
-        tool_calls=[tool_call_to_openai(c) for c in pending],
-        finish_reason="stop" if finish == "tool_calls" and not pending else finish,
-        usage=values.get("usage") or {},
-    )

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable
 
-from agent.dialects import dialect_names, get_dialect
+from agent.parsing import dialect_names, get_dialect
 
 TOOLS = ["get_weather", "search_docs"]
 TOKEN_CHARS = 4
@@ -57,6 +57,7 @@ def json_output(rng: random.Random) -> str:
 
 
 GENERATORS: dict[str, Callable[[random.Random], str]] = {
+    "auto": harmony_output,  # auto mode on a server that leaves harmony in content
     "harmony": harmony_output,
     "hermes": hermes_output,
     "json": json_output,

@@ -16,16 +16,12 @@ from agent.errors import AgentError
 
 
 def session_busy(session_id: str) -> AgentError:
-    """The 409 for a session still busy with another turn after the wait."""
-    error = AgentError(
+    """A session still busy with another turn after the wait."""
+    return AgentError(
         f"Session {session_id!r} is busy with another turn; retry when it has finished.",
-        status=409,
-        type="conflict_error",
         param="X-Session-ID",
         code="session_busy",
     )
-    error.headers = {"x-should-retry": "true", "retry-after": "1"}
-    return error
 
 
 class SessionLocks:
@@ -54,15 +50,11 @@ class SessionLocks:
 
 
 def too_many_turns() -> AgentError:
-    """The 503 when every lock connection of this process is held by a running turn."""
-    error = AgentError(
+    """Every lock connection of this process is held by a running turn."""
+    return AgentError(
         "Too many turns are running on this server (DB_POOL_SIZE); retry shortly.",
-        status=503,
-        type="server_busy",
         code="too_many_turns",
     )
-    error.headers = {"x-should-retry": "true", "retry-after": "1"}
-    return error
 
 
 def advisory_key(session_id: str) -> int:

@@ -11,14 +11,17 @@ from langgraph.runtime import Runtime
 
 from agent.messages import REASONING, server_tool_message
 from agent.metrics import MODEL_CALLS, SERVER_TOOL_RESULTS, TOOL_CALLS
+from agent.reply import ModelReply
 from agent.routed import call_routed
 from agent.settings import Settings, ToolCallMode
-from agent.upstream import ModelCall, ModelReply
+from agent.toolcalls import ToolCall
+from agent.upstream import ModelCall
 from graph.context import Context
 from graph.deps import AgentDeps
 from graph.prompts import NOT_RUN_MESSAGE, STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
 from graph.tool_runner import error_message, run_tool
+from graph.turn import instructions_update, step_separator
 from mcp_tools.registry import BUILTIN, ToolEntry
 
 # An MCP call may first restart a crashed or hung server (start-up timeout 30 s, ping 2 s).
@@ -26,8 +29,10 @@ MCP_RECONNECT_ALLOWANCE = 35.0
 
 
 async def start_turn(state: State) -> dict[str, Any]:
-    """Reset the per-turn counters; the new messages are already in the state."""
-    return {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}}
+    """Reset the per-turn counters; the new messages are already in the state. A system
+    message among them (Studio) becomes the session's instructions."""
+    update = {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}}
+    return {**update, **instructions_update(state["messages"])}
 
 
 async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
@@ -64,12 +69,8 @@ def _count_calls(reply: ModelReply, context: Context) -> None:
 
 def _delta_writer(writer: Any, earlier: list[AIMessage]) -> Any:
     """Stream deltas as custom events; a step's first content (reasoning) after earlier
-    content (reasoning) in the same turn starts a new paragraph (line), as the steps are
-    separate messages (the non-streamed reasoning joins them the same way)."""
-    pending = {
-        "content": "\n\n" if any(m.content for m in earlier) else "",
-        "reasoning": "\n" if any(m.additional_kwargs.get(REASONING) for m in earlier) else "",
-    }
+    content (reasoning) in the same turn starts with the separator the joined turn has."""
+    pending = {kind: step_separator(kind, earlier) for kind in ("content", "reasoning")}
 
     def on_delta(kind: str, text: str) -> None:
         if pending.get(kind):
@@ -112,6 +113,7 @@ def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCa
         stream=context.stream,
         mode=ToolCallMode(context.tool_call_mode or deps.settings.tool_call_mode),
         reasks=deps.settings.tool_call_retries,
+        reasoning_opened=deps.settings.reasoning_opened_in_prompt,
     )
 
 
@@ -147,17 +149,18 @@ def reply_message(reply: ModelReply) -> AIMessage:
 
 def _bound_retries(reply: ModelReply, used: int, allowed: int) -> tuple[ModelReply, int]:
     """Count a re-ask for unusable calls; past the bound, drop them and say why."""
-    if not reply.errors:
+    errors = reply.errors
+    if not errors:
         return reply, used
     if used < allowed:
         return reply, used + 1
     reasons = "; ".join(
-        f"{c['name']}: {reply.errors[c['id']]}" for c in reply.tool_calls if c["id"] in reply.errors
+        f"{c.name or 'unknown'}: {errors[c.id or '']}" for c in reply.calls if c.id in errors
     )
-    kept = [c for c in reply.tool_calls if c["id"] not in reply.errors]
+    kept = [c for c in reply.calls if isinstance(c, ToolCall)]
     content = reply.content or UNUSABLE_CALL_MESSAGE.format(retries=used + 1, errors=reasons)
-    finish = "tool_calls" if kept else "stop"
-    return ModelReply(content, reply.reasoning, kept, {}, finish, reply.usage), used
+    finish = "length" if reply.finish_reason == "length" else "tool_calls" if kept else "stop"
+    return ModelReply(content, reply.reasoning, kept, finish, reply.usage), used
 
 
 def _add_usage(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
@@ -179,6 +182,13 @@ async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) ->
     return {"messages": list(await asyncio.gather(*jobs))}
 
 
+def unknown_tool(name: str, available: list[str]) -> str:
+    """What the model is told about a call to a tool that does not exist here."""
+    if not available:
+        return f"{name!r} is not a tool here: no tools are available, answer without one."
+    return f"{name!r} is not a valid tool, try one of [{', '.join(available)}]"
+
+
 async def _answer(
     call: dict[str, Any],
     errors: dict[str, str],
@@ -192,8 +202,7 @@ async def _answer(
         return server_tool_message(call, NOT_RUN_MESSAGE)
     entry = allowed.get(call["name"])
     if entry is None:
-        names = ", ".join(sorted(allowed)) or "none"
-        return error_message(call, f"{call['name']!r} is not a valid tool, try one of [{names}]")
+        return error_message(call, unknown_tool(call["name"], sorted(allowed)))
     limit = settings.mcp_call_timeout
     if entry.source != BUILTIN:
         limit += MCP_RECONNECT_ALLOWANCE  # the MCP layer bounds the call; this is a backstop

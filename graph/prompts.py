@@ -10,5 +10,4 @@ UNUSABLE_CALL_MESSAGE = (
 NOT_RUN_MESSAGE = (
     "Not run: another tool call in the same reply was invalid. Call it again if it is still needed."
 )
-TOOL_ERROR_MESSAGE = "Error: {error}\nFix the call and try again, or answer without the tool."
 TRUNCATED_NOTE = "\n[output truncated: showing {shown} of {total} characters]"

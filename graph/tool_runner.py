@@ -10,7 +10,8 @@ from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool
 
 from agent.messages import content_text, server_tool_message
-from graph.prompts import TOOL_ERROR_MESSAGE, TRUNCATED_NOTE
+from agent.prompts.nudges import TOOL_ERROR_MESSAGE
+from graph.prompts import TRUNCATED_NOTE
 
 
 def truncate(text: str, budget: int) -> str:

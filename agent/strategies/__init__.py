@@ -1,15 +1,39 @@
 """The ways of getting one reply with tool calls out of the upstream (TOOL_CALL_MODE).
 
-* native (also `auto`): send `tools`, take the server's `tool_calls`, sanitise them, and in
-  `auto` recover calls or markup left in `content` / `reasoning`.
+* auto: send `tools`, take the server's `tool_calls`, clean them, and recover calls or
+  markup left in `content` / reasoning with the auto parser.
+* native: the same, but the server's text is passed on as sent.
 * harmony: render the harmony prompt ourselves, call `/v1/completions` with special
   tokens kept, parse the raw text.
 * prompt: describe the tools in the system prompt (Hermes format), parse the reply.
+
+`strategy_for` is the one place that maps a mode to its strategy.
 """
 
-from agent.strategies.base import RawReply
-from agent.strategies.harmony import harmony_reply
-from agent.strategies.native import native_reply
-from agent.strategies.prompt import prompt_reply
+from __future__ import annotations
 
-__all__ = ["RawReply", "harmony_reply", "native_reply", "prompt_reply"]
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from agent.reply import ModelReply
+from agent.settings import ToolCallMode
+from agent.strategies.chat import auto_reply, native_reply, prompt_reply
+from agent.strategies.harmony import harmony_reply
+
+Strategy = Callable[..., Awaitable[ModelReply]]
+"""(llm, messages, tools, options, on_delta) -> the reply, its deltas passed to on_delta."""
+
+_STRATEGIES: dict[ToolCallMode, Strategy] = {
+    ToolCallMode.AUTO: auto_reply,
+    ToolCallMode.NATIVE: native_reply,
+    ToolCallMode.HARMONY: harmony_reply,
+    ToolCallMode.PROMPT: prompt_reply,
+}
+
+
+def strategy_for(mode: ToolCallMode) -> Strategy:
+    """The strategy that obtains a reply in `mode`."""
+    return _STRATEGIES[mode]
+
+
+__all__: list[Any] = ["Strategy", "strategy_for"]

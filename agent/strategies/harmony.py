@@ -6,11 +6,12 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
-from agent.dialects import StreamParser, get_dialect
-from agent.harmony_prompt import HarmonyOptions, render_harmony_prompt
 from agent.messages import to_openai
 from agent.model import ReasoningChatOpenAI
-from agent.strategies.base import OnDelta, RawReply, emit, reply_from_parse
+from agent.parsing import ReplyParser
+from agent.prompts.harmony import HarmonyOptions, render_harmony_prompt
+from agent.reply import ModelReply
+from agent.strategies.base import OnDelta, emit, reply_from
 from agent.toolcalls import tool_functions
 
 HARMONY_STOP = ["<|call|>", "<|return|>"]
@@ -43,38 +44,30 @@ async def harmony_reply(
     tools: list[dict[str, Any]],
     options: dict[str, Any],
     on_delta: OnDelta,
-) -> RawReply:
+) -> ModelReply:
     """Render harmony ourselves, complete it with special tokens kept, parse the text."""
     request = completion_request(llm, messages, tools, options)
-    parser = get_dialect("harmony").stream(list(tool_functions(tools)))
+    parser = ReplyParser(list(tool_functions(tools)), dialect="harmony", reasoning_dialect=None)
     client = llm.root_async_client
+    finish: str | None = None
+    usage: dict[str, int] = {}
     if options.get("stream"):
         stream = await client.completions.create(
             **request, stream=True, stream_options={"include_usage": True}
         )
-        finish, usage = await _consume(stream, parser, on_delta)
+        async for chunk in stream:
+            if chunk.choices:
+                emit(parser.content(chunk.choices[0].text or ""), on_delta)
+                finish = chunk.choices[0].finish_reason or finish
+            if chunk.usage:
+                usage = _usage(chunk.usage)
     else:
         completion = await client.completions.create(**request)
         choice = completion.choices[0] if completion.choices else None
-        parser.feed(choice.text or "" if choice else "")
-        parser.close()
+        emit(parser.content(choice.text or "" if choice else ""), on_delta)
         finish, usage = (choice.finish_reason if choice else None), _usage(completion.usage)
-    return reply_from_parse(parser.result(), tools, finish, usage)
-
-
-async def _consume(
-    stream: Any, parser: StreamParser, on_delta: OnDelta
-) -> tuple[str | None, dict[str, int]]:
-    finish: str | None = None
-    usage: dict[str, int] = {}
-    async for chunk in stream:
-        if chunk.choices:
-            emit(parser.feed(chunk.choices[0].text or ""), on_delta)
-            finish = chunk.choices[0].finish_reason or finish
-        if chunk.usage:
-            usage = _usage(chunk.usage)
     emit(parser.close(), on_delta)
-    return finish, usage
+    return reply_from(parser, [], tools, finish, usage)
 
 
 def _usage(usage: Any) -> dict[str, int]:

@@ -35,8 +35,6 @@ async def remove_backend(name: str, services: ServicesDep, admin: AdminDep) -> d
     if services.backends.remove(name) is None:
         raise AgentError(
             f"No backend named {name!r}; GET /v1/backends lists them.",
-            status=404,
-            type="not_found_error",
             param="name",
             code="backend_not_found",
         )

@@ -116,9 +116,11 @@ def test_tool_call_runs_on_the_server_and_lands_in_the_thread(client: Any, sim: 
     nodes = [next(iter(data)) for event, data in parts if event == "updates"]
     assert nodes == ["start_turn", "call_model", "run_tools", "call_model"]
     streamed = [data[0] for event, data in parts if event == "messages"]
-    assert "".join(m["content"] for m in streamed if m["type"] == "AIMessageChunk") == (
-        "25*8 is 200."
-    )
+    assert [(m["type"], m["content"]) for m in streamed] == [
+        ("ai", ""),
+        ("tool", "200"),
+        ("ai", "25*8 is 200."),
+    ]
     messages = client.threads.get_state(thread["thread_id"])["values"]["messages"]
     assert [m["type"] for m in messages] == ["human", "ai", "tool", "ai"]
     assert messages[1]["tool_calls"][0]["name"] == "calculator"
@@ -132,6 +134,43 @@ def test_tool_call_runs_on_the_server_and_lands_in_the_thread(client: Any, sim: 
         "content": "200",
         "tool_call_id": messages[1]["tool_calls"][0]["id"],
     }
+
+
+def test_studio_shows_the_cleaned_reply_not_the_raw_chunks(client: Any, sim: SimServer) -> None:
+    """The chat view ("messages" mode) shows what an API client gets: markup split across
+    deltas never appears, reasoning and content are apart."""
+    raw = (
+        "<|channel|>analysis<|message|>Think first.<|end|>"
+        "<|start|>assistant<|channel|>final<|message|>Hello there.<|return|>"
+    )
+    sim.control.script({"content": raw, "chunk_size": 3})
+    thread = client.threads.create()
+    parts = run_turn(client, thread["thread_id"], "Hi")
+    streamed = [data[0] for event, data in parts if event == "messages"]
+    assert [(m["type"], m["content"]) for m in streamed] == [("ai", "Hello there.")]
+    assert streamed[0]["additional_kwargs"]["reasoning"] == "Think first."
+    state = client.threads.get_state(thread["thread_id"])["values"]["messages"]
+    assert state[-1]["content"] == "Hello there."
+
+
+def test_a_system_message_from_studio_becomes_the_instructions(client: Any, sim: SimServer) -> None:
+    thread = client.threads.create()
+    parts = client.runs.stream(
+        thread["thread_id"],
+        "agent",
+        input={
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Hi"},
+            ]
+        },
+        stream_mode=["values"],
+    )
+    assert "error" not in [part.event for part in parts]
+    values = client.threads.get_state(thread["thread_id"])["values"]
+    assert values["instructions"] == "Be brief."
+    assert [m["type"] for m in values["messages"]] == ["human", "ai"]
+    assert sim.control.bodies()[-1]["messages"][0] == {"role": "system", "content": "Be brief."}
 
 
 def test_a_thread_remembers_earlier_turns(client: Any, sim: SimServer) -> None:

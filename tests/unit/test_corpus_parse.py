@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from agent.dialects import CallCandidate, detect_dialect, get_dialect
 from agent.parse_cli import parse_record
+from agent.parsing import CallCandidate, get_dialect
 from agent.toolcalls import (
     InvalidCall,
     SanitizedMessage,
@@ -60,7 +60,7 @@ TEXT_RECORDS = [
 
 def parse_text_chunks(chunks: list[str], tools: list[dict]) -> SanitizedMessage:
     names = list(tool_functions(tools))
-    stream = get_dialect(detect_dialect("".join(chunks), names)).stream(names)
+    stream = get_dialect("auto").stream(names)
     for chunk in chunks:
         stream.feed(chunk)
     stream.close()

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from agent.dialects import get_dialect
 from agent.parse_cli import parse_record
-from agent.toolcalls_native import parse_content
+from agent.parsing import get_dialect
 
 
 def _tool(name: str) -> dict[str, Any]:
@@ -127,9 +126,11 @@ def _splits(text: str) -> list[list[str]]:
 
 @pytest.mark.parametrize(("text", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_parse_record_whole_and_streamed(text: str, expected: dict[str, Any]) -> None:
-    assert parse_record({"text": text, "tools": TOOLS}) == expected
+    """As a service with REASONING_OPENED_IN_PROMPT=true parses content."""
+    options = {"tools": TOOLS, "reasoning_opened": True}
+    assert parse_record({"text": text, **options}) == expected
     for chunks in _splits(text):
-        assert parse_record({"chunks": chunks, "tools": TOOLS}) == expected, chunks
+        assert parse_record({"chunks": chunks, **options}) == expected, chunks
 
 
 FUNCTION_TEXTS = [c[1] for c in CASES if "<function" in c[1]]
@@ -149,7 +150,7 @@ def test_hermes_stream_equals_parse_for_function_elements(text: str) -> None:
 
 
 def test_content_with_template_opened_think_is_split() -> None:
-    parsed = parse_content("Let me see.</think>It is 4.", [])
+    parsed = get_dialect("auto").parse("Let me see.</think>It is 4.", [], reasoning_opened=True)
     assert (parsed.content, parsed.reasoning) == ("It is 4.", "Let me see.")
 
 

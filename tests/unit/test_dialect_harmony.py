@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.dialects import CallCandidate, Parsed, get_dialect
+from agent.parsing import CallCandidate, Parsed, get_dialect
 
 HARMONY = get_dialect("harmony")
 CALL = "<|call|>"
@@ -169,10 +169,10 @@ CASES: list[tuple[str, str, Parsed]] = [
         Parsed(None, None, [CallCandidate("get_weather", WEATHER)]),
     ),
     (
-        "header cut off after the recipient still yields the call (C40)",
+        "header cut off after the recipient: the call is flagged as truncated (C40)",
         "<|channel|>analysis<|message|>…<|start|>assistant<|channel|>commentary"
         " to=functions.read_file …",
-        Parsed(None, "…", [CallCandidate("read_file", "…")]),
+        Parsed(None, "…", [CallCandidate("read_file", "…", complete=False)]),
     ),
 ]
 

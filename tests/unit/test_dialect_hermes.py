@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.dialects import CallCandidate, Parsed, get_dialect
+from agent.parsing import CallCandidate, Parsed, get_dialect
 
 HERMES = get_dialect("hermes")
 JSON = get_dialect("json")
@@ -64,9 +64,9 @@ HERMES_CASES: list[tuple[str, str, Parsed]] = [
         Parsed(None, None, [CallCandidate("get_weather", CITY)]),
     ),
     (
-        "call cut short is repaired",
+        "call cut short is flagged as truncated",
         '<tool_call>{"name": "get_weather", "arguments": {"city": "Par',
-        Parsed(None, None, [CallCandidate("get_weather", '{"city": "Par"}')]),
+        Parsed(None, None, [CallCandidate("get_weather", '{"city": "Par"}', complete=False)]),
     ),
     (
         "fenced JSON call naming an offered tool",

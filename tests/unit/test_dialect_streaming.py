@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.dialects import Parsed, accumulate, dialect_names, get_dialect
+from agent.parsing import Parsed, accumulate, dialect_names, get_dialect
 
 CORPUS = Path(__file__).parents[1] / "data" / "corpus.jsonl"
 TOOLS = ["get_weather", "get_time", "shell"]
@@ -49,6 +49,14 @@ SAMPLES = {
         '{"name": "get_weather", "arguments": {"city": "Pa',
     ],
 }
+SAMPLES["auto"] = [
+    *SAMPLES["harmony"],
+    *SAMPLES["hermes"],
+    *SAMPLES["json"],
+    "Reasoning first.</think>Then the answer.",
+    "Sure, let me look that up for you now. <|start|>assistant<|channel|>commentary"
+    ' to=functions.get_weather <|constrain|>json<|message|>{"city":"Paris"}<|call|>',
+]
 
 FRAGMENTS = [
     "<|start|>", "<|channel|>", "<|message|>", "<|end|>", "<|call|>", "<|return|>",

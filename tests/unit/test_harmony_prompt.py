@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent.dialects import get_dialect
-from agent.dialects.harmony_tools import render_tools_section, schema_to_typescript
-from agent.harmony_prompt import HarmonyOptions, render_harmony_prompt, render_history
+from agent.parsing import get_dialect
+from agent.prompts.harmony import HarmonyOptions, render_harmony_prompt, render_history
+from agent.prompts.harmony_tools import render_tools_section, schema_to_typescript
 from agent.toolcalls import tool_functions
 
 TOOLS = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from agent.dialects import get_dialect
-from agent.hermes_prompt import render_hermes_messages, render_tool_call, render_tools_prompt
+from agent.parsing import get_dialect
+from agent.prompts.hermes import render_hermes_messages, render_tool_call, render_tools_prompt
 
 WEATHER = {
     "type": "function",

@@ -74,7 +74,7 @@ def test_empty_text_gives_nulls() -> None:
         ({"chunks": ["a", 1]}, "'chunks' must be a list of strings"),
         ({"text": "a", "chunks": ["a"]}, "not both"),
         ({"text": "a", "tools": "x"}, "'tools' must be a list"),
-        ({"text": "a", "dialect": "nope"}, "known dialects: harmony, hermes, json"),
+        ({"text": "a", "dialect": "nope"}, "known dialects: auto, harmony, hermes, json"),
         ({"text": "<|channel|>commentary to=functions.x<|message|>{...}"}, "not a JSON object"),
     ],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agent.messages import server_tool_message, to_langchain
-from api.sessions import new_messages
+from graph.turn import new_messages
 
 CALL = {"id": "c1", "name": "calculator", "args": {"expression": "1+1"}}
 STORED = [

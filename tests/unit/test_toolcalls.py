@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.dialects import CallCandidate
+from agent.parsing import CallCandidate
 from agent.toolcalls import (
     InvalidCall,
     ToolCall,

@@ -61,7 +61,7 @@ def test_wait_past_the_timeout_is_refused_and_leaves_the_queue() -> None:
         with pytest.raises(AgentError) as refused:
             async with limiter.slot():
                 pass
-        assert refused.value.status == 429
+        assert refused.value.code == "rate_limit_exceeded"
         assert refused.value.headers == {"retry-after": "1", "x-should-retry": "true"}
         assert limiter.status()["queued"] == 0
         assert await holder == "ok"

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from agent.dialects.harmony_tools import render_tools_section
-from agent.toolcalls_types import text_of, tool_functions
+from agent.prompts.harmony_tools import render_tools_section
+from agent.toolcalls.types import text_of, tool_functions
 
 DEFAULT_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
 _INSTRUCTION_ROLES = ("system", "developer")

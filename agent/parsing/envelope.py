@@ -1,4 +1,5 @@
-"""Recognising tool-call envelopes in JSON: `{"name": ..., "arguments": {...}}` and kin."""
+"""The one call-envelope recogniser (`{"name": ..., "arguments": {...}}` and kin) and the one
+lenient JSON loader, used by the dialects and by argument repair alike."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import json_repair
 
-from agent.dialects.types import CallCandidate
+from agent.parsing.types import CallCandidate
 
 NAME_KEYS = ("name", "tool_name", "function_name", "tool", "function")
 ARGUMENT_KEYS = ("arguments", "parameters", "args", "tool_input", "input")
@@ -25,15 +26,28 @@ _FUNCTION = re.compile(
 _PARAMETER = re.compile(r"<parameter=([^>]+)>(.*?)(?:</parameter>|(?=<parameter=)|\Z)", re.DOTALL)
 
 
-def load_json(text: str) -> Any:
-    """Parse JSON, falling back to json-repair; None when nothing usable comes out."""
+_DECODER = json.JSONDecoder()
+
+
+def load_json(text: str, *, repaired_containers_only: bool = False) -> Any:
+    """The one lenient JSON loader: strict JSON; else the leading object or array (trailing
+    junk such as a stray `]` dropped); else json-repair. None when nothing usable comes out
+    (with `repaired_containers_only`, also when a repair gives no object or array)."""
     try:
         return json.loads(text)
     except ValueError:
         pass
+    stripped = text.strip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return _DECODER.raw_decode(stripped)[0]
+        except ValueError:
+            pass
     try:
         value = json_repair.loads(text, skip_json_loads=True)
     except Exception:
+        return None
+    if repaired_containers_only and not isinstance(value, dict | list):
         return None
     return None if value == "" else value
 

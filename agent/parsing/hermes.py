@@ -7,8 +7,8 @@ Also accepted: a missing closing tag, several calls, text around them, `<think>`
 
 from __future__ import annotations
 
-from agent.dialects.registry import register_dialect
-from agent.dialects.tagged_dialect import TaggedDialect
+from agent.parsing.registry import register_dialect
+from agent.parsing.tagged_dialect import TaggedDialect
 
 
 @register_dialect("hermes")

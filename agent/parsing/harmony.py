@@ -11,17 +11,29 @@ import re
 from collections.abc import Sequence
 from enum import Enum, auto
 
-from agent.dialects.harmony_header import (
+from agent.parsing.harmony_header import (
     Header,
     orphan_header_body,
     parse_stripped_header,
     parse_token_header,
 )
-from agent.dialects.harmony_scan import call_name, find_body_stop, json_body_end
-from agent.dialects.registry import register_dialect
-from agent.dialects.scan import TOKEN, JsonScanner, skip_space, token_at, without_cut_token
-from agent.dialects.stream_base import ScanStream
-from agent.dialects.types import Parsed
+from agent.parsing.harmony_scan import (
+    call_name,
+    channel_starts_header,
+    find_body_stop,
+    json_body_end,
+)
+from agent.parsing.registry import register_dialect
+from agent.parsing.scan import (
+    TOKEN,
+    JsonScanner,
+    is_complete_json,
+    skip_space,
+    token_at,
+    without_cut_token,
+)
+from agent.parsing.stream_base import Output, ScanStream
+from agent.parsing.types import Dialect
 
 _MESSAGE_ENDS = frozenset({"end", "call", "return", "endoftext"})
 _HEADER_STARTS = frozenset({"start", "channel", "constrain"})
@@ -39,11 +51,18 @@ class _State(Enum):
 class HarmonyStream(ScanStream):
     """Streaming harmony parser; `unlabelled` is where text without a channel goes."""
 
-    def __init__(self, tool_names: Sequence[str] = (), *, unlabelled: str = "content") -> None:
-        super().__init__(tool_names)
+    def __init__(
+        self,
+        tool_names: Sequence[str] = (),
+        *,
+        unlabelled: str = "content",
+        out: Output | None = None,
+        at_output_start: bool = True,
+    ) -> None:
+        super().__init__(tool_names, out)
         self._unlabelled = unlabelled
         self._state = _State.BETWEEN
-        self._at_output_start = True
+        self._at_output_start = at_output_start
         self._header_started = False
         self._scan_offset = 0
         self._target: str | None = "content"
@@ -107,7 +126,7 @@ class HarmonyStream(ScanStream):
             if not eof:
                 self._scan_offset = max(self._scan_offset, len(buf) - pos - 1)
                 return False
-            self._orphan_header(buf[pos:])
+            self._orphan_header(buf[pos:], at_end=True)
             self._pos, self._state = len(buf), _State.BETWEEN
             return True
         token = token_at(buf, i, eof)
@@ -125,8 +144,9 @@ class HarmonyStream(ScanStream):
             self._state = _State.BETWEEN
         return True
 
-    def _orphan_header(self, text: str) -> None:
-        """A header cut off by an end token or end of input: salvage what is clear."""
+    def _orphan_header(self, text: str, *, at_end: bool = False) -> None:
+        """A header cut off by an end token or end of input: salvage what is clear. At the
+        end of input, a call whose arguments are not complete JSON was truncated."""
         text = text[: without_cut_token(text, 0)]
         header = parse_token_header(text, started=self._header_started)
         if "<|channel|>" not in text or header.channel is None:
@@ -134,7 +154,8 @@ class HarmonyStream(ScanStream):
         body = orphan_header_body(text, has_recipient=header.recipient is not None)
         name = call_name(header.recipient, self.tool_names) if header.recipient else None
         if name:
-            self._close_call(self._open_call(name), body)
+            complete = not at_end or is_complete_json(body)
+            self._close_call(self._open_call(name), body, complete=complete)
         elif header.recipient is None and text.count("<|channel|>") == 1:
             self._write(self._channel_target(header), body)
 
@@ -165,12 +186,25 @@ class HarmonyStream(ScanStream):
         if kind == "wait":
             return False
         token = TOKEN.match(buf, stop) if kind == "token" else None
-        if token and token.group(1) not in _BODY_BREAKS:
+        breaks = self._breaks_body(token, eof) if token else True
+        if breaks is None:
+            return False
+        if token and not breaks:
             self._pos = token.end()  # stray markup inside a body is dropped
             return True
         self._end_segment(self._target)
         self._after_body(token)
         return True
+
+    def _breaks_body(self, token: re.Match[str], eof: bool) -> bool | None:
+        """Whether a token ends the body (None: too early to say). Prose may name markers
+        (`<|call|>` in reasoning, a `<|channel|>` that starts no header): they are data."""
+        name = token.group(1)
+        if name in ("call", "return") and self._target == "reasoning":
+            return False
+        if name == "channel":
+            return channel_starts_header(self._buf, token.end(), eof)
+        return name in _BODY_BREAKS
 
     def _after_body(self, token: re.Match[str] | None) -> None:
         """Route to the next header after a body ended at `token` (None: a stripped header)."""
@@ -193,14 +227,16 @@ class HarmonyStream(ScanStream):
                 JsonScanner(first - pos, stop_at_tokens=not self._stripped) if opens_json else False
             )
         if isinstance(self._json, JsonScanner):
-            end = json_body_end(self._json, buf, pos, eof, self._stripped)
-            if end is None:
+            found = json_body_end(self._json, buf, pos, eof, self._stripped)
+            if found is None:
                 return False
+            end, complete = found
         else:
             end, kind = find_body_stop(buf, pos, eof, self._stripped, self.tool_names)
             if kind == "wait":
                 return False
-        self._close_call(self._call, buf[pos:end])
+            complete = kind != "end" or is_complete_json(buf[pos:end])
+        self._close_call(self._call, buf[pos:end], complete=complete)
         self._pos, self._state = end, _State.AFTER_CALL
         return True
 
@@ -215,14 +251,8 @@ class HarmonyStream(ScanStream):
 
 
 @register_dialect("harmony")
-class HarmonyDialect:
-    name = "harmony"
-
-    def parse(self, text: str, tool_names: Sequence[str] = ()) -> Parsed:
-        stream = HarmonyStream(tool_names)
-        stream.feed(text)
-        stream.close()
-        return stream.result()
-
-    def stream(self, tool_names: Sequence[str] = ()) -> HarmonyStream:
-        return HarmonyStream(tool_names)
+class HarmonyDialect(Dialect):
+    def stream(
+        self, tool_names: Sequence[str] = (), *, text_target: str = "content"
+    ) -> HarmonyStream:
+        return HarmonyStream(tool_names, unlabelled=text_target)

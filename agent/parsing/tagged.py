@@ -7,10 +7,11 @@ import re
 from collections.abc import Callable, Sequence
 from enum import Enum, auto
 from functools import partial
+from typing import Literal
 
-from agent.dialects import tags
-from agent.dialects.envelope import calls_from_payload, calls_from_value, load_json
-from agent.dialects.scan import (
+from agent.parsing import tags
+from agent.parsing.envelope import calls_from_payload, calls_from_value, load_json
+from agent.parsing.scan import (
     JsonScanner,
     NeedMore,
     hold_or_drop,
@@ -18,12 +19,18 @@ from agent.dialects.scan import (
     skip_space,
     starts_with,
 )
-from agent.dialects.stream_base import ScanStream
-from agent.dialects.types import CallCandidate
+from agent.parsing.stream_base import Output, ScanStream
+from agent.parsing.types import CallCandidate, Delta
 
 _FENCE_LANGUAGE = re.compile(r"[\w\-]*")
 _SPECIAL_TAGS_ONLY = re.compile(r"<")
 _SPECIAL_WITH_JSON = re.compile(r"[<{\[`]")
+
+
+# Where a bare JSON value may be a call: anywhere; only as the whole text (nothing but
+# whitespace before or after it); at the end, with a last value that is no call kept aside
+# as `tail_json` (see ReplyParser); never.
+BareJson = Literal["anywhere", "start", "tail", "never"]
 
 
 class _State(Enum):
@@ -36,20 +43,42 @@ class _State(Enum):
 class TaggedStream(ScanStream):
     reasoning_separator = ""
 
-    def __init__(self, tool_names: Sequence[str] = (), *, tool_call_tags: bool) -> None:
-        super().__init__(tool_names)
+    def __init__(
+        self,
+        tool_names: Sequence[str] = (),
+        *,
+        tool_call_tags: bool,
+        bare_json: BareJson = "anywhere",
+        text_target: str = "content",
+        out: Output | None = None,
+    ) -> None:
+        super().__init__(tool_names, out)
         self._tags = (*tags.REASONING_TAGS, *tags.REASONING_TAGS.values())
         if tool_call_tags:
             self._tags += (tags.CALL_OPEN, tags.CALL_CLOSE, *tags.FUNCTION_OPENS)
         self._call_tags = (tags.CALL_OPEN, tags.CALL_CLOSE)
-        self._json_calls = bool(self.tool_names)
+        self._bare_json = bare_json if self.tool_names else "never"
+        self._json_calls = self._bare_json != "never"
         self._special = _SPECIAL_WITH_JSON if self._json_calls else _SPECIAL_TAGS_ONLY
+        self._text_target = text_target
         self._state = _State.TEXT
         self._close_tag = ""
         self._scanner: JsonScanner | None = None
         self._value_offset = 0
         self._value_end: int | None = None
         self._fenced = False
+        self.tail_json = ""
+
+    def _emit_text(self, text: str) -> None:
+        self._write(self._text_target, text)
+
+    def _json_call_here(self, i: int) -> bool:
+        """Whether a bare JSON value at `i` may be a call: anywhere, or only before any text
+        (auto mode: JSON in prose is more likely an example shown to the user)."""
+        if self._bare_json == "start":
+            written = self._out.has_text(self._text_target)
+            return not written and not self._buf[self._pos : i].strip()
+        return self._json_calls
 
     def _step(self, eof: bool) -> bool:
         if self._state is _State.REASONING:
@@ -68,25 +97,30 @@ class TaggedStream(ScanStream):
             try:
                 action = self._special_at(buf, i, eof)
             except NeedMore:
-                self._emit_content(buf[pos:i])
+                self._emit_text(buf[pos:i])
                 self._pos = i
                 return False
             if action is None:
                 cursor = i + 1
                 continue
-            self._emit_content(buf[pos:i])
+            self._emit_text(buf[pos:i])
             self._pos = i
             action()
             return True
-        words = (*self._tags, tags.FENCE) if self._json_calls and not eof else self._tags
-        hold = hold_or_drop(buf, pos, words, eof)
-        self._emit_content(buf[pos:hold])
+        hold = hold_or_drop(buf, pos, self._held_words(eof), eof)
+        self._emit_text(buf[pos:hold])
         self._pos = len(buf) if eof else hold
         return False
+
+    def _held_words(self, eof: bool) -> tuple[str, ...]:
+        """Words whose beginning at the end of the text is held back until it is resolved."""
+        return (*self._tags, tags.FENCE) if self._json_calls and not eof else self._tags
 
     def _special_at(self, buf: str, i: int, eof: bool) -> Callable[[], None] | None:
         """What the `<`, `{`, `[` or backtick at `i` starts, as an action; None for text."""
         char = buf[i]
+        if char in "{[`" and not self._json_call_here(i):
+            return None
         if char == "<":
             tag = next((t for t in self._tags if starts_with(buf, i, t, eof)), None)
             return partial(self._enter_tag, tag) if tag else None
@@ -114,7 +148,7 @@ class TaggedStream(ScanStream):
         if tag in tags.REASONING_TAGS:
             self._state, self._close_tag = _State.REASONING, tags.REASONING_TAGS[tag]
         elif tag in tags.CALL_ELEMENTS:
-            self._content.end_segment()
+            self._end_segment("content")
             self._state, self._scanner = _State.TOOL_CALL, None
             self._call_tags = tags.CALL_ELEMENTS[tag]
             if tag in tags.FUNCTION_OPENS:  # the whole element, tag included, is the payload
@@ -157,14 +191,29 @@ class TaggedStream(ScanStream):
             after = skip_space(buf, end, eof)
             if starts_with(buf, after, tags.FENCE, eof):
                 close = after + len(tags.FENCE)
+        # "start" and "tail" need to know whether only whitespace follows (NeedMore waits)
+        alone = self._bare_json == "anywhere" or skip_space(buf, close, eof) == len(buf)
         value = load_json(buf[pos + self._value_offset : end])
-        calls = calls_from_value(value, self.tool_names, known_only=True)
+        calls = calls_from_value(value, self.tool_names, known_only=True) if alone else None
         if calls:
-            self._emit_calls(calls)
+            self._emit_calls(calls, complete=self._scanner_done(end, eof))
+        elif self._bare_json == "tail" and alone:
+            self.tail_json = buf[pos:close]
         else:
-            self._emit_content(buf[pos:close])
+            self._emit_text(buf[pos:close])
         self._pos, self._state = close, _State.TEXT
         return True
+
+    def release_tail(self) -> Delta:
+        """Write the JSON value kept aside at the end as text after all (after `close`)."""
+        tail, self.tail_json = self.tail_json, ""
+        self._emit_text(tail)
+        return self._take_delta()
+
+    def _scanner_done(self, end: int, eof: bool) -> bool:
+        """False when the end of input cut the JSON value off."""
+        assert self._scanner is not None
+        return not eof or end < len(self._buf) or self._scanner.balanced
 
     def _tool_call(self, eof: bool) -> bool:
         buf, pos = self._buf, self._pos
@@ -180,6 +229,7 @@ class TaggedStream(ScanStream):
             closed = starts_with(buf, after, tags.CALL_CLOSE, eof)
             close = after + len(tags.CALL_CLOSE) if closed else end
             payload = buf[first:end]
+            complete = closed or self._scanner_done(end, eof)
         else:
             opener, closer = self._call_tags
             found = [i for i in (buf.find(closer, pos), buf.find(opener, pos + 1)) if i >= 0]
@@ -188,15 +238,18 @@ class TaggedStream(ScanStream):
             end = min(found, default=len(buf))
             close = end + len(closer) if buf.startswith(closer, end) else end
             payload = buf[pos:end]
+            complete = bool(found) or tags.FUNCTION_CLOSE in payload
         calls = calls_from_payload(payload, self.tool_names)
         if calls:
-            self._emit_calls(calls)
+            self._emit_calls(calls, complete=complete)
         else:
-            self._emit_content(payload)
-            self._content.end_segment()
+            self._emit_text(payload)
+            self._end_segment(self._text_target)
         self._pos, self._state = close, _State.TEXT
         return True
 
-    def _emit_calls(self, calls: list[CallCandidate]) -> None:
-        for call in calls:
-            self._close_call(self._open_call(call.name), call.arguments)
+    def _emit_calls(self, calls: list[CallCandidate], *, complete: bool = True) -> None:
+        """The calls of one element; only the last can be the one the end cut off."""
+        for n, call in enumerate(calls, 1):
+            last_complete = complete or n < len(calls)
+            self._close_call(self._open_call(call.name), call.arguments, complete=last_complete)

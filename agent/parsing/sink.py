@@ -48,5 +48,9 @@ class TextSink:
         self._pending_space = ""
 
     @property
+    def empty(self) -> bool:
+        return not self._pieces
+
+    @property
     def text(self) -> str:
         return "".join(self._pieces)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from agent.dialects.types import Dialect
+from agent.parsing.types import Dialect
 
 _DIALECTS: dict[str, Dialect] = {}
 T = TypeVar("T")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agent.dialects.types import CallCandidate
-from agent.toolcalls_names import clean_name
-from agent.toolcalls_repair import (
+from agent.parsing.types import CallCandidate
+from agent.toolcalls.names import clean_name
+from agent.toolcalls.repair import (
     describe_schema,
     fits_schema,
     parse_arguments,
@@ -15,7 +15,7 @@ from agent.toolcalls_repair import (
     unwrap_envelope,
     validate_arguments,
 )
-from agent.toolcalls_types import InvalidCall, ToolCall, parameters_schema, tool_functions
+from agent.toolcalls.types import InvalidCall, ToolCall, parameters_schema, tool_functions
 
 _PREVIEW = 200
 

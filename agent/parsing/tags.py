@@ -1,14 +1,12 @@
-"""The tags of the tagged dialects (hermes, json), and `reasoning_opener`.
+"""The tags of the tagged dialects (hermes, json) and of auto detection.
 
 Chat templates of thinking models (Qwen3, DeepSeek-R1, QwQ) often open the `<think>`
 block in the prompt, so the output starts with reasoning and only a `</think>` marks
-its end. A stream cannot know that until the closing tag arrives; a caller holding the
-whole text asks `reasoning_opener(text)` and feeds the opener first.
+its end: when the first tag of an output is such a closer, the text before it is reasoning
+(see auto.py).
 """
 
 from __future__ import annotations
-
-import re
 
 REASONING_TAGS = {"<think>": "</think>", "<reasoning>": "</reasoning>"}
 CALL_OPEN, CALL_CLOSE, FENCE = "<tool_call>", "</tool_call>", "```"
@@ -25,16 +23,6 @@ CALL_ELEMENTS = {
     **dict.fromkeys(FUNCTION_OPENS, (FUNCTION_OPEN, FUNCTION_CLOSE)),
 }
 _OPENERS = {close: open_ for open_, close in REASONING_TAGS.items()}
-_FIRST_TAG = re.compile(
-    "|".join(
-        re.escape(tag)
-        for tag in (*REASONING_TAGS, *_OPENERS, CALL_OPEN, CALL_CLOSE, *FUNCTION_OPENS)
-    )
-)
-
-
-def reasoning_opener(text: str) -> str:
-    """`<think>` (or `<reasoning>`) when the first tag of `text` closes that block with no
-    opening tag, so the text before it is reasoning; "" otherwise."""
-    match = _FIRST_TAG.search(text)
-    return _OPENERS.get(match.group(), "") if match else ""
+CLOSERS = frozenset(_OPENERS)
+FIRST_TAGS = (*REASONING_TAGS, *_OPENERS, CALL_OPEN, *FUNCTION_OPENS)
+"""Tags that open something or close a reasoning block: a stray `</tool_call>` is neither."""

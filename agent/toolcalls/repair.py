@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import json_repair
 from jsonschema import exceptions as schema_exceptions
 from jsonschema import validators
 
-_DECODER = json.JSONDecoder()
-_ENVELOPE_ARGUMENTS = ("arguments", "parameters")
-_ENVELOPE_EXTRAS = frozenset({"type", "id"})
+from agent.parsing.envelope import load_json, split_envelope
+
 _MAX_ERRORS = 3
 
 
@@ -33,17 +31,14 @@ def parse_arguments(text: str | dict[str, Any] | None) -> Any:
 
 
 def unwrap_envelope(value: Any) -> tuple[str, Any] | None:
-    """(name, arguments) for `{"name": .., "arguments"|"parameters": {..}}`, else None."""
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+    """(name, arguments object) when `value` is a whole call envelope, else None."""
+    found = split_envelope(value, allow_flat=False)
+    if found is None:
         return None
-    keys = set(value) - _ENVELOPE_EXTRAS
-    arg_key = next((k for k in _ENVELOPE_ARGUMENTS if k in keys), None)
-    if arg_key is None or keys != {"name", arg_key}:
-        return None
-    inner = value[arg_key]
+    name, inner = found
     if isinstance(inner, str):
         inner = _parse(inner)
-    return (value["name"], inner) if isinstance(inner, dict) else None
+    return (name, inner) if isinstance(inner, dict) else None
 
 
 def repair_arguments(text: str | dict[str, Any] | None) -> dict[str, Any] | None:
@@ -59,20 +54,7 @@ def _parse(text: str) -> Any:
     stripped = text.strip()
     if not stripped:
         return {}
-    try:
-        return json.loads(stripped)
-    except ValueError:
-        pass
-    if stripped[0] in "{[":
-        try:
-            return _DECODER.raw_decode(stripped)[0]
-        except ValueError:
-            pass
-    try:
-        repaired = json_repair.loads(stripped, skip_json_loads=True)
-    except Exception:
-        return None
-    return repaired if isinstance(repaired, dict | list) else None
+    return load_json(stripped, repaired_containers_only=True)
 
 
 def _validator(schema: dict[str, Any]) -> Any | None:

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agent.toolcalls_repair import fits_schema
-from agent.toolcalls_types import parameters_schema, tool_functions
+from agent.toolcalls.repair import fits_schema
+from agent.toolcalls.types import parameters_schema, tool_functions
 
 _MARKUP = re.compile(r"<\|[A-Za-z0-9_]*\|>|<\||\|>")
 _EDGE_JUNK = " \t\r\n\"'`.,:;!?()[]{}<>"

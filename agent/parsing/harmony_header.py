@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.dialects.scan import TOKEN, NeedMore, starts_with
+from agent.parsing.scan import TOKEN, NeedMore, starts_with
 
 STRIPPED_CHANNELS = ("commentary", "analysis", "final")
 _TOKEN_CHANNEL = re.compile(r"(analysis|commentary|comment|final)")

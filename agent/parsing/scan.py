@@ -9,6 +9,7 @@ what makes a streamed parse equal to the full one.
 from __future__ import annotations
 
 import functools
+import json
 import re
 
 TOKEN = re.compile(r"<\|([A-Za-z0-9_]{1,40})\|>")
@@ -99,6 +100,15 @@ def json_call_start(buf: str, i: int, eof: bool) -> bool:
     return j < len(buf) and buf[j] == '"'
 
 
+def is_complete_json(text: str) -> bool:
+    """Whether `text` is one whole JSON value (what a call cut off by the end is not)."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 class JsonScanner:
     """Incremental scan of one JSON value, aware of strings and escapes.
 
@@ -111,8 +121,18 @@ class JsonScanner:
     def __init__(self, offset: int, *, stop_at_tokens: bool) -> None:
         self._offset = offset
         self._depth = 0
+        self._opened = False
         self._in_string = False
         self._pattern = _OUTSIDE_STRING_OR_TOKEN if stop_at_tokens else _OUTSIDE_STRING
+
+    @property
+    def in_string(self) -> bool:
+        return self._in_string
+
+    @property
+    def balanced(self) -> bool:
+        """Whether the text scanned so far closes every bracket and string it opened."""
+        return self._opened and self._depth <= 0 and not self._in_string
 
     def skip(self, relative_index: int) -> None:
         """Continue after a `<` that turned out not to be a token."""
@@ -149,6 +169,7 @@ class JsonScanner:
                 self._in_string = True
             elif char in "{[":
                 self._depth += 1
+                self._opened = True
             else:
                 self._depth -= 1
                 if self._depth <= 0 and self._pattern is _OUTSIDE_STRING:

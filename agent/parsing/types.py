@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -13,6 +13,9 @@ class CallCandidate:
 
     name: str
     arguments: str
+    complete: bool = True
+    """False for a call the end of the output cut off (no closing marker, arguments not
+    complete JSON): it is never run nor returned."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class CallDelta:
     index: int
     name: str | None = None
     arguments: str | None = None
+    complete: bool = True
 
 
 @dataclass
@@ -58,14 +62,21 @@ class StreamParser(Protocol):
     def result(self) -> Parsed: ...
 
 
-class Dialect(Protocol):
-    """A named output format: a pure full-text parse and a streaming parser factory."""
+class Dialect:
+    """A named output format. Its whole-text parse is its stream parser fed the whole text
+    and closed, so the two cannot disagree. `text_target` is where text outside any
+    markup goes ("content", or "reasoning" for a server's reasoning field)."""
 
-    name: str
+    name = ""
 
-    def parse(self, text: str, tool_names: Sequence[str] = ()) -> Parsed: ...
+    def stream(self, tool_names: Sequence[str] = (), *, text_target: str = "content") -> Any:
+        raise NotImplementedError
 
-    def stream(self, tool_names: Sequence[str] = ()) -> StreamParser: ...
+    def parse(self, text: str, tool_names: Sequence[str] = (), **options: Any) -> Parsed:
+        parser = self.stream(tool_names, **options)
+        parser.feed(text)
+        parser.close()
+        return parser.result()
 
 
 def accumulate(deltas: Sequence[Delta]) -> Parsed:
@@ -74,14 +85,16 @@ def accumulate(deltas: Sequence[Delta]) -> Parsed:
     reasoning = "".join(d.reasoning for d in deltas)
     names: dict[int, str] = {}
     arguments: dict[int, list[str]] = {}
+    complete: dict[int, bool] = {}
     for delta in deltas:
         for call in delta.calls:
             if call.name is not None:
                 names[call.index] = call.name
             if call.arguments is not None:
                 arguments.setdefault(call.index, []).append(call.arguments)
+                complete[call.index] = call.complete
     calls = [
-        CallCandidate(names.get(i, ""), "".join(arguments.get(i, [])))
+        CallCandidate(names.get(i, ""), "".join(arguments.get(i, [])), complete.get(i, False))
         for i in sorted(names.keys() | arguments.keys())
     ]
     return Parsed(content or None, reasoning or None, calls)

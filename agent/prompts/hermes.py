@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from agent.toolcalls_types import text_of, tool_functions
+from agent.toolcalls.types import text_of, tool_functions
 
 _INTRO = (
     "# Tools\n\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.dialects.harmony_header import is_role, parse_stripped_header
-from agent.dialects.scan import (
+from agent.parsing.harmony_header import is_role, parse_stripped_header
+from agent.parsing.scan import (
     TOKEN,
     JsonScanner,
     NeedMore,
@@ -15,6 +15,7 @@ from agent.dialects.scan import (
 )
 
 _BUILTIN_PREFIXES = ("browser.", "container.", "python")
+_HEADER_LOOKAHEAD = 64  # a `<|channel|>` in a body with no header token this close is prose
 
 
 def call_name(recipient: str, tool_names: Sequence[str]) -> str | None:
@@ -57,20 +58,39 @@ def find_body_stop(
 
 def json_body_end(
     scanner: JsonScanner, buf: str, pos: int, eof: bool, stripped: bool
-) -> int | None:
-    """End of a JSON call body starting at `pos`, None until it is known.
+) -> tuple[int, bool] | None:
+    """End of a JSON call body starting at `pos` and whether the body is complete (ended
+    by a token or balanced), None until it is known.
 
     With tokens, the body ends at the first token outside JSON strings (so `<|call|>`
     inside a string is data); stripped, it ends where the brackets balance. If input
-    ends inside a string, the first token anywhere ends it instead.
+    ends inside a string, the first token after the last quote ends it instead (a string
+    the model forgot to close), but the body counts as cut off.
     """
     while True:
         end = scanner.run(buf, pos)
         if end is None:
             if not eof:
                 return None
-            token = TOKEN.search(buf, pos) if not stripped else None
-            return token.start() if token else without_cut_token(buf, pos)
+            # after the last quote: a token with a string after it is data in that string
+            after_quotes = max(pos, buf.rfind('"') + 1)
+            token = TOKEN.search(buf, after_quotes) if scanner.in_string and not stripped else None
+            stop = token.start() if token else without_cut_token(buf, pos)
+            return stop, scanner.balanced
         if stripped or token_at(buf, pos + end, eof):
-            return pos + end
+            return pos + end, True
         scanner.skip(end)
+
+
+def channel_starts_header(buf: str, after: int, eof: bool) -> bool | None:
+    """Whether the `<|channel|>` ending at `after`, met inside a message body, starts a new
+    message's header: the next token is `<|message|>` or `<|constrain|>`, or the header names
+    a recipient (`to=`). None while the text seen is too short to tell."""
+    nxt = buf.find("<|", after, after + _HEADER_LOOKAHEAD + 2)
+    token = TOKEN.match(buf, nxt) if nxt >= 0 else None
+    if token is None:
+        head = buf[after : after + _HEADER_LOOKAHEAD]
+        if not eof and len(head) < _HEADER_LOOKAHEAD:
+            return None
+        return eof and "to=" in head
+    return "to=" in buf[after:nxt] or token.group(1) in ("message", "constrain")

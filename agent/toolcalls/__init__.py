@@ -1,21 +1,23 @@
 """Correct tool calls against the offered tools: the public API of the tool-call layer.
 
 * `resolve_call(s)`: a dialect's CallCandidate -> ToolCall | InvalidCall.
+* `collect_calls`: a reply's native calls and the calls parsed from its text, resolved.
 * `sanitize_native`: an OpenAI-style assistant message from a server -> SanitizedMessage.
 * `clean_name`, `repair_arguments`, `validate_arguments`: the steps, usable alone.
 """
 
-from agent.toolcalls_names import clean_name
-from agent.toolcalls_native import sanitize_native
-from agent.toolcalls_repair import (
+from agent.toolcalls.collect import collect_calls, tail_call_namer
+from agent.toolcalls.names import clean_name
+from agent.toolcalls.native import sanitize_native
+from agent.toolcalls.repair import (
     describe_schema,
     fits_schema,
     parse_arguments,
     repair_arguments,
     validate_arguments,
 )
-from agent.toolcalls_resolve import resolve_call, resolve_calls
-from agent.toolcalls_types import (
+from agent.toolcalls.resolve import resolve_call, resolve_calls
+from agent.toolcalls.types import (
     InvalidCall,
     SanitizedMessage,
     ToolCall,
@@ -29,6 +31,7 @@ __all__ = [
     "SanitizedMessage",
     "ToolCall",
     "clean_name",
+    "collect_calls",
     "describe_schema",
     "fits_schema",
     "parameters_schema",
@@ -37,6 +40,7 @@ __all__ = [
     "resolve_call",
     "resolve_calls",
     "sanitize_native",
+    "tail_call_namer",
     "text_of",
     "tool_functions",
     "validate_arguments",

@@ -5,8 +5,8 @@ ordinary JSON answers stay content. `<think>`/`<reasoning>` blocks become reason
 
 from __future__ import annotations
 
-from agent.dialects.registry import register_dialect
-from agent.dialects.tagged_dialect import TaggedDialect
+from agent.parsing.registry import register_dialect
+from agent.parsing.tagged_dialect import TaggedDialect
 
 
 @register_dialect("json")

@@ -1,0 +1,41 @@
+"""The one reply type from the model step to the graph node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.toolcalls.types import InvalidCall, ToolCall
+
+
+@dataclass
+class ModelReply:
+    """One model reply, cleaned: the text the client was shown and its checked calls.
+
+    `calls` keep the model's order; unusable calls (`InvalidCall`) stay, so the model can be
+    told what was wrong. `finish_reason` is `length` when the token limit cut the reply
+    (a call it cut off is dropped), `tool_calls` when calls remain, else `stop`.
+    """
+
+    content: str = ""
+    reasoning: str = ""
+    calls: list[ToolCall | InvalidCall] = field(default_factory=list)
+    finish_reason: str = "stop"
+    usage: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        """LangChain tool calls (id, name, args); an unusable call keeps what was recovered."""
+        return [_langchain_call(call) for call in self.calls]
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Id of each unusable call -> what the model must be told about it."""
+        return {c.id or "": c.error for c in self.calls if isinstance(c, InvalidCall)}
+
+
+def _langchain_call(call: ToolCall | InvalidCall) -> dict[str, Any]:
+    if isinstance(call, ToolCall):
+        return {"id": call.id, "name": call.name, "args": call.arguments}
+    args = call.arguments if call.arguments is not None else {"__raw__": call.raw_arguments}
+    return {"id": call.id, "name": call.name or "unknown", "args": args}

@@ -1,0 +1,77 @@
+"""The chat-endpoint strategies: `auto`, `native` and `prompt`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+
+from agent.messages import to_openai
+from agent.model import ReasoningChatOpenAI
+from agent.parsing import ReplyParser
+from agent.prompts.hermes import render_hermes_messages
+from agent.reply import ModelReply
+from agent.strategies.base import OnDelta, chat_answer, reply_from, usage_of
+from agent.toolcalls import tail_call_namer, tool_functions
+
+
+async def auto_reply(
+    llm: ReasoningChatOpenAI,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    options: dict[str, Any],
+    on_delta: OnDelta,
+) -> ModelReply:
+    """`tools` sent upstream; the server's calls cleaned, and calls or markup left in
+    `content` or the reasoning field recovered by the auto parser."""
+    parser = ReplyParser(
+        list(tool_functions(tools)),
+        tail_call=tail_call_namer(tools),
+        reasoning_opened=options.pop("reasoning_opened", False),
+    )
+    return await _native_tools(llm, messages, tools, options, on_delta, parser)
+
+
+async def native_reply(
+    llm: ReasoningChatOpenAI,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    options: dict[str, Any],
+    on_delta: OnDelta,
+) -> ModelReply:
+    """`tools` sent upstream; the server's calls cleaned, its text passed on as sent."""
+    parser = ReplyParser(dialect=None, reasoning_dialect=None)
+    return await _native_tools(llm, messages, tools, options, on_delta, parser)
+
+
+async def prompt_reply(
+    llm: ReasoningChatOpenAI,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    options: dict[str, Any],
+    on_delta: OnDelta,
+) -> ModelReply:
+    """No `tools` upstream: the system prompt describes them; `<tool_call>` text is parsed."""
+    plain = render_hermes_messages([to_openai(m) for m in messages], tools)
+    options.pop("bind", None)
+    options.pop("reasoning_opened", None)
+    parser = ReplyParser(list(tool_functions(tools)), dialect="hermes", reasoning_dialect=None)
+    answer = await chat_answer(llm, plain, options, parser, on_delta)
+    finish = answer.message.response_metadata.get("finish_reason")
+    return reply_from(parser, answer.native_calls, tools, finish, usage_of(answer.message))
+
+
+async def _native_tools(
+    llm: ReasoningChatOpenAI,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    options: dict[str, Any],
+    on_delta: OnDelta,
+    parser: ReplyParser,
+) -> ModelReply:
+    bind = options.pop("bind", {})
+    options.pop("reasoning_opened", None)
+    model: Any = llm.bind_tools(tools, **bind) if tools else llm
+    answer = await chat_answer(model, messages, options, parser, on_delta)
+    finish = answer.message.response_metadata.get("finish_reason")
+    return reply_from(parser, answer.native_calls, tools, finish, usage_of(answer.message))

@@ -1,0 +1,106 @@
+"""The rules of a turn, shared by the HTTP service and LangGraph Studio.
+
+* System (or developer) messages are not history: they set the session's instructions.
+* A client may resend history: only what is not already the tail of the stored history
+  (or of what the client was shown) is new.
+* A turn's steps (one assistant message per model call) are joined for the client: the
+  content of every step separated by a blank line, the reasoning of every step one per
+  line, the client calls of the last step still waiting for their results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, RemoveMessage, SystemMessage
+
+from agent.messages import (
+    client_view,
+    content_text,
+    fingerprint,
+    reasoning_of,
+    tool_call_to_openai,
+)
+from graph.routing import pending_client_calls
+
+STEP_SEPARATOR = {"content": "\n\n", "reasoning": "\n"}
+
+
+def split_instructions(messages: list[BaseMessage]) -> tuple[str | None, list[BaseMessage]]:
+    """The system messages' text (joined; None when there are none) and the other messages."""
+    system = [content_text(m.content) for m in messages if isinstance(m, SystemMessage)]
+    rest = [m for m in messages if not isinstance(m, SystemMessage)]
+    return ("\n\n".join(system) if system else None), rest
+
+
+def instructions_update(messages: list[BaseMessage]) -> dict[str, Any]:
+    """The state update that takes system messages out of the history into the
+    instructions (a Studio user may send one); empty when there are none."""
+    instructions, _ = split_instructions(messages)
+    if instructions is None:
+        return {}
+    removed = [RemoveMessage(id=m.id) for m in messages if isinstance(m, SystemMessage) and m.id]
+    return {"instructions": instructions, "messages": removed}
+
+
+def new_messages(stored: list[BaseMessage], sent: list[BaseMessage]) -> list[BaseMessage]:
+    """The messages of a request that are not already the tail of the stored history.
+
+    Some clients resend the whole history, some a trimmed window, some only the new
+    message; they resend what they were shown (`client_view`: a turn's steps folded into one
+    answer) or what GET /v1/sessions/{id} lists (`stored`). Find the longest tail of either
+    that the request starts with, and keep the rest.
+    """
+    sent_keys = [fingerprint(m) for m in sent]
+    overlap = max(_overlap(view, sent_keys) for view in (client_view(stored), stored))
+    return sent[overlap:]
+
+
+def _overlap(stored: list[BaseMessage], sent_keys: list[Any]) -> int:
+    stored_keys = [fingerprint(m) for m in stored]
+    for size in range(min(len(stored_keys), len(sent_keys)), 0, -1):
+        if stored_keys[len(stored_keys) - size :] == sent_keys[:size]:
+            return size
+    return 0
+
+
+@dataclass
+class TurnOutcome:
+    """What a finished turn returns to the client."""
+
+    content: str | None
+    reasoning: str | None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str = "stop"
+    usage: dict[str, int] = field(default_factory=dict)
+
+
+def turn_outcome(values: dict[str, Any], start_index: int) -> TurnOutcome:
+    """The client-facing result of a finished turn's state, exactly as a stream shows it."""
+    turn = values.get("messages", [])[start_index:]
+    replies = [m for m in turn if isinstance(m, AIMessage)]
+    last = replies[-1] if replies else AIMessage(content="")
+    pending = pending_client_calls(values) if turn else []
+    content = STEP_SEPARATOR["content"].join(
+        t for t in (content_text(m.content) for m in replies) if t
+    )
+    reasoning = STEP_SEPARATOR["reasoning"].join(r for r in map(reasoning_of, replies) if r)
+    finish = last.response_metadata.get("finish_reason", "stop")
+    if finish != "length":
+        finish = "tool_calls" if pending else "stop" if finish == "tool_calls" else finish
+    return TurnOutcome(
+        content=content or None,
+        reasoning=reasoning or None,
+        tool_calls=[tool_call_to_openai(c) for c in pending],
+        finish_reason=finish,
+        usage=values.get("usage") or {},
+    )
+
+
+def step_separator(kind: str, earlier: list[AIMessage]) -> str:
+    """What goes before a step's first delta of `kind` when earlier steps of the turn wrote
+    some: the same separator `turn_outcome` joins them with."""
+    key = "content" if kind == "content" else "reasoning"
+    wrote = any(content_text(m.content) if key == "content" else reasoning_of(m) for m in earlier)
+    return STEP_SEPARATOR[key] if wrote else ""
