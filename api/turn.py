@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -129,7 +130,7 @@ async def _guarded(
             yield mode, data
     except BaseException as exc:
         TURNS.labels(_outcome(exc)).inc()
-        await asyncio.shield(_restore(sessions, plan))
+        await _restore_fully(sessions, plan)
         raise
     TURNS.labels("ok").inc()
     TURN_SECONDS.observe(time.monotonic() - started)
@@ -141,6 +142,15 @@ def _outcome(exc: BaseException) -> str:
     if isinstance(exc, asyncio.CancelledError | GeneratorExit):
         return "cancelled"
     return "internal_error"
+
+
+async def _restore_fully(sessions: Sessions, plan: TurnPlan) -> None:
+    """Roll the turn back and wait for it even if this task is cancelled again meanwhile:
+    the caller releases the session lock next, and the next turn must not see half a turn."""
+    restoring = asyncio.ensure_future(_restore(sessions, plan))
+    while not restoring.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(restoring)
 
 
 async def _restore(sessions: Sessions, plan: TurnPlan) -> None:
