@@ -71,10 +71,17 @@ def _non_object_arguments(call: Any) -> bool:
         return False
 
 
+def _keep_stop_reason(message: Any, choice: dict[str, Any]) -> None:
+    """vLLM's `stop_reason`: the stop token or string that ended the reply."""
+    if choice.get("stop_reason") is not None:
+        message.response_metadata["stop_reason"] = choice["stop_reason"]
+
+
 class ReasoningChatOpenAI(ChatOpenAI):
     """`ChatOpenAI` that keeps `reasoning` from responses and sends it back upstream."""
 
     reasoning_input_field: str = "reasoning"
+    upstream_kind: UpstreamKind = UpstreamKind.VLLM
 
     def _create_chat_result(
         self, response: dict | openai.BaseModel, generation_info: dict | None = None
@@ -90,6 +97,7 @@ class ReasoningChatOpenAI(ChatOpenAI):
             reasoning = reasoning_from(choice.get("message"))
             if reasoning:
                 generation.message.additional_kwargs[REASONING] = reasoning
+            _keep_stop_reason(generation.message, choice)
             if raw:  # LangChain splits valid and invalid calls, losing the model's order
                 generation.message.additional_kwargs[NATIVE_CALLS] = raw
             if calls and isinstance(generation.message, AIMessage):
@@ -110,6 +118,7 @@ class ReasoningChatOpenAI(ChatOpenAI):
             reasoning = reasoning_from(choices[0].get("delta"))
             if reasoning:
                 generation.message.additional_kwargs[REASONING] = reasoning
+            _keep_stop_reason(generation.message, choices[0])
         return generation
 
     def _get_request_payload(
@@ -138,6 +147,7 @@ def make_chat_model(settings: Settings, backend: BackendSpec | None = None) -> R
         max_retries=settings.llm_max_retries,
         stream_usage=True,
         reasoning_input_field=REASONING_INPUT_FIELD[backend.server],
+        upstream_kind=backend.server,
         # LangGraph's "messages" stream mode (Studio's chat view) would show the upstream's
         # raw chunks, markup included; it shows the cleaned reply each step stores instead.
         tags=[NO_STREAM_TAG],

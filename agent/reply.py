@@ -22,6 +22,8 @@ class ModelReply:
     calls: list[ToolCall | InvalidCall] = field(default_factory=list)
     finish_reason: str = "stop"
     usage: dict[str, int] = field(default_factory=dict)
+    stop_reason: int | str | None = None
+    """vLLM's `stop_reason`: the stop token or string that ended the reply, if sent."""
 
     @property
     def tool_calls(self) -> list[dict[str, Any]]:

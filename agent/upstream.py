@@ -10,6 +10,7 @@ from typing import Any
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from agent import capabilities
 from agent.errors import upstream_error
 from agent.model import ReasoningChatOpenAI
 from agent.prompts.nudges import REQUIRED_NUDGE
@@ -95,7 +96,89 @@ async def _once(
     bind = {"tool_choice": call.tool_choice, "parallel_tool_calls": call.parallel_tool_calls}
     options["bind"] = {key: value for key, value in bind.items() if value is not None}
     options["reasoning_opened"] = call.reasoning_opened
-    return await strategy_for(call.mode)(llm, messages, tools, options, on_delta)
+    mode = _mode_for(llm, call.mode)
+    if mode is ToolCallMode.HARMONY:
+        await _allow_whole_context(llm, options)
+    if not (mode is ToolCallMode.AUTO and tools):
+        return await strategy_for(mode)(llm, messages, tools, options, on_delta)
+    try:
+        reply = await strategy_for(mode)(llm, messages, tools, options, on_delta)
+    except openai.BadRequestError as exc:
+        if not capabilities.refuses_tools(exc):
+            raise
+        why = f"it refused the tools: {capabilities.first_line(exc)}"
+        return await _fall_back(llm, call, messages, tools, on_delta, why, ModelReply())
+    if capabilities.swallowed_call(reply.stop_reason, reply.calls):
+        why = "it ended a reply on <|call|> but sent no tool call"
+        return await _fall_back(llm, call, messages, tools, on_delta, why, reply)
+    return reply
+
+
+def _mode_for(llm: ReasoningChatOpenAI, mode: ToolCallMode) -> ToolCallMode:
+    """`auto` on a backend known to refuse native tools uses its fallback strategy."""
+    if (
+        mode is ToolCallMode.AUTO
+        and not capabilities.backend(str(llm.openai_api_base)).native_tools
+    ):
+        return capabilities.fallback_mode(llm.upstream_kind)
+    return mode
+
+
+async def _fall_back(
+    llm: ReasoningChatOpenAI,
+    call: ModelCall,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    on_delta: OnDelta,
+    why: str,
+    shown: ModelReply,
+) -> ModelReply:
+    """Redo the step with the strategy `auto` now uses for this backend. What the failed
+    attempt already streamed is not streamed again, and the reply keeps exactly what the
+    client saw of the step."""
+    mode = capabilities.forget_native_tools(str(llm.openai_api_base), llm.upstream_kind, why)
+    after = _AfterShown(shown, on_delta)
+    redo = await _once(llm, replace(call, mode=mode), messages, tools, after)
+    return replace(
+        redo,
+        content=shown.content + after.passed["content"],
+        reasoning=shown.reasoning + after.passed["reasoning"],
+    )
+
+
+class _AfterShown:
+    """Passes on a redone step's deltas minus the prefix the client has already seen."""
+
+    def __init__(self, shown: ModelReply, on_delta: OnDelta) -> None:
+        self.unseen = {"content": shown.content, "reasoning": shown.reasoning}
+        self.passed = {"content": "", "reasoning": ""}
+        self.on_delta = on_delta
+
+    def __call__(self, kind: str, text: str) -> None:
+        seen = self.unseen[kind]
+        same = _common_prefix(seen, text)
+        self.unseen[kind] = seen[same:] if same == len(text) else ""
+        text = text[same:]
+        if text:
+            self.passed[kind] += text
+            self.on_delta(kind, text)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    pairs = enumerate(zip(a, b, strict=False))
+    return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+
+
+async def _allow_whole_context(llm: ReasoningChatOpenAI, options: dict[str, Any]) -> None:
+    """Raw completions default to 16 tokens (vLLM keeps that OpenAI default): without the
+    client's max_tokens, allow up to the context length the server reports (vLLM caps it
+    at what the prompt leaves)."""
+    if options.get("max_tokens") is not None:
+        return
+    key = llm.openai_api_key.get_secret_value() if llm.openai_api_key else None
+    length = await capabilities.context_length(str(llm.openai_api_base), llm.model_name, key)
+    if length:
+        options["max_tokens"] = length
 
 
 def _missing_required(raw: ModelReply, choice: str | dict[str, Any] | None) -> str | None:

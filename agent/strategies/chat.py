@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -73,5 +74,8 @@ async def _native_tools(
     options.pop("reasoning_opened", None)
     model: Any = llm.bind_tools(tools, **bind) if tools else llm
     answer = await chat_answer(model, messages, options, parser, on_delta)
-    finish = answer.message.response_metadata.get("finish_reason")
-    return reply_from(parser, answer.native_calls, tools, finish, usage_of(answer.message))
+    metadata = answer.message.response_metadata
+    reply = reply_from(
+        parser, answer.native_calls, tools, metadata.get("finish_reason"), usage_of(answer.message)
+    )
+    return replace(reply, stop_reason=metadata.get("stop_reason"))
