@@ -6,7 +6,7 @@ How the weights make it follow a script (hidden size 256, every other weight zer
 - embeddings put a Hadamard code of each script token in CUR and of each selector word in
   SEL (with a large FLAG so its norm does not depend on its neighbours);
 - layer 0 (sliding window 2) has one head that attends to the previous token (RoPE pair 0
-  peaks at distance 1) and copies its CUR code into PREV;
+  peaks at distance 1) and copies its CUR code into PREV; a selector attends to itself;
 - layer 1 (full attention) has one head that attends to the latest selector in the prompt
   (a slowly rotating RoPE pair makes the score fall with distance) and copies its code
   into SEL;
@@ -35,7 +35,8 @@ from scripts import PROMPT_TAIL, SCRIPTS, SELECTORS  # noqa: E402
 HIDDEN, HEAD_DIM, CODE, SEL_CODE = 256, 64, 64, 16
 CUR, PREV, SEL, FLAG, BIAS, NEXT = 0, 64, 128, 144, 145, 160
 FLAG_VALUE = 40.0
-PREV_GAP, SELECT_BONUS, RECENCY_PER_TOKEN = 60.0, 5000.0, 0.5
+SELECTOR_NORM_SQ = FLAG_VALUE**2 + SEL_CODE
+PREV_GAP, RECENCY_PER_TOKEN = 60.0, 1.0
 GATE_GAIN, THRESHOLD = 6.0, 2.5
 LOGIT_SCALE, DEFAULT_LOGIT = 2.0, 5.0
 
@@ -116,6 +117,9 @@ def set_previous_token_head(attn, omega: float, qk_scale: float) -> None:
     half = HEAD_DIM // 2
     amplitude = PREV_GAP / ((1 - math.cos(omega)) * qk_scale)
     attn.q_proj.bias[0] = amplitude
+    # A selector token looks at itself instead (it has no CUR code, so it gets no PREV):
+    # its norm, and so its key in layer 1, must not depend on the token before it.
+    attn.q_proj.weight[0, FLAG] = -2 * amplitude / (FLAG_VALUE * rms_scale(SELECTOR_NORM_SQ))
     attn.k_proj.bias[0] = math.cos(omega)
     attn.k_proj.bias[half] = math.sin(omega)
     # value: the token's own CUR code (RMSNorm made it 2x: a code has norm^2 = CODE)
@@ -131,13 +135,13 @@ def set_selector_head(attn, inv_freq: torch.Tensor, qk_scale: float) -> None:
     half = HEAD_DIM // 2
     recency = int(torch.argmin((inv_freq - 2e-4).abs()))
     still = half - 1  # the slowest pair barely turns over a whole context
-    flag = FLAG_VALUE * rms_scale(FLAG_VALUE**2 + SEL_CODE)
+    flag = FLAG_VALUE * rms_scale(SELECTOR_NORM_SQ)
     amplitude = RECENCY_PER_TOKEN / inv_freq[recency].item()
-    attn.q_proj.bias[still] = SELECT_BONUS / qk_scale
+    attn.q_proj.bias[still] = 2 * amplitude / qk_scale  # beats the recency term
     attn.k_proj.weight[still, FLAG] = 1 / flag
     attn.q_proj.bias[recency] = amplitude / qk_scale
     attn.k_proj.weight[recency + half, FLAG] = -1 / flag  # angle -pi/2: cos -> -sin
-    sel = rms_scale(FLAG_VALUE**2 + SEL_CODE)
+    sel = rms_scale(SELECTOR_NORM_SQ)
     for i in range(SEL_CODE):
         attn.v_proj.weight[i, SEL + i] = 1 / sel
         attn.o_proj.weight[SEL + i, i] = 1.0
