@@ -64,6 +64,7 @@ class ReasoningChatOpenAI(ChatOpenAI):
     """`ChatOpenAI` that keeps `reasoning` from responses and sends it back upstream."""
 
     reasoning_input_field: str = "reasoning"
+    upstream_kind: UpstreamKind = UpstreamKind.VLLM
 
     def _create_chat_result(
         self, response: dict | openai.BaseModel, generation_info: dict | None = None
@@ -121,4 +122,5 @@ def make_chat_model(settings: Settings) -> ReasoningChatOpenAI:
         max_retries=settings.llm_max_retries,
         stream_usage=True,
         reasoning_input_field=REASONING_INPUT_FIELD[settings.llm_server],
+        upstream_kind=settings.llm_server,
     )

@@ -10,6 +10,7 @@ from typing import Any
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from agent import capabilities
 from agent.errors import upstream_error
 from agent.model import ReasoningChatOpenAI
 from agent.settings import ToolCallMode
@@ -106,14 +107,44 @@ async def _once(
     on_delta: OnDelta,
 ) -> RawReply:
     options: dict[str, Any] = {**call.params, "stream": call.stream}
-    if call.mode is ToolCallMode.HARMONY:
-        return await harmony_reply(llm, messages, tools, options, on_delta)
-    if call.mode is ToolCallMode.PROMPT:
+    base_url = str(llm.openai_api_base)
+    mode = call.mode
+    if mode is ToolCallMode.AUTO and not capabilities.backend(base_url).native_tools:
+        mode = capabilities.fallback_mode(llm.upstream_kind)
+    if mode is ToolCallMode.HARMONY:
+        return await _harmony(llm, messages, tools, options, on_delta)
+    if mode is ToolCallMode.PROMPT:
         return await prompt_reply(llm, messages, tools, options, on_delta)
     bind = {"tool_choice": call.tool_choice, "parallel_tool_calls": call.parallel_tool_calls}
     options["bind"] = {key: value for key, value in bind.items() if value is not None}
-    recover = call.mode is ToolCallMode.AUTO
-    return await native_reply(llm, messages, tools, options, on_delta, recover_from_text=recover)
+    recover = mode is ToolCallMode.AUTO
+    try:
+        return await native_reply(
+            llm, messages, tools, options, on_delta, recover_from_text=recover
+        )
+    except openai.BadRequestError as exc:
+        if not (recover and tools and capabilities.refuses_tools(exc)):
+            raise
+        fallback = capabilities.forget_native_tools(base_url, llm.upstream_kind, exc)
+        retry = ModelCall(**{**call.__dict__, "mode": fallback})
+        return await _once(llm, retry, messages, tools, on_delta)
+
+
+async def _harmony(
+    llm: ReasoningChatOpenAI,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    options: dict[str, Any],
+    on_delta: OnDelta,
+) -> RawReply:
+    """Raw completions default to 16 tokens (vLLM keeps that OpenAI default): without the
+    client's max_tokens, allow up to the context length the server reports."""
+    if options.get("max_tokens") is None:
+        key = llm.openai_api_key.get_secret_value() if llm.openai_api_key else None
+        length = await capabilities.context_length(str(llm.openai_api_base), llm.model_name, key)
+        if length:
+            options["max_tokens"] = length
+    return await harmony_reply(llm, messages, tools, options, on_delta)
 
 
 def _missing_required(raw: RawReply, choice: str | dict[str, Any] | None) -> str | None:

@@ -30,7 +30,7 @@ from transformers import GptOssConfig, GptOssForCausalLM
 from transformers.integrations.tiktoken import convert_tiktoken_to_fast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scripts import PROMPT_TAIL, SCRIPTS, SELECTORS  # noqa: E402
+from scripts import PROMPT_TAIL, SCRIPTS, SELECTORS
 
 HIDDEN, HEAD_DIM, CODE, SEL_CODE = 256, 64, 64, 16
 CUR, PREV, SEL, FLAG, BIAS, NEXT = 0, 64, 128, 144, 145, 160
@@ -78,8 +78,10 @@ def steps(enc: tiktoken.Encoding) -> list[tuple[int, int, int, int]]:
         for i in range(2, len(tokens)):
             key = (sel_index, tokens[i - 2], tokens[i - 1])
             if seen.setdefault(key, tokens[i]) != tokens[i]:
-                raise SystemExit(f"script {name!r}: the pair {enc.decode(list(key[1:]))!r} "
-                                 "is followed by two different tokens; spell one differently")
+                raise SystemExit(
+                    f"script {name!r}: the pair {enc.decode(list(key[1:]))!r} "
+                    "is followed by two different tokens; spell one differently"
+                )
     return [(*key, nxt) for key, nxt in seen.items()]
 
 
@@ -194,7 +196,8 @@ def build(vocab_dir: Path, out_dir: Path) -> None:
             embed[token, FLAG] = FLAG_VALUE
         rotary = model.model.rotary_emb
         qk_scale = HEAD_DIM**-0.5 * rotary.attention_scaling**2
-        set_previous_token_head(model.model.layers[0].self_attn, rotary.inv_freq[0].item(), qk_scale)
+        pair0 = rotary.inv_freq[0].item()
+        set_previous_token_head(model.model.layers[0].self_attn, pair0, qk_scale)
         set_selector_head(model.model.layers[1].self_attn, rotary.inv_freq, qk_scale)
         set_lookup(model.model.layers[1].mlp, table, index)
         final = rms_scale(2 * CODE + SEL_CODE + CODE + 1)

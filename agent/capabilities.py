@@ -1,0 +1,108 @@
+"""What the upstream server turned out to be able to do, learned once per backend.
+
+Process-wide: there is one LLM_BASE_URL today, but facts are keyed by base URL so that a
+second backend would not inherit the first one's limits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import httpx
+import openai
+
+from agent.settings import ToolCallMode, UpstreamKind
+
+log = logging.getLogger(__name__)
+
+# vLLM (before it enabled tools for gpt-oss unconditionally) answers a request carrying tools
+# with 400 '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to
+# be set'; other OpenAI-compatible servers say they do not support tools.
+_REFUSES_TOOLS = re.compile(
+    r"--enable-auto-tool-choice|--tool-call-parser|tools? (are|is) not supported"
+    r"|does(n't| not) support tools|tool calling is not (supported|enabled)",
+    re.IGNORECASE,
+)
+
+HOW_TO_ENABLE = {
+    UpstreamKind.VLLM: "start vLLM with --tool-call-parser openai --enable-auto-tool-choice "
+    "(and --reasoning-parser openai_gptoss)",
+    UpstreamKind.OLLAMA: "use an Ollama model whose template supports tools",
+    UpstreamKind.LLAMACPP: "start llama-server with --jinja",
+    UpstreamKind.OPENAI: "enable tool calling on the server",
+}
+
+
+@dataclass
+class Backend:
+    """What is known about one upstream."""
+
+    native_tools: bool = True
+    context_length: int | None = None
+    context_length_asked: bool = False
+
+
+_backends: dict[str, Backend] = {}
+
+
+def backend(base_url: str) -> Backend:
+    return _backends.setdefault(base_url.rstrip("/"), Backend())
+
+
+def refuses_tools(exc: Exception) -> bool:
+    """Is this the server's 400 for a request that carries `tools` it cannot handle?"""
+    if not isinstance(exc, openai.BadRequestError):
+        return False
+    return bool(_REFUSES_TOOLS.search(f"{exc.message} {exc.body}"))
+
+
+def fallback_mode(kind: UpstreamKind) -> ToolCallMode:
+    """Where `auto` goes when native calling is refused: raw harmony through
+    /v1/completions on vLLM (gpt-oss), the prompt strategy elsewhere."""
+    return ToolCallMode.HARMONY if kind is UpstreamKind.VLLM else ToolCallMode.PROMPT
+
+
+def forget_native_tools(base_url: str, kind: UpstreamKind, exc: Exception) -> ToolCallMode:
+    """Remember that this backend refuses tools; say once what would make it work."""
+    known = backend(base_url)
+    mode = fallback_mode(kind)
+    if known.native_tools:
+        known.native_tools = False
+        log.warning(
+            "The model server at %s refused native tool calling (%s); tool calls now use "
+            "the %s strategy for it. For native calling, %s.",
+            base_url, _first_line(exc), mode.value, HOW_TO_ENABLE[kind],
+        )  # fmt: skip
+    return mode
+
+
+async def context_length(base_url: str, model: str, api_key: str | None) -> int | None:
+    """The server's context length for `model`, if it reports one (vLLM's /v1/models
+    gives `max_model_len`); asked once per backend."""
+    known = backend(base_url)
+    if not known.context_length_asked:
+        known.context_length_asked = True
+        known.context_length = await _ask_context_length(base_url, model, api_key)
+    return known.context_length
+
+
+async def _ask_context_length(base_url: str, model: str, api_key: str | None) -> int | None:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.get(f"{base_url.rstrip('/')}/models", headers=headers)
+            models = response.json().get("data") or []
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    for entry in models:
+        if isinstance(entry, dict) and entry.get("id") == model:
+            length = entry.get("max_model_len")
+            return length if isinstance(length, int) and length > 0 else None
+    return None
+
+
+def _first_line(exc: Exception) -> str:
+    text = getattr(exc, "message", None) or str(exc)
+    return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
