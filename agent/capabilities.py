@@ -58,22 +58,32 @@ def refuses_tools(exc: Exception) -> bool:
     return bool(_REFUSES_TOOLS.search(f"{exc.message} {exc.body}"))
 
 
+# gpt-oss's <|call|>: a reply that stopped on it but carries no tool call lost its call in a
+# server without a tool-call parser (vLLM 0.32 started without --tool-call-parser does this).
+HARMONY_CALL = (200012, "<|call|>")
+
+
+def swallowed_call(stop_reason: int | str | None, calls: list) -> bool:
+    """Did the server end the reply on <|call|> and send no tool call for it?"""
+    return stop_reason in HARMONY_CALL and not calls
+
+
 def fallback_mode(kind: UpstreamKind) -> ToolCallMode:
     """Where `auto` goes when native calling is refused: raw harmony through
     /v1/completions on vLLM (gpt-oss), the prompt strategy elsewhere."""
     return ToolCallMode.HARMONY if kind is UpstreamKind.VLLM else ToolCallMode.PROMPT
 
 
-def forget_native_tools(base_url: str, kind: UpstreamKind, exc: Exception) -> ToolCallMode:
+def forget_native_tools(base_url: str, kind: UpstreamKind, why: str) -> ToolCallMode:
     """Remember that this backend refuses tools; say once what would make it work."""
     known = backend(base_url)
     mode = fallback_mode(kind)
     if known.native_tools:
         known.native_tools = False
         log.warning(
-            "The model server at %s refused native tool calling (%s); tool calls now use "
+            "Native tool calling failed at the model server %s (%s); tool calls now use "
             "the %s strategy for it. For native calling, %s.",
-            base_url, _first_line(exc), mode.value, HOW_TO_ENABLE[kind],
+            base_url, why, mode.value, HOW_TO_ENABLE[kind],
         )  # fmt: skip
     return mode
 
@@ -103,6 +113,6 @@ async def _ask_context_length(base_url: str, model: str, api_key: str | None) ->
     return None
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     text = getattr(exc, "message", None) or str(exc)
     return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__

@@ -60,6 +60,12 @@ def _non_object_arguments(call: Any) -> bool:
         return False
 
 
+def _keep_stop_reason(message: Any, choice: dict[str, Any]) -> None:
+    """vLLM's `stop_reason`: the stop token or string that ended the reply."""
+    if choice.get("stop_reason") is not None:
+        message.response_metadata["stop_reason"] = choice["stop_reason"]
+
+
 class ReasoningChatOpenAI(ChatOpenAI):
     """`ChatOpenAI` that keeps `reasoning` from responses and sends it back upstream."""
 
@@ -77,6 +83,7 @@ class ReasoningChatOpenAI(ChatOpenAI):
             reasoning = reasoning_from(choice.get("message"))
             if reasoning:
                 generation.message.additional_kwargs[REASONING] = reasoning
+            _keep_stop_reason(generation.message, choice)
             if calls and isinstance(generation.message, AIMessage):
                 generation.message.invalid_tool_calls += [
                     make_invalid_tool_call(call, "arguments are not a JSON object")
@@ -95,6 +102,7 @@ class ReasoningChatOpenAI(ChatOpenAI):
             reasoning = reasoning_from(choices[0].get("delta"))
             if reasoning:
                 generation.message.additional_kwargs[REASONING] = reasoning
+            _keep_stop_reason(generation.message, choices[0])
         return generation
 
     def _get_request_payload(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import openai
@@ -119,15 +119,29 @@ async def _once(
     options["bind"] = {key: value for key, value in bind.items() if value is not None}
     recover = mode is ToolCallMode.AUTO
     try:
-        return await native_reply(
-            llm, messages, tools, options, on_delta, recover_from_text=recover
-        )
+        raw = await native_reply(llm, messages, tools, options, on_delta, recover_from_text=recover)
     except openai.BadRequestError as exc:
         if not (recover and tools and capabilities.refuses_tools(exc)):
             raise
-        fallback = capabilities.forget_native_tools(base_url, llm.upstream_kind, exc)
-        retry = ModelCall(**{**call.__dict__, "mode": fallback})
-        return await _once(llm, retry, messages, tools, on_delta)
+        why = f"it refused the tools: {capabilities.first_line(exc)}"
+        return await _fall_back(llm, call, messages, tools, on_delta, why)
+    if recover and tools and capabilities.swallowed_call(raw.stop_reason, raw.calls):
+        why = "it ended a reply on <|call|> but sent no tool call"
+        return await _fall_back(llm, call, messages, tools, on_delta, why)
+    return raw
+
+
+async def _fall_back(
+    llm: ReasoningChatOpenAI,
+    call: ModelCall,
+    messages: list[BaseMessage],
+    tools: list[dict[str, Any]],
+    on_delta: OnDelta,
+    why: str,
+) -> RawReply:
+    """Redo this step with the strategy `auto` now uses for this backend."""
+    mode = capabilities.forget_native_tools(str(llm.openai_api_base), llm.upstream_kind, why)
+    return await _once(llm, replace(call, mode=mode), messages, tools, on_delta)
 
 
 async def _harmony(

@@ -25,6 +25,7 @@ class RawReply:
     calls: list[ToolCall | InvalidCall] = field(default_factory=list)
     finish_reason: str = "stop"
     usage: dict[str, int] = field(default_factory=dict)
+    stop_reason: int | str | None = None  # vLLM's: the stop token or string
 
 
 class PassThrough:

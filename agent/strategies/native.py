@@ -46,7 +46,8 @@ async def native_reply(
         clean = sanitize_native({**text, "tool_calls": calls}, tools)
         content, reasoning = clean.content or "", clean.reasoning or ""
     finish = finish_of(message.response_metadata.get("finish_reason"))
-    return RawReply(content, reasoning, clean.tool_calls, finish, usage_of(message))
+    stop_reason = message.response_metadata.get("stop_reason")
+    return RawReply(content, reasoning, clean.tool_calls, finish, usage_of(message), stop_reason)
 
 
 def assemble_calls(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ import httpx
 import openai
 import pytest
 
+from tests.integration.tooldefs import WEATHER
 from tests.upstream_sim.control import SimControlError
 from tests.upstream_sim.fixtures import SimServer
 
@@ -104,8 +105,10 @@ def test_vllm_content_reply_and_reasoning_field_options(sim):
         {"content": "Sunny."}, {"reasoning": "r", "content": "c", "reasoning_field": "both"}
     )
     reply = client(sim).chat.completions.create(model="m", messages=USER)
-    assert (
-        reply.choices[0].message.content == "Sunny." and reply.choices[0].message.tool_calls == []
+    # vLLM 0.32 (the default) leaves an empty tool_calls list out
+    assert (reply.choices[0].message.content, reply.choices[0].message.tool_calls) == (
+        "Sunny.",
+        None,
     )
     assert reply.choices[0].finish_reason == "stop"
     both = client(sim).chat.completions.create(model="m", messages=USER).choices[0].message
@@ -114,6 +117,54 @@ def test_vllm_content_reply_and_reasoning_field_options(sim):
     sim.control.script({"reasoning": "old", "content": "c"})
     old = client(sim).chat.completions.create(model="m", messages=USER).choices[0].message
     assert old.model_extra == {"reasoning_content": "old"}
+
+
+def test_vllm_010_flavor_speaks_the_older_wire_format(sim):
+    sim.control.flavor("vllm", vllm_version="0.10")
+    sim.control.script({"reasoning": "r", "content": "c"})
+    message = client(sim).chat.completions.create(model="m", messages=USER).choices[0].message
+    assert (message.tool_calls, message.model_extra) == ([], {"reasoning_content": "r"})
+
+
+@pytest.mark.parametrize(
+    ("version", "finish"), [("0.32", "stop"), ("0.10", "tool_calls")], ids=["0.32", "0.10"]
+)
+def test_vllm_named_tool_choice_finish_reason_by_version(sim, version, finish):
+    sim.control.flavor("vllm", vllm_version=version)
+    sim.control.script({"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]})
+    named = {"type": "function", "function": {"name": "get_weather"}}
+    reply = client(sim).chat.completions.create(
+        model="m", messages=USER, tools=[WEATHER], tool_choice=named
+    )
+    assert reply.choices[0].finish_reason == finish
+    assert reply.choices[0].message.tool_calls[0].function.name == "get_weather"
+
+
+def test_vllm_rejects_a_named_tool_that_is_not_offered(sim):
+    named = {"type": "function", "function": {"name": "nope"}}
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(sim).chat.completions.create(
+            model="m", messages=USER, tools=[WEATHER], tool_choice=named
+        )
+    assert caught.value.body["param"] == "tool_choice"
+    assert "does not match any of the specified `tools`" in caught.value.body["message"]
+
+
+def test_vllm_010_without_tool_parser_refuses_tools(sim):
+    sim.control.flavor("vllm", vllm_version="0.10", tool_parser=False)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(sim).chat.completions.create(model="m", messages=USER, tools=[WEATHER])
+    assert "--enable-auto-tool-choice and --tool-call-parser" in caught.value.body["message"]
+    assert ask(sim, "no tools, no refusal") == "echo: no tools, no refusal"
+
+
+def test_vllm_032_without_tool_parser_drops_calls(sim):
+    sim.control.flavor("vllm", tool_parser=False)
+    sim.control.script({"reasoning": "r", "tool_calls": [{"name": "get_weather", "arguments": {}}]})
+    reply = client(sim).chat.completions.create(model="m", messages=USER, tools=[WEATHER])
+    choice = reply.choices[0]
+    assert (choice.message.tool_calls, choice.finish_reason) == (None, "stop")
+    assert choice.model_extra["stop_reason"] == 200012
 
 
 def test_default_answer_echoes_last_user_message(sim):
@@ -319,7 +370,7 @@ def test_records_what_was_sent(sim):
 def test_bad_scripts_and_requests_are_rejected(sim):
     with pytest.raises(SimControlError, match="contnet"):
         sim.control.script({"contnet": "typo"})
-    with pytest.raises(openai.BadRequestError, match="stream is true"):
+    with pytest.raises(openai.BadRequestError, match="only be defined when `stream=True`"):
         client(sim).chat.completions.create(
             model="m", messages=USER, stream_options={"include_usage": True}
         )

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.upstream_sim import harmony, wire
+from tests.upstream_sim import harmony, tool_rules, wire
 from tests.upstream_sim.steps import FlavorConfig, Step
 
 DEFAULT_MODELS = {
@@ -62,14 +62,23 @@ def chat_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> Turn:
         ToolCall(id=c.id or wire.tool_call_id(flavor.name), name=c.name, arguments=c.arguments)
         for c in step.tool_calls
     ]
-    turn.finish_reason = step.finish_reason or ("tool_calls" if turn.tool_calls else "stop")
     turn.stop_reason = harmony.stop_reason_for(step)
+    if tool_rules.drops_calls(flavor):
+        turn.tool_calls = []
+    turn.finish_reason = step.finish_reason or _finish(turn, body, flavor)
     turn.reasoning_pieces = _pieces(turn, step.reasoning_chunks, turn.reasoning)
     turn.content_pieces = _pieces(turn, step.content_chunks, turn.content)
     generated = [turn.reasoning or "", turn.content or ""]
     generated += [harmony.arguments_text(c.arguments) for c in turn.tool_calls]
     turn.usage = _usage(body.get("messages"), "".join(generated), step)
     return turn
+
+
+def _finish(turn: Turn, body: dict[str, Any], flavor: FlavorConfig) -> str:
+    """vLLM 0.32 reports a call forced by a named tool_choice as `stop`."""
+    if not turn.tool_calls or (flavor.current_vllm and tool_rules.named_choice(body)):
+        return "stop"
+    return "tool_calls"
 
 
 def _raw_chat_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> Turn:
