@@ -24,7 +24,7 @@ build_venv() {
   # Only the CPU build, only from pip's configured find-links: never a CUDA wheel from an index.
   if ! "$PY" -m pip download -q --no-deps --no-index -d "$CACHE/wheels" "$TORCH_PIN" >&2; then
     echo "engine: cannot install: no $TORCH_PIN wheel on pip's find-links." \
-      "Get it from PyTorch's CPU wheel index (download.pytorch.org/whl/cpu) into a folder" \
+      "Get it from PyTorch's CPU wheel index (see PyTorch's install page) into a folder" \
       "and set PIP_FIND_LINKS to it (see README, 'Testing against a real vLLM')." >&2
     exit 3
   fi
