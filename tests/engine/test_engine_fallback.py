@@ -12,12 +12,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.engine import scripts
-from tests.engine.conftest import agent_service
+from tests.engine.conftest import ENGINE, agent_service
 from tests.engine.engine import Engine
 from tests.engine.scripts import prompt_for
 from tests.integration.service import Service
 from tests.integration.test_modes import STREAMED, assert_no_markup, chat
 from tests.integration.tooldefs import WEATHER
+
+pytestmark = ENGINE
 
 HINT = "--tool-call-parser openai --enable-auto-tool-choice"
 

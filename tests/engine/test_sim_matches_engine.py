@@ -15,11 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.engine.conftest import MODEL
+from tests.engine.conftest import ENGINE, MODEL
 from tests.engine.engine import Engine
 from tests.engine.scripts import prompt_for
 from tests.integration.tooldefs import WEATHER
 from tests.upstream_sim.fixtures import SimServer
+
+pytestmark = ENGINE
 
 VARYING = {"id", "created", "system_fingerprint", "prompt_tokens", "completion_tokens",
            "total_tokens", "reasoning_tokens"}  # fmt: skip
