@@ -53,7 +53,7 @@ build_vocab() {
 
 build_model() {
   local src="$ROOT/tests/engine" stamp
-  stamp="$(cat "$src/build_model.py" "$src/scripts.py" | sha256sum | cut -d' ' -f1)"
+  stamp="$(cat "$src/build_model.py" "$src/scripts.py" "$src/tokenizer_files.py" | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$CACHE/model/.stamp" 2>/dev/null)" = "$stamp" ]; then return; fi
   rm -rf "$CACHE/model.tmp"
   "$VENV/bin/python" "$src/build_model.py" "$CACHE/vocab" "$CACHE/model.tmp" >"$CACHE/build.log" 2>&1 ||

@@ -17,19 +17,17 @@ How the weights make it follow a script (hidden size 256, every other weight zer
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
 
 import tiktoken
-import tiktoken_ext.openai_public as openai_public
 import torch
-from tiktoken.load import load_tiktoken_bpe
 from transformers import GptOssConfig, GptOssForCausalLM
-from transformers.integrations.tiktoken import convert_tiktoken_to_fast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tokenizer_files import harmony_encoding, save_tokenizer, tokens_of
+
 from scripts import PROMPT_TAIL, SCRIPTS, SELECTORS
 
 HIDDEN, HEAD_DIM, CODE, SEL_CODE = 256, 64, 64, 16
@@ -52,22 +50,6 @@ def code(index: int, size: int) -> torch.Tensor:
     """Codes 0..2*size-1: Hadamard rows and their negations (dot 0 or -size between two)."""
     sign = -1.0 if index >= size else 1.0
     return sign * hadamard(size)[index % size]
-
-
-def harmony_encoding(vocab_dir: Path) -> tiktoken.Encoding:
-    ranks = load_tiktoken_bpe(str(vocab_dir / "o200k_base.tiktoken"))
-    openai_public.load_tiktoken_bpe = lambda *args, **kwargs: ranks
-    return tiktoken.Encoding(**openai_public.o200k_harmony())
-
-
-def tokens_of(enc: tiktoken.Encoding, pieces: list[str]) -> list[int]:
-    out: list[int] = []
-    for piece in pieces:
-        if piece.startswith("<|"):
-            out.append(enc.encode_single_token(piece))
-        else:
-            out += enc.encode(piece, disallowed_special=())
-    return out
 
 
 def steps(enc: tiktoken.Encoding) -> list[tuple[int, int, int, int]]:
@@ -206,28 +188,6 @@ def build(vocab_dir: Path, out_dir: Path) -> None:
         model.lm_head.weight[enc.encode_single_token("<|return|>"), BIAS] = DEFAULT_LOGIT / final
     model.save_pretrained(out_dir)
     save_tokenizer(enc, out_dir)
-
-
-def save_tokenizer(enc: tiktoken.Encoding, out_dir: Path) -> None:
-    """tokenizer.json from the vocabulary, with the special tokens at harmony's ids
-    (transformers' converter numbers them one after another, which shifts them)."""
-    convert_tiktoken_to_fast(enc, out_dir)
-    path = out_dir / "tokenizer.json"
-    data = json.loads(path.read_text())
-    specials = {i: name for name, i in enc._special_tokens.items() if "endofprompt" not in name}
-    data["added_tokens"] = [
-        {"id": i, "content": name, "single_word": False, "lstrip": False, "rstrip": False,
-         "normalized": False, "special": True}
-        for i, name in sorted(specials.items())
-    ]  # fmt: skip
-    path.write_text(json.dumps(data))
-    config = {"tokenizer_class": "PreTrainedTokenizerFast", "eos_token": "<|return|>",
-              "pad_token": "<|endoftext|>", "bos_token": "<|startoftext|>",
-              "model_max_length": 131072}  # fmt: skip
-    (out_dir / "tokenizer_config.json").write_text(json.dumps(config))
-    (out_dir / "generation_config.json").write_text(
-        json.dumps({"eos_token_id": [200002, 199999, 200012], "pad_token_id": 199999})
-    )
 
 
 if __name__ == "__main__":
