@@ -89,6 +89,8 @@ def chunk_kind(chunk: Any) -> Any:
         return chunk
     kind = shape(chunk)
     for choice in kind.get("choices", []):
+        if choice.get("text"):
+            choice["text"] = "text"
         delta = choice.get("delta", {})
         for field in ("content", "reasoning"):
             if delta.get(field):
@@ -148,3 +150,53 @@ def test_simulator_refuses_a_bad_request_like_vllm(engine: Engine, sim: SimServe
         real.status_code,
         shape(real.json()),
     )
+
+
+def completion_body(script: str, stream: bool, max_tokens: int | None = 400) -> dict[str, Any]:
+    """What the agent's harmony mode sends to /v1/completions."""
+    prompt = f"<|start|>user<|message|>{prompt_for(script)}<|end|><|start|>assistant"
+    body: dict[str, Any] = {"model": MODEL, "prompt": prompt, "skip_special_tokens": False,
+                            "stop": ["<|call|>", "<|return|>"]}  # fmt: skip
+    if max_tokens is not None:
+        body["max_tokens"] = max_tokens
+    if stream:
+        body.update(stream=True, stream_options={"include_usage": True})
+    return body
+
+
+def complete(base_url: str, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(f"{base_url}/completions", json=body, timeout=120)
+
+
+@pytest.mark.parametrize("script", ["answer", "call"])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "stream"])
+def test_simulator_completion_matches_vllm(
+    engine: Engine, sim: SimServer, script: str, stream: bool
+) -> None:
+    whole = complete(engine.base_url, completion_body(script, stream=False)).json()
+    choice = whole["choices"][0]
+    sim.control.script({"text": choice["text"], "stop_reason": choice["stop_reason"]})
+    body = completion_body(script, stream)
+    real, simulated = complete(engine.base_url, body), complete(sim.base_url, body)
+    if not stream:
+        assert shape(simulated.json()) == shape(real.json())
+        return
+    assert collapsed(events(simulated)) == collapsed(events(real))
+    text = [c["choices"][0]["text"] for c in events(real) if isinstance(c, dict) and c["choices"]]
+    simulated_text = [
+        c["choices"][0]["text"] for c in events(simulated) if isinstance(c, dict) and c["choices"]
+    ]
+    assert "".join(simulated_text) == "".join(text)
+
+
+def test_simulator_completion_stops_at_16_tokens_without_max_tokens(
+    engine: Engine, sim: SimServer
+) -> None:
+    """vLLM keeps OpenAI's legacy default of 16 completion tokens (null too)."""
+    body = completion_body("answer", stream=False, max_tokens=None)
+    real = complete(engine.base_url, body).json()["choices"][0]
+    assert (real["finish_reason"], real["text"].count("<|")) == ("length", 5)
+    sim.control.script({"text": "<|channel|>analysis<|message|>" + "word " * 40})
+    simulated = complete(sim.base_url, body).json()
+    assert simulated["choices"][0]["finish_reason"] == "length"
+    assert simulated["usage"]["completion_tokens"] == 16

@@ -259,14 +259,23 @@ def test_completions_keep_special_tokens_only_when_asked(sim):
         {"reasoning": "r", "tool_calls": [WEATHER_CALL]}, {"text": "<|channel|>final<|message|>hi"}
     )
     raw = client(sim).completions.create(
-        model="m", prompt=PROMPT, extra_body={"skip_special_tokens": False}
+        model="m", prompt=PROMPT, max_tokens=200, extra_body={"skip_special_tokens": False}
     )
     choice = raw.choices[0]
     assert choice.text.endswith(
         'to=functions.get_weather <|constrain|>json<|message|>{"city":"Berlin"}'
     )
     assert choice.model_extra["stop_reason"] == 200012
-    assert client(sim).completions.create(model="m", prompt=PROMPT).choices[0].text == "finalhi"
+    stripped = client(sim).completions.create(model="m", prompt=PROMPT, max_tokens=200)
+    assert stripped.choices[0].text == "finalhi"
+
+
+def test_completions_without_max_tokens_stop_after_16_tokens(sim):
+    sim.control.script({"text": "<|channel|>final<|message|>" + "word " * 40})
+    reply = client(sim).completions.create(model="m", prompt=PROMPT)
+    choice = reply.choices[0]
+    assert (choice.finish_reason, reply.usage.completion_tokens) == ("length", 16)
+    assert len(choice.text) == 64
 
 
 def test_completions_stream_and_stop_strings(sim):

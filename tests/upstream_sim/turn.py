@@ -93,6 +93,9 @@ def _raw_chat_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> Tu
     return turn
 
 
+DEFAULT_COMPLETION_TOKENS = 16
+
+
 def completion_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> Turn:
     """Resolve a step for /v1/completions: the turn's content is the completion text."""
     turn = Turn(
@@ -107,9 +110,22 @@ def completion_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> T
     turn.content, matched_stop = harmony.apply_stop(text, body.get("stop"))
     turn.finish_reason = step.finish_reason or "stop"
     turn.stop_reason = matched_stop if matched_stop is not None else stop_reason
-    turn.content_pieces = _pieces(turn, step.content_chunks, turn.content)
     turn.usage = _usage(body.get("prompt"), turn.content, step)
+    if flavor.name == "vllm" and body.get("max_tokens") is None:
+        _cut_to_default_budget(turn)
+    turn.content_pieces = _pieces(turn, step.content_chunks, turn.content)
     return turn
+
+
+def _cut_to_default_budget(turn: Turn) -> None:
+    """vLLM keeps OpenAI's legacy completions default (also for `max_tokens: null`): 16
+    tokens. The simulator counts 4 characters a token."""
+    if turn.usage["completion_tokens"] <= DEFAULT_COMPLETION_TOKENS:
+        return
+    turn.content = (turn.content or "")[: 4 * DEFAULT_COMPLETION_TOKENS]
+    turn.finish_reason, turn.stop_reason = "length", None
+    turn.usage["completion_tokens"] = DEFAULT_COMPLETION_TOKENS
+    turn.usage["total_tokens"] = turn.usage["prompt_tokens"] + DEFAULT_COMPLETION_TOKENS
 
 
 def _pieces(turn: Turn, scripted: list[str] | None, text: str | None) -> list[str]:
