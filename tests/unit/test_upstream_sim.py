@@ -11,6 +11,7 @@ import httpx
 import openai
 import pytest
 
+from tests.integration.tooldefs import WEATHER
 from tests.upstream_sim.control import SimControlError
 from tests.upstream_sim.fixtures import SimServer
 
@@ -104,8 +105,10 @@ def test_vllm_content_reply_and_reasoning_field_options(sim):
         {"content": "Sunny."}, {"reasoning": "r", "content": "c", "reasoning_field": "both"}
     )
     reply = client(sim).chat.completions.create(model="m", messages=USER)
-    assert (
-        reply.choices[0].message.content == "Sunny." and reply.choices[0].message.tool_calls == []
+    # vLLM 0.32 (the default) leaves an empty tool_calls list out
+    assert (reply.choices[0].message.content, reply.choices[0].message.tool_calls) == (
+        "Sunny.",
+        None,
     )
     assert reply.choices[0].finish_reason == "stop"
     both = client(sim).chat.completions.create(model="m", messages=USER).choices[0].message
@@ -114,6 +117,54 @@ def test_vllm_content_reply_and_reasoning_field_options(sim):
     sim.control.script({"reasoning": "old", "content": "c"})
     old = client(sim).chat.completions.create(model="m", messages=USER).choices[0].message
     assert old.model_extra == {"reasoning_content": "old"}
+
+
+def test_vllm_010_flavor_speaks_the_older_wire_format(sim):
+    sim.control.flavor("vllm", vllm_version="0.10")
+    sim.control.script({"reasoning": "r", "content": "c"})
+    message = client(sim).chat.completions.create(model="m", messages=USER).choices[0].message
+    assert (message.tool_calls, message.model_extra) == ([], {"reasoning_content": "r"})
+
+
+@pytest.mark.parametrize(
+    ("version", "finish"), [("0.32", "stop"), ("0.10", "tool_calls")], ids=["0.32", "0.10"]
+)
+def test_vllm_named_tool_choice_finish_reason_by_version(sim, version, finish):
+    sim.control.flavor("vllm", vllm_version=version)
+    sim.control.script({"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]})
+    named = {"type": "function", "function": {"name": "get_weather"}}
+    reply = client(sim).chat.completions.create(
+        model="m", messages=USER, tools=[WEATHER], tool_choice=named
+    )
+    assert reply.choices[0].finish_reason == finish
+    assert reply.choices[0].message.tool_calls[0].function.name == "get_weather"
+
+
+def test_vllm_rejects_a_named_tool_that_is_not_offered(sim):
+    named = {"type": "function", "function": {"name": "nope"}}
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(sim).chat.completions.create(
+            model="m", messages=USER, tools=[WEATHER], tool_choice=named
+        )
+    assert caught.value.body["param"] == "tool_choice"
+    assert "does not match any of the specified `tools`" in caught.value.body["message"]
+
+
+def test_vllm_010_without_tool_parser_refuses_tools(sim):
+    sim.control.flavor("vllm", vllm_version="0.10", tool_parser=False)
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(sim).chat.completions.create(model="m", messages=USER, tools=[WEATHER])
+    assert "--enable-auto-tool-choice and --tool-call-parser" in caught.value.body["message"]
+    assert ask(sim, "no tools, no refusal") == "echo: no tools, no refusal"
+
+
+def test_vllm_032_without_tool_parser_drops_calls(sim):
+    sim.control.flavor("vllm", tool_parser=False)
+    sim.control.script({"reasoning": "r", "tool_calls": [{"name": "get_weather", "arguments": {}}]})
+    reply = client(sim).chat.completions.create(model="m", messages=USER, tools=[WEATHER])
+    choice = reply.choices[0]
+    assert (choice.message.tool_calls, choice.finish_reason) == (None, "stop")
+    assert choice.model_extra["stop_reason"] == 200012
 
 
 def test_default_answer_echoes_last_user_message(sim):
@@ -208,14 +259,23 @@ def test_completions_keep_special_tokens_only_when_asked(sim):
         {"reasoning": "r", "tool_calls": [WEATHER_CALL]}, {"text": "<|channel|>final<|message|>hi"}
     )
     raw = client(sim).completions.create(
-        model="m", prompt=PROMPT, extra_body={"skip_special_tokens": False}
+        model="m", prompt=PROMPT, max_tokens=200, extra_body={"skip_special_tokens": False}
     )
     choice = raw.choices[0]
     assert choice.text.endswith(
         'to=functions.get_weather <|constrain|>json<|message|>{"city":"Berlin"}'
     )
     assert choice.model_extra["stop_reason"] == 200012
-    assert client(sim).completions.create(model="m", prompt=PROMPT).choices[0].text == "finalhi"
+    stripped = client(sim).completions.create(model="m", prompt=PROMPT, max_tokens=200)
+    assert stripped.choices[0].text == "finalhi"
+
+
+def test_completions_without_max_tokens_stop_after_16_tokens(sim):
+    sim.control.script({"text": "<|channel|>final<|message|>" + "word " * 40})
+    reply = client(sim).completions.create(model="m", prompt=PROMPT)
+    choice = reply.choices[0]
+    assert (choice.finish_reason, reply.usage.completion_tokens) == ("length", 16)
+    assert len(choice.text) == 64
 
 
 def test_completions_stream_and_stop_strings(sim):
@@ -319,7 +379,7 @@ def test_records_what_was_sent(sim):
 def test_bad_scripts_and_requests_are_rejected(sim):
     with pytest.raises(SimControlError, match="contnet"):
         sim.control.script({"contnet": "typo"})
-    with pytest.raises(openai.BadRequestError, match="stream is true"):
+    with pytest.raises(openai.BadRequestError, match="only be defined when `stream=True`"):
         client(sim).chat.completions.create(
             model="m", messages=USER, stream_options={"include_usage": True}
         )

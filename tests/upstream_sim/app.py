@@ -13,6 +13,7 @@ from tests.upstream_sim import (
     control_api,
     harmony,
     respond,
+    tool_rules,
     turn,
     wire,
 )
@@ -65,7 +66,9 @@ class SimApp:
 
     async def chat(self, ex: Exchange) -> None:
         body = await self._request_object(ex, "messages")
-        if body is not None:
+        if body is not None and (refused := tool_rules.refusal(body, self.state.flavor)):
+            await respond.send_error(ex, self.state.flavor, 400, refused[0], param=refused[1])
+        elif body is not None:
             user_text = harmony.last_user_text(body["messages"])
             await self._answer(ex, body, user_text, turn.chat_turn, CHAT_FORMATS)
 
@@ -105,8 +108,13 @@ class SimApp:
             await respond.send_error(ex, flavor, 400, "[] is too short - 'messages'")
             return None
         if flavor.name in ("vllm", "raw") and body.get("stream_options") and not body.get("stream"):
-            message = "Stream options can only be defined when stream is true."
-            await respond.send_error(ex, flavor, 400, message)
+            if flavor.current_vllm:
+                message = "Stream options can only be defined when `stream=True`."
+                message += " (parameter=stream_options)"
+                await respond.send_error(ex, flavor, 400, message, param="stream_options")
+            else:
+                message = "Stream options can only be defined when stream is true."
+                await respond.send_error(ex, flavor, 400, message)
             return None
         return body
 

@@ -21,12 +21,18 @@ def full(turn: Turn) -> dict[str, Any]:
         }
     choice = _vllm_choice(turn.content or "", turn.finish_reason, turn.stop_reason)
     choice["prompt_logprobs"] = None
-    return {
+    body = {
         **_vllm_envelope(turn),
         "choices": [choice],
         "usage": {**chat_vllm.usage(turn), "prompt_tokens_details": None},
         "kv_transfer_params": None,
     }
+    if turn.flavor.current_vllm:
+        choice.update(token_ids=None, prompt_token_ids=None, routed_experts=None)
+        body["usage"]["completion_tokens_details"] = None
+        body.update(service_tier=None, system_fingerprint=chat_vllm.FINGERPRINT)
+        body.update(ec_transfer_params=None, metrics=None)
+    return body
 
 
 def chunks(turn: Turn, include_usage: bool) -> list[dict[str, Any]]:
@@ -34,7 +40,9 @@ def chunks(turn: Turn, include_usage: bool) -> list[dict[str, Any]]:
         return _ollama_chunks(turn, include_usage)
     if turn.flavor.name == "llamacpp":
         return _llamacpp_chunks(turn, include_usage)
-    # vLLM dumps completion chunks with exclude_unset=False, hence `"usage": null`.
+    if turn.flavor.current_vllm:
+        return _vllm_chunks(turn, include_usage)
+    # vLLM 0.10 dumps completion chunks with exclude_unset=False, hence `"usage": null`.
     out = [
         {**_vllm_envelope(turn), "choices": [_vllm_choice(piece, None, None)], "usage": None}
         for piece in turn.content_pieces
@@ -43,6 +51,23 @@ def chunks(turn: Turn, include_usage: bool) -> list[dict[str, Any]]:
     out.append({**_vllm_envelope(turn), "choices": [last], "usage": None})
     if include_usage:
         out.append({**_vllm_envelope(turn), "choices": [], "usage": chat_vllm.usage(turn)})
+    return out
+
+
+def _vllm_chunks(turn: Turn, include_usage: bool) -> list[dict[str, Any]]:
+    """vLLM 0.32: no `usage` key on text chunks; the last text chunk carries the finish."""
+    pieces = turn.content_pieces or [""]
+    out = []
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        choice = _vllm_choice(
+            piece, turn.finish_reason if last else None, turn.stop_reason if last else None
+        )
+        choice.update(prompt_token_ids=None, token_ids=None)
+        out.append({**_vllm_envelope(turn), "choices": [choice]})
+    if include_usage:
+        usage = {**_vllm_envelope(turn), "choices": [], "usage": chat_vllm.usage(turn)}
+        out.append(usage | {"system_fingerprint": chat_vllm.FINGERPRINT})
     return out
 
 

@@ -49,12 +49,17 @@ async def answer(
 
 
 async def send_error(
-    ex: Exchange, flavor: FlavorConfig, status: int, message: str, step: Step | None = None
+    ex: Exchange,
+    flavor: FlavorConfig,
+    status: int,
+    message: str,
+    step: Step | None = None,
+    param: str | None = None,
 ) -> None:
     """An error response: the step's verbatim `body`, else the flavor's error object."""
     body: Any = step.body if step is not None and step.body is not None else None
     if body is None:
-        body = wire.error_body(flavor.name, status, message)
+        body = wire.error_body(flavor.name, status, message, param)
     extra = step.headers if step is not None else {}
     if isinstance(body, str):
         await send_whole(ex, status, "text/plain; charset=utf-8", body.encode(), extra)

@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 FlavorName = Literal["vllm", "ollama", "llamacpp", "raw"]
 ReasoningField = Literal["reasoning", "reasoning_content", "both"]
 RawStyle = Literal["special", "stripped"]
+# vLLM releases whose chat wire format the `vllm` flavor speaks: "0.32" (the default, checked
+# against the real engine by tests/engine) and "0.10" (reasoning_content, `tool_calls: []`
+# always, named tool_choice reported as `tool_calls`).
+VllmVersion = Literal["0.32", "0.10"]
 Fault = Literal["error500", "status", "hang", "reset", "drop", "stall", "error_event"]
 
 
@@ -68,10 +72,23 @@ class FlavorConfig(_Strict):
     """Which server the simulator impersonates, with its options."""
 
     name: FlavorName = "vllm"
-    reasoning_field: ReasoningField = "reasoning"
+    vllm_version: VllmVersion = "0.32"
+    # False: vLLM started without --tool-call-parser (0.10 refuses tools with a 400, 0.32
+    # drops the model's calls)
+    tool_parser: bool = True
+    reasoning_field: ReasoningField | None = None  # None: the version's own field
     raw_style: RawStyle = "special"
     chunk_size: int = Field(8, ge=1)
     served_model: str | None = None
+
+    @property
+    def current_vllm(self) -> bool:
+        return self.vllm_version != "0.10"
+
+    def reasoning_key(self) -> ReasoningField:
+        if self.reasoning_field is not None:
+            return self.reasoning_field
+        return "reasoning" if self.current_vllm else "reasoning_content"
 
     def for_step(self, step: Step) -> FlavorConfig:
         """This config with the step's own overrides applied."""

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.upstream_sim import harmony, wire
+from tests.upstream_sim import harmony, tool_rules, wire
 from tests.upstream_sim.steps import FlavorConfig, Step
 
 DEFAULT_MODELS = {
@@ -62,14 +62,23 @@ def chat_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> Turn:
         ToolCall(id=c.id or wire.tool_call_id(flavor.name), name=c.name, arguments=c.arguments)
         for c in step.tool_calls
     ]
-    turn.finish_reason = step.finish_reason or ("tool_calls" if turn.tool_calls else "stop")
     turn.stop_reason = harmony.stop_reason_for(step)
+    if tool_rules.drops_calls(flavor):
+        turn.tool_calls = []
+    turn.finish_reason = step.finish_reason or _finish(turn, body, flavor)
     turn.reasoning_pieces = _pieces(turn, step.reasoning_chunks, turn.reasoning)
     turn.content_pieces = _pieces(turn, step.content_chunks, turn.content)
     generated = [turn.reasoning or "", turn.content or ""]
     generated += [harmony.arguments_text(c.arguments) for c in turn.tool_calls]
     turn.usage = _usage(body.get("messages"), "".join(generated), step)
     return turn
+
+
+def _finish(turn: Turn, body: dict[str, Any], flavor: FlavorConfig) -> str:
+    """vLLM 0.32 reports a call forced by a named tool_choice as `stop`."""
+    if not turn.tool_calls or (flavor.current_vllm and tool_rules.named_choice(body)):
+        return "stop"
+    return "tool_calls"
 
 
 def _raw_chat_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> Turn:
@@ -82,6 +91,9 @@ def _raw_chat_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> Tu
     turn.content_pieces = _pieces(turn, step.content_chunks, turn.content)
     turn.usage = _usage(body.get("messages"), turn.content, step)
     return turn
+
+
+DEFAULT_COMPLETION_TOKENS = 16
 
 
 def completion_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> Turn:
@@ -98,9 +110,22 @@ def completion_turn(step: Step, body: dict[str, Any], flavor: FlavorConfig) -> T
     turn.content, matched_stop = harmony.apply_stop(text, body.get("stop"))
     turn.finish_reason = step.finish_reason or "stop"
     turn.stop_reason = matched_stop if matched_stop is not None else stop_reason
-    turn.content_pieces = _pieces(turn, step.content_chunks, turn.content)
     turn.usage = _usage(body.get("prompt"), turn.content, step)
+    if flavor.name == "vllm" and body.get("max_tokens") is None:
+        _cut_to_default_budget(turn)
+    turn.content_pieces = _pieces(turn, step.content_chunks, turn.content)
     return turn
+
+
+def _cut_to_default_budget(turn: Turn) -> None:
+    """vLLM keeps OpenAI's legacy completions default (also for `max_tokens: null`): 16
+    tokens. The simulator counts 4 characters a token."""
+    if turn.usage["completion_tokens"] <= DEFAULT_COMPLETION_TOKENS:
+        return
+    turn.content = (turn.content or "")[: 4 * DEFAULT_COMPLETION_TOKENS]
+    turn.finish_reason, turn.stop_reason = "length", None
+    turn.usage["completion_tokens"] = DEFAULT_COMPLETION_TOKENS
+    turn.usage["total_tokens"] = turn.usage["prompt_tokens"] + DEFAULT_COMPLETION_TOKENS
 
 
 def _pieces(turn: Turn, scripted: list[str] | None, text: str | None) -> list[str]:

@@ -1,0 +1,71 @@
+"""What the scripted engine model says, and the prompt word that selects each script.
+
+Pure data, shared by the model builder (run inside the engine venv) and the tests.
+A script is a list of pieces: a harmony special token (`<|...|>`) or a piece of text that
+is tokenized on its own. Splitting text by hand (`"ass", "istant"`) gives a second spelling
+of the same text, which is how a script says the same thing twice: the model predicts the
+next token from (selector, previous token, current token), so each such pair may be
+followed by only one token within a script.
+"""
+
+from __future__ import annotations
+
+START, END, CHANNEL, MESSAGE = "<|start|>", "<|end|>", "<|channel|>", "<|message|>"
+CONSTRAIN, CALL, RETURN = "<|constrain|>", "<|call|>", "<|return|>"
+
+# The prompt ends with `<|start|>assistant`; a second message in a script re-spells the role.
+NEXT_MESSAGE = [END, START, "ass", "istant", CHANNEL]
+
+# `functions` alone is the after-tool selector, so scripts spell it in two pieces;
+# a second `commentary` in a script is spelled com|ment|ary.
+FUNCTIONS = ["fun", "ctions"]
+TO_WEATHER = ["com", "mentary to=", *FUNCTIONS, ".get_weather "]
+
+REASONING = "The user wants a short answer."
+ANSWER = "Hello from the scripted model."
+PREAMBLE = "Checking the weather."
+WEATHER_ARGS = '{"city":"Paris"}'
+CALC_ARGS = '{"expression":"6*7"}'
+AFTER_TOOL_REASONING = "The tool answered."
+AFTER_TOOL_ANSWER = "All done with that."
+
+SCRIPTS: dict[str, list[str]] = {
+    # plain final answer with reasoning
+    "answer": [CHANNEL, "analysis", MESSAGE, REASONING, *NEXT_MESSAGE, "final", MESSAGE,
+               ANSWER, RETURN],
+    # reasoning, then one call
+    "call": [CHANNEL, "analysis", MESSAGE, "I will call get_weather.", *NEXT_MESSAGE,
+             *TO_WEATHER, CONSTRAIN, "json", MESSAGE,
+             WEATHER_ARGS, CALL],
+    # a preamble on the commentary channel, then a call
+    "preamble": [CHANNEL, "commentary", MESSAGE, PREAMBLE, *NEXT_MESSAGE, *TO_WEATHER,
+                 CONSTRAIN, "json", MESSAGE, WEATHER_ARGS,
+                 CALL],
+    # `json` glued to the recipient: vLLM's parser reports the tool as `get_weatherjson`
+    "garbled": [CHANNEL, "commentary to=", *FUNCTIONS, ".get_weatherjson", MESSAGE, WEATHER_ARGS,
+                CALL],
+    # a call of the server-side calculator tool
+    "calculator": [CHANNEL, "commentary to=", *FUNCTIONS, ".calculator ", CONSTRAIN, "json",
+                   MESSAGE, CALC_ARGS, CALL],
+    # after any tool result: reasoning, then a final answer (ends every tool loop)
+    "after_tool": [CHANNEL, "analysis", MESSAGE, AFTER_TOOL_REASONING, *NEXT_MESSAGE,
+                   "final", MESSAGE, AFTER_TOOL_ANSWER, RETURN],
+}  # fmt: skip
+
+# The word in a user message that selects a script (the latest selector in the prompt wins).
+SELECTORS: dict[str, str] = {
+    "answer": " zebra",
+    "call": " dolphin",
+    "preamble": " banana",
+    "garbled": " cobalt",
+    "calculator": " violet",
+    # a tool result is rendered `<|start|>functions.NAME to=assistant...`
+    "after_tool": "functions",
+}
+
+PROMPT_TAIL = [START, "assistant"]
+
+
+def prompt_for(script: str) -> str:
+    """A user message that selects `script`."""
+    return f"Please answer,{SELECTORS[script]} style."

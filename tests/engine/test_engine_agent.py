@@ -1,0 +1,94 @@
+"""oss-agent against a real vLLM (scripted gpt-oss model), in auto, native and harmony modes,
+streamed and not: what a client sees through the OpenAI SDK."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from tests.engine import scripts
+from tests.engine.conftest import ENGINE
+from tests.engine.scripts import prompt_for
+from tests.integration.service import Service
+from tests.integration.test_modes import STREAMED, assert_no_markup, chat
+from tests.integration.tooldefs import WEATHER
+
+pytestmark = ENGINE
+
+PARIS = {"city": "Paris"}
+
+
+def ask(script: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": prompt_for(script)}]
+
+
+@STREAMED
+def test_final_answer_with_reasoning(agent: Service, stream: bool) -> None:
+    reply = chat(agent, ask("answer"), stream=stream)
+    assert reply.content == scripts.ANSWER
+    assert reply.reasoning == scripts.REASONING
+    assert reply.finish_reason == "stop"
+    assert_no_markup(reply)
+
+
+@STREAMED
+@pytest.mark.parametrize("script", ["call", "preamble", "garbled"])
+def test_client_tool_call_reaches_the_client(agent: Service, stream: bool, script: str) -> None:
+    reply = chat(agent, ask(script), stream=stream, tools=[WEATHER])
+    assert reply.calls == [("get_weather", PARIS)]
+    assert reply.finish_reason == "tool_calls"
+    assert all(call_id for call_id in reply.ids)
+    assert_no_markup(reply)
+    if script == "preamble":
+        assert reply.content == scripts.PREAMBLE
+    if script == "call":
+        assert reply.reasoning == "I will call get_weather."
+
+
+@STREAMED
+def test_tool_result_round_trip_ends_with_an_answer(agent: Service, stream: bool) -> None:
+    first = chat(agent, ask("call"), stream=stream, tools=[WEATHER])
+    assert first.calls == [("get_weather", PARIS)]
+    result = {"role": "tool", "tool_call_id": first.ids[0], "content": "Sunny, 21 C"}
+    second = chat(agent, [result], stream=stream, tools=[WEATHER], session=first.session)
+    assert (second.content, second.calls) == (scripts.AFTER_TOOL_ANSWER, [])
+    assert second.reasoning == scripts.AFTER_TOOL_REASONING
+
+
+@STREAMED
+def test_server_tool_runs_and_the_loop_ends(agent: Service, stream: bool) -> None:
+    reply = chat(agent, ask("calculator"), stream=stream)
+    assert (reply.content, reply.calls, reply.finish_reason) == (
+        scripts.AFTER_TOOL_ANSWER, [], "stop"
+    )  # fmt: skip
+    assert_no_markup(reply)
+
+
+@STREAMED
+@pytest.mark.parametrize(
+    "choice", ["required", {"type": "function", "function": {"name": "get_weather"}}],
+    ids=["required", "named"],
+)  # fmt: skip
+def test_tool_choice_demanding_a_call(agent: Service, stream: bool, choice) -> None:
+    reply = chat(agent, ask("call"), stream=stream, tools=[WEATHER], tool_choice=choice)
+    assert reply.calls == [("get_weather", PARIS)]
+    assert reply.finish_reason == "tool_calls"
+
+
+def test_usage_is_reported(agent: Service) -> None:
+    completion = agent.client().chat.completions.create(model="m", messages=ask("answer"))
+    usage = completion.usage
+    assert usage is not None and usage.prompt_tokens > 50 and usage.completion_tokens > 5
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_vllm_rejection_becomes_an_openai_error(agent: Service) -> None:
+    """vLLM answers 400 to a prompt longer than --max-model-len; the client gets its reason."""
+    too_long = [{"role": "user", "content": "word " * 5000}]
+    with pytest.raises(openai.BadRequestError) as caught:
+        agent.client().chat.completions.create(model="m", messages=too_long)
+    assert caught.value.status_code == 400
+    error = caught.value.body
+    assert error["code"] == "upstream_rejected"
+    assert error["type"] == "invalid_request_error"
+    assert "maximum context length" in error["message"] and "4096" in error["message"]

@@ -1,0 +1,58 @@
+"""agent.capabilities: which 400s mean "no native tools", a swallowed call, context length."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from agent import capabilities
+from agent.settings import ToolCallMode, UpstreamKind
+from tests.upstream_sim.fixtures import SimServer
+from tests.upstream_sim.tool_rules import AUTO_NEEDS_FLAGS, NAMED_NOT_OFFERED
+
+
+def bad_request(message: str) -> openai.BadRequestError:
+    request = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
+    body = {"error": {"message": message, "type": "BadRequestError", "code": 400}}
+    response = httpx.Response(400, json=body, request=request)
+    return openai.BadRequestError(message, response=response, body=body)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [AUTO_NEEDS_FLAGS, "tools is not supported by this model", "model does not support tools"],
+)
+def test_tool_refusals_are_recognised(message: str) -> None:
+    assert capabilities.refuses_tools(bad_request(message))
+
+
+@pytest.mark.parametrize(
+    "message", [NAMED_NOT_OFFERED, "temperature must be non-negative", "Input length exceeds"]
+)
+def test_other_rejections_are_not_refusals(message: str) -> None:
+    assert not capabilities.refuses_tools(bad_request(message))
+
+
+def test_swallowed_call_needs_the_call_token_and_no_call() -> None:
+    assert capabilities.swallowed_call(200012, [])
+    assert capabilities.swallowed_call("<|call|>", [])
+    assert not capabilities.swallowed_call(200012, ["a call"])
+    assert not capabilities.swallowed_call(None, [])
+    assert not capabilities.swallowed_call(200002, [])
+
+
+def test_fallback_is_harmony_on_vllm_and_prompt_elsewhere() -> None:
+    assert capabilities.fallback_mode(UpstreamKind.VLLM) is ToolCallMode.HARMONY
+    for kind in (UpstreamKind.OLLAMA, UpstreamKind.LLAMACPP, UpstreamKind.OPENAI):
+        assert capabilities.fallback_mode(kind) is ToolCallMode.PROMPT
+
+
+async def test_context_length_is_read_from_the_models_list(sim: SimServer) -> None:
+    url = sim.base_url + "/"  # a distinct backend key for this test
+    model = httpx.get(f"{sim.base_url}/models").json()["data"][0]["id"]
+    assert await capabilities.context_length(url, model, None) == 131072
+    assert await capabilities.context_length(url + "x", "not-served", None) is None
+    asked = len(sim.control.requests("/v1/models"))
+    assert await capabilities.context_length(url, model, None) == 131072
+    assert len(sim.control.requests("/v1/models")) == asked  # asked once per backend
