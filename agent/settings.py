@@ -159,6 +159,11 @@ class Settings(BaseSettings):
         default = Path("mcp.json")
         return default if default.exists() else None
 
+    @property
+    def mcp_config_in_use(self) -> Path | None:
+        """The MCP config the service loads: `mcp_config_path`, unless USE_MCP_TOOLS is off."""
+        return self.mcp_config_path if self.use_mcp_tools else None
+
     def masked(self) -> dict[str, str]:
         """Effective settings as env-var names and printable values, secrets masked."""
         shown: dict[str, str] = {}

@@ -60,6 +60,7 @@ def serve() -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.value.lower(),
+        ws="none",  # no WebSocket routes: skip importing a WebSocket library
     )
 
 
@@ -81,7 +82,7 @@ def tools(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
     """List every server-side tool (built-in and MCP) with its source and status."""
-    from api.routes.tools import tool_listing
+    from mcp_tools.listing import tool_listing
     from mcp_tools.loader import open_tools
 
     settings = load_settings()
