@@ -180,7 +180,17 @@ class Settings(BaseSettings):
             if name in ("database_url", "llm_base_url"):
                 text = mask_url_password(text)
             shown[name.upper()] = text
+        shown["MCP_CONFIG"] = self._mcp_config_shown()
         return shown
+
+    def _mcp_config_shown(self) -> str:
+        """The MCP config file actually loaded, and why when it is not MCP_CONFIG itself."""
+        path = self.mcp_config_path
+        if path is None:
+            return "none (no ./mcp.json)"
+        found = " (found in the working directory)" if self.mcp_config is None else ""
+        unused = " (not loaded: USE_MCP_TOOLS=false)" if not self.use_mcp_tools else ""
+        return f"{path.resolve()}{found}{unused}"
 
 
 def mask_url_password(url: str) -> str:

@@ -38,6 +38,8 @@ def load_settings() -> Settings:
 def print_banner(settings: Settings) -> None:
     """One table of the effective settings, secrets masked."""
     table = Table(title="oss-agent settings", title_justify="left", show_header=False)
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value", overflow="fold")  # long paths wrap instead of being cut
     for name, value in settings.masked().items():
         table.add_row(name, value)
     err.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
@@ -34,7 +35,26 @@ def _location(loc: tuple) -> str:
     return ".".join(parts)
 
 
+def _json_syntax_error(exc: RequestValidationError) -> JSONResponse | None:
+    """A body that is not JSON: where (line, column) and what the parser expected."""
+    first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") != "json_invalid" or not isinstance(exc.body, str | bytes):
+        return None
+    doc = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else exc.body
+    position = first["loc"][-1] if isinstance(first["loc"][-1], int) else 0
+    where = json.JSONDecodeError(first.get("ctx", {}).get("error", "invalid JSON"), doc, position)
+    near = doc[max(position - 20, 0) : position + 20].replace("\n", " ")
+    message = (
+        f"The request body is not valid JSON: {where.msg} at line {where.lineno}, "
+        f"column {where.colno} (near `{near}`). Send a JSON object such as "
+        '{"model": "...", "messages": [{"role": "user", "content": "..."}]}.'
+    )
+    return JSONResponse(error_body(message, "invalid_request_error", None, "invalid_json"), 400)
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if (syntax := _json_syntax_error(exc)) is not None:
+        return syntax
     problems = []
     for item in exc.errors():
         where = _location(tuple(item.get("loc", ())))
