@@ -7,6 +7,7 @@ from collections.abc import Callable
 import openai
 
 from agent.settings import mask_url_password
+from agent.upstream_check import missing_v1_hint
 
 
 class AgentError(Exception):
@@ -74,6 +75,8 @@ def upstream_error(exc: Exception, base_url: str, received: int = 0) -> Upstream
             type="upstream_error",
             code="upstream_unreachable",
         )
+    if isinstance(exc, openai.APIStatusError) and exc.status_code == 404:
+        return _not_found(exc, base_url)
     if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500:
         return UpstreamError(
             f"The model server rejected the request ({exc.status_code}): {_detail(exc)}",
@@ -122,6 +125,17 @@ def _dropped(exc: openai.APIConnectionError, base_url: str, received: int) -> Up
         status=502,
         type="upstream_error",
         code="upstream_dropped",
+    )
+
+
+def _not_found(exc: openai.APIStatusError, base_url: str) -> UpstreamError:
+    """A 404 from the upstream is a configuration problem, not the client's request."""
+    fix = missing_v1_hint(base_url) or "check that LLM_MODEL names a model the server serves"
+    return UpstreamError(
+        f"The model server at {base_url} answered 404 Not Found ({_detail(exc)}): {fix}",
+        status=502,
+        type="upstream_error",
+        code="upstream_not_found",
     )
 
 

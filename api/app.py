@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from agent.settings import Settings, get_settings
+from agent.upstream_check import probe_upstream
 from api.deps import Services
 from api.errors import register_exception_handlers
 from api.routes import api_router
@@ -16,6 +19,18 @@ from graph.builder import build_graph
 from graph.checkpoint import open_store
 from graph.deps import AgentDeps
 from mcp_tools.loader import open_tools
+
+logger = logging.getLogger(__name__)
+
+
+async def warn_about_upstream(settings: Settings) -> None:
+    """Say at start-up what is wrong with LLM_BASE_URL; never stops the service starting."""
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    probe = await probe_upstream(settings.llm_base_url, key)
+    if probe.ok:
+        logger.info("model server at %s answers", probe.url)
+    elif probe.problem:
+        logger.warning("LLM_BASE_URL: %s; starting anyway", probe.problem)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,7 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 tools=tools,
                 checkpointer=store.checkpointer,
             )
+            check = asyncio.create_task(warn_about_upstream(settings))
             yield
+            check.cancel()
 
     app = FastAPI(
         title="oss-agent",

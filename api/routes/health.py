@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from agent.settings import mask_url_password
+from agent.upstream_check import probe_upstream
 from api.deps import Services, ServicesDep
 
 router = APIRouter(tags=["health"])
@@ -47,26 +46,11 @@ async def ready(services: ServicesDep) -> JSONResponse:
 
 
 async def check_upstream(services: Services) -> dict[str, Any]:
-    """GET {LLM_BASE_URL}/models with a short timeout."""
+    """GET {LLM_BASE_URL}/models with a short timeout; a problem says what to fix."""
     settings = services.settings
-    url = f"{settings.llm_base_url}/models"
-    shown = mask_url_password(settings.llm_base_url)
-    headers = {}
-    if settings.llm_api_key:
-        headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
-    try:
-        async with httpx.AsyncClient(timeout=3.0) as client:
-            response = await client.get(url, headers=headers)
-    except httpx.HTTPError as exc:
-        detail = str(exc).replace(settings.llm_base_url, shown)
-        return {"ok": False, "url": shown, "error": f"{type(exc).__name__}: {detail}"}
-    if response.status_code != 200:
-        return {
-            "ok": False,
-            "url": shown,
-            "error": f"GET /models answered {response.status_code}",
-        }
-    return {"ok": True, "url": shown}
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    probe = await probe_upstream(settings.llm_base_url, key)
+    return {"ok": probe.ok, "url": probe.url} | ({"error": probe.problem} if probe.problem else {})
 
 
 async def check_database(services: Services) -> dict[str, Any]:
