@@ -42,6 +42,13 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
+class LogFormat(StrEnum):
+    """Log line formats accepted by LOG_FORMAT."""
+
+    TEXT = "text"
+    JSON = "json"  # one JSON object per line
+
+
 BUILTIN_TOOL_NAMES = ("calculator", "datetime", "system_info", "files", "http_fetch")
 DEFAULT_BUILTIN_TOOLS = ("calculator", "datetime", "system_info", "files")
 
@@ -109,6 +116,7 @@ class Settings(BaseSettings):
     tools_fetch_max_bytes: int = Field(200_000, ge=1024, description="http_fetch download cap")
 
     log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
+    log_format: LogFormat = Field(LogFormat.TEXT, description="text|json (one object per line)")
 
     @field_validator("tools_enabled", "tools_fetch_allow", mode="before")
     @classmethod

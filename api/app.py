@@ -13,6 +13,7 @@ from agent.settings import Settings, get_settings
 from agent.upstream_check import probe_upstream
 from api.deps import Services
 from api.errors import register_exception_handlers
+from api.logs import RequestLogMiddleware
 from api.routes import api_router
 from api.sessions import Sessions
 from graph.builder import build_graph
@@ -63,5 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     register_exception_handlers(app)
+    app.add_middleware(RequestLogMiddleware)
     app.include_router(api_router)
     return app

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from agent.settings import Settings, describe_errors
+from agent.settings import LogFormat, Settings, describe_errors
 
 app = typer.Typer(
     help="oss-agent: an OpenAI-compatible agent service for gpt-oss.",
@@ -36,7 +36,10 @@ def load_settings() -> Settings:
 
 
 def print_banner(settings: Settings) -> None:
-    """One table of the effective settings, secrets masked."""
+    """The effective settings, secrets masked: a table, or one log line with LOG_FORMAT=json."""
+    if settings.log_format is LogFormat.JSON:
+        logging.getLogger("oss_agent").info("settings", extra={"settings": settings.masked()})
+        return
     table = Table(title="oss-agent settings", title_justify="left", show_header=False)
     table.add_column("setting", no_wrap=True)
     table.add_column("value", overflow="fold")  # long paths wrap instead of being cut
@@ -51,17 +54,18 @@ def serve() -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.logs import configure_logging
 
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.value, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level.value, settings.log_format)
     print_banner(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.value.lower(),
+        log_config=None,  # keep configure_logging's handler: uvicorn's lines in LOG_FORMAT too
+        access_log=False,  # RequestLogMiddleware logs each request, with its ids
         ws="none",  # no WebSocket routes: skip importing a WebSocket library
     )
 

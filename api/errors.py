@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.errors import AgentError
+from api.logs import REQUEST_ID_HEADER
 from api.protocol import ErrorInfo, ErrorResponse
 
 logger = logging.getLogger(__name__)
@@ -83,7 +84,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     body = error_body(
         f"Internal error ({type(exc).__name__}); the server log has the details.", "server_error"
     )
-    return JSONResponse(body, status_code=500)
+    # Answered outside the request-id middleware, so the id is added here.
+    request_id = getattr(request.state, "request_id", None)
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    return JSONResponse(body, status_code=500, headers=headers)
 
 
 def register_exception_handlers(app: FastAPI) -> None:

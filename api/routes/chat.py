@@ -12,6 +12,7 @@ from sse_starlette import EventSourceResponse
 from agent.errors import AgentError
 from api.completion import completion_response
 from api.deps import Services, ServicesDep
+from api.logs import note
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
 from api.streaming import ChunkWriter, sse_events
@@ -28,6 +29,7 @@ async def create_chat_completion(
     """Answer the request's new messages within the session named by X-Session-ID."""
     given = (x_session_id or "").strip() or None
     session_id = checked_session_id(given) if given else new_session_id()
+    note(session_id=session_id, model=services.settings.llm_model)
     stack = AsyncExitStack()
     known = given is not None  # whether the session exists for the client to use
     try:
@@ -44,6 +46,7 @@ async def create_chat_completion(
             exc.headers[SESSION_ID_HEADER] = session_id
         raise
     body = completion_response(turn, services.settings.llm_model)
+    note(tokens=body.usage.total_tokens)
     return JSONResponse(body.model_dump(), headers={SESSION_ID_HEADER: session_id})
 
 
