@@ -43,7 +43,8 @@ def _log_lines(svc: Service) -> list[dict]:
 
 
 def _access_line(lines: list[dict], request_id: str) -> dict:
-    found = [e for e in lines if e["logger"] == "oss_agent.access" and e["request_id"] == request_id]
+    access = [entry for entry in lines if entry["logger"] == "oss_agent.access"]
+    found = [entry for entry in access if entry["request_id"] == request_id]
     assert len(found) == 1, lines
     return found[0]
 
