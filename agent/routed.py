@@ -7,7 +7,7 @@ import dataclasses
 import time
 
 from agent.backends import Backend, BackendPool
-from agent.errors import AgentError, UpstreamError
+from agent.errors import AgentError, ReceivedCounter, UpstreamError
 from agent.reply import ModelReply
 from agent.request_fields import for_server
 from agent.upstream import ModelCall, OnDelta, call_model
@@ -35,18 +35,6 @@ def for_backend(call: ModelCall, backend: Backend) -> ModelCall:
     return dataclasses.replace(call, params=params, mode=mode)
 
 
-class _Watched:
-    """Passes deltas on and remembers whether any reached the client."""
-
-    def __init__(self, on_delta: OnDelta) -> None:
-        self.on_delta = on_delta
-        self.shown = False
-
-    def __call__(self, kind: str, text: str) -> None:
-        self.shown = True
-        self.on_delta(kind, text)
-
-
 async def call_routed(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> ModelReply:
     """Run the step; retry it on another backend while nothing has reached the client."""
     model = call.params.get("model")
@@ -55,7 +43,7 @@ async def call_routed(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> 
         backend = pool.pick(model, tried)
         if backend is None:
             raise no_backend(model)
-        watched = _Watched(on_delta)
+        watched = ReceivedCounter(on_delta)
         started = time.monotonic()
         try:
             with pool.busy(backend):
@@ -65,7 +53,7 @@ async def call_routed(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> 
                 raise
             pool.failed(backend, exc.message)
             tried.add(backend.spec.name)
-            if watched.shown or pool.pick(model, tried) is None:
+            if watched.count or pool.pick(model, tried) is None:
                 raise
             continue
         pool.succeeded(backend, time.monotonic() - started)

@@ -42,6 +42,13 @@ class LogLevel(StrEnum):
     ERROR = "ERROR"
 
 
+class LogFormat(StrEnum):
+    """Log line formats accepted by LOG_FORMAT."""
+
+    TEXT = "text"
+    JSON = "json"  # one JSON object per line
+
+
 BUILTIN_TOOL_NAMES = ("calculator", "datetime", "system_info", "files", "http_fetch")
 DEFAULT_BUILTIN_TOOLS = ("calculator", "datetime", "system_info", "files")
 
@@ -127,6 +134,7 @@ class Settings(BaseSettings):
     tools_fetch_max_bytes: int = Field(200_000, ge=1024, description="http_fetch download cap")
 
     log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
+    log_format: LogFormat = Field(LogFormat.TEXT, description="text|json (one object per line)")
 
     @field_validator("tools_enabled", "tools_fetch_allow", mode="before")
     @classmethod
@@ -177,6 +185,11 @@ class Settings(BaseSettings):
         default = Path("mcp.json")
         return default if default.exists() else None
 
+    @property
+    def mcp_config_in_use(self) -> Path | None:
+        """The MCP config the service loads: `mcp_config_path`, unless USE_MCP_TOOLS is off."""
+        return self.mcp_config_path if self.use_mcp_tools else None
+
     def masked(self) -> dict[str, str]:
         """Effective settings as env-var names and printable values, secrets masked."""
         shown: dict[str, str] = {}
@@ -193,7 +206,17 @@ class Settings(BaseSettings):
             if name in ("database_url", "llm_base_url"):
                 text = mask_url_password(text)
             shown[name.upper()] = text
+        shown["MCP_CONFIG"] = self._mcp_config_shown()
         return shown
+
+    def _mcp_config_shown(self) -> str:
+        """The MCP config file actually loaded, and why when it is not MCP_CONFIG itself."""
+        path = self.mcp_config_path
+        if path is None:
+            return "none (no ./mcp.json)"
+        found = " (found in the working directory)" if self.mcp_config is None else ""
+        unused = " (not loaded: USE_MCP_TOOLS=false)" if not self.use_mcp_tools else ""
+        return f"{path.resolve()}{found}{unused}"
 
 
 def mask_url_password(url: str) -> str:

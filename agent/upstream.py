@@ -11,7 +11,7 @@ import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from agent import capabilities
-from agent.errors import upstream_error
+from agent.errors import ReceivedCounter, upstream_error
 from agent.model import ReasoningChatOpenAI
 from agent.prompts.nudges import REQUIRED_NUDGE
 from agent.reply import ModelReply
@@ -43,10 +43,11 @@ async def call_model(
     llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDelta | None = None
 ) -> ModelReply:
     """Run one step; upstream failures become UpstreamError with the right status."""
+    received = ReceivedCounter(on_delta or _ignore)
     try:
-        raw = await _with_reasks(llm, call, on_delta or _ignore)
+        raw = await _with_reasks(llm, call, received)
     except openai.OpenAIError as exc:
-        raise upstream_error(exc, str(llm.openai_api_base)) from exc
+        raise upstream_error(exc, str(llm.openai_api_base), received.count) from exc
     return _checked(raw, call)
 
 

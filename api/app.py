@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,9 +12,11 @@ from fastapi import FastAPI
 from agent.backend_health import watching
 from agent.backends import BackendPool
 from agent.settings import Settings, get_settings
+from agent.upstream_check import probe_upstream
 from api.deps import Services
 from api.errors import register_exception_handlers
 from api.keys import KeyRing
+from api.logs import RequestLogMiddleware
 from api.queue import TurnLimiter
 from api.routes import api_router
 from api.sessions import Sessions
@@ -20,6 +24,22 @@ from graph.builder import build_graph
 from graph.checkpoint import open_store
 from graph.deps import AgentDeps
 from mcp_tools.loader import open_tools
+
+logger = logging.getLogger(__name__)
+
+
+async def warn_about_upstream(backends: BackendPool) -> None:
+    """Say at start-up what is wrong with each model server's URL; never stops the service
+    starting."""
+    for backend in list(backends.backends.values()):
+        spec = backend.spec
+        key = spec.api_key.get_secret_value() if spec.api_key else None
+        probe = await probe_upstream(spec.base_url, key)
+        where = "LLM_BASE_URL" if backends.catch_all else f"backend {spec.name!r}"
+        if probe.ok:
+            logger.info("model server at %s answers", probe.url)
+        elif probe.problem:
+            logger.warning("%s: %s; starting anyway", where, probe.problem)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ),
                 backends=backends,
             )
+            check = asyncio.create_task(warn_about_upstream(backends))
             yield
+            check.cancel()
 
     app = FastAPI(
         title="oss-agent",
@@ -58,5 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     register_exception_handlers(app)
+    app.add_middleware(RequestLogMiddleware)
     app.include_router(api_router)
     return app

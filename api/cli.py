@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from agent.settings import Settings, describe_errors
+from agent.settings import LogFormat, Settings, describe_errors
 
 app = typer.Typer(
     help="oss-agent: an OpenAI-compatible agent service for gpt-oss.",
@@ -36,8 +36,13 @@ def load_settings() -> Settings:
 
 
 def print_banner(settings: Settings) -> None:
-    """One table of the effective settings, secrets masked."""
+    """The effective settings, secrets masked: a table, or one log line with LOG_FORMAT=json."""
+    if settings.log_format is LogFormat.JSON:
+        logging.getLogger("oss_agent").info("settings", extra={"settings": settings.masked()})
+        return
     table = Table(title="oss-agent settings", title_justify="left", show_header=False)
+    table.add_column("setting", no_wrap=True)
+    table.add_column("value", overflow="fold")  # long paths wrap instead of being cut
     for name, value in settings.masked().items():
         table.add_row(name, value)
     err.print(table)
@@ -65,18 +70,20 @@ def serve() -> None:
     import uvicorn
 
     from api.app import create_app
+    from api.logs import configure_logging
 
     settings = load_settings()
     check_team_files(settings)
-    logging.basicConfig(
-        level=settings.log_level.value, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level.value, settings.log_format)
     print_banner(settings)
     uvicorn.run(
         create_app(settings),
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.value.lower(),
+        log_config=None,  # keep configure_logging's handler: uvicorn's lines in LOG_FORMAT too
+        access_log=False,  # RequestLogMiddleware logs each request, with its ids
+        ws="none",  # no WebSocket routes: skip importing a WebSocket library
     )
 
 
@@ -98,7 +105,7 @@ def tools(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
     """List every server-side tool (built-in and MCP) with its source and status."""
-    from api.routes.tools import tool_listing
+    from mcp_tools.listing import tool_listing
     from mcp_tools.loader import open_tools
 
     settings = load_settings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.errors import AgentError
+from api.logs import REQUEST_ID_HEADER
 from api.protocol import ErrorInfo, ErrorResponse
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,26 @@ def _location(loc: tuple) -> str:
     return ".".join(parts)
 
 
+def _json_syntax_error(exc: RequestValidationError) -> JSONResponse | None:
+    """A body that is not JSON: where (line, column) and what the parser expected."""
+    first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") != "json_invalid" or not isinstance(exc.body, str | bytes):
+        return None
+    doc = exc.body.decode(errors="replace") if isinstance(exc.body, bytes) else exc.body
+    position = first["loc"][-1] if isinstance(first["loc"][-1], int) else 0
+    where = json.JSONDecodeError(first.get("ctx", {}).get("error", "invalid JSON"), doc, position)
+    near = doc[max(position - 20, 0) : position + 20].replace("\n", " ")
+    message = (
+        f"The request body is not valid JSON: {where.msg} at line {where.lineno}, "
+        f"column {where.colno} (near `{near}`). Send a JSON object such as "
+        '{"model": "...", "messages": [{"role": "user", "content": "..."}]}.'
+    )
+    return JSONResponse(error_body(message, "invalid_request_error", None, "invalid_json"), 400)
+
+
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    if (syntax := _json_syntax_error(exc)) is not None:
+        return syntax
     problems = []
     for item in exc.errors():
         where = _location(tuple(item.get("loc", ())))
@@ -92,7 +113,10 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     body = error_body(
         f"Internal error ({type(exc).__name__}); the server log has the details.", "server_error"
     )
-    return JSONResponse(body, status_code=500)
+    # Answered outside the request-id middleware, so the id is added here.
+    request_id = getattr(request.state, "request_id", None)
+    headers = {REQUEST_ID_HEADER: request_id} if request_id else None
+    return JSONResponse(body, status_code=500, headers=headers)
 
 
 def register_exception_handlers(app: FastAPI) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from agent.errors import AgentError
 from api.completion import usage_of
 from api.errors import agent_error_body, error_body
+from api.logs import note
 from api.protocol import new_completion_id
 from graph.turn import TurnOutcome, turn_outcome
 
@@ -84,6 +85,7 @@ async def sse_events(
             elif (text := delta_chunk(writer, data)) is not None:
                 yield text
         turn = turn_outcome(values, start_index)
+        note(tokens=usage_of(turn).total_tokens)
         for text in tool_call_chunks(writer, turn.tool_calls):
             yield text
         yield writer.chunk({}, turn.finish_reason)

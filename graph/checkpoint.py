@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import psycopg
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 
-from agent.settings import mask_url_password
-from graph.locks import PostgresSessionLocks, SessionLocks
-from graph.owners import MemoryOwners, Owners, postgres_owners, sqlite_owners
-
-SETUP_LOCK_KEY = 7_241_958_301  # serialises schema migrations of concurrent processes
-SETUP_POLL = 0.1  # seconds between tries for SETUP_LOCK_KEY
+from graph.locks import SessionLocks
+from graph.owners import MemoryOwners, Owners, sqlite_owners
 
 
 @dataclass
@@ -45,8 +35,10 @@ async def open_store(
 ) -> AsyncIterator[SessionStore]:
     """Open the store named by `database_url` for the life of the service."""
     if database_url.startswith(("postgresql://", "postgres://")):
-        async with _postgres(database_url, lock_timeout, pool_size) as store:
-            yield store
+        from graph.checkpoint_postgres import open_postgres_store  # psycopg only when used
+
+        async with open_postgres_store(database_url, lock_timeout, pool_size) as store:
+            yield SessionStore(*store)
     elif database_url.startswith("memory://"):
         yield SessionStore(InMemorySaver(), SessionLocks(lock_timeout), MemoryOwners())
     else:
@@ -56,61 +48,3 @@ async def open_store(
             await saver.setup()
             owners = await sqlite_owners(saver)
             yield SessionStore(saver, SessionLocks(lock_timeout), owners)
-
-
-class StoreUnavailable(RuntimeError):
-    """The database named by DATABASE_URL does not answer."""
-
-
-async def _check_reachable(url: str) -> None:
-    """Fail fast, naming the database, instead of a pool timeout 30 s later."""
-    try:
-        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1]
-        raise StoreUnavailable(
-            f"cannot connect to the session database {mask_url_password(url)}: {reason}"
-        ) from None
-    await conn.close()
-
-
-@asynccontextmanager
-async def _postgres(url: str, lock_timeout: float, pool_size: int) -> AsyncIterator[SessionStore]:
-    await _check_reachable(url)
-    # A turn keeps its lock's connection while the saver needs others: one shared pool
-    # deadlocks as soon as `pool_size` turns run at once, so the locks get their own.
-    async with _pool(url, pool_size) as pool, _pool(url, pool_size) as lock_pool:
-        saver = AsyncPostgresSaver(pool)
-        async with lock_pool.connection() as conn:  # the saver's pool may have one connection
-            owners = await _setup_alone(saver, pool, conn)
-        yield SessionStore(saver, PostgresSessionLocks(lock_pool, lock_timeout), owners)
-
-
-async def _setup_alone(saver: AsyncPostgresSaver, pool: Any, conn: Any) -> Owners:
-    """Run the saver's migrations and create the owners table while holding
-    SETUP_LOCK_KEY on `conn`."""
-    await _poll_lock(conn, SETUP_LOCK_KEY)
-    try:
-        await saver.setup()
-        return await postgres_owners(pool)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
-
-
-async def _poll_lock(conn: Any, key: int) -> None:
-    """Take an advisory lock by polling, never by blocking in pg_advisory_lock.
-
-    A session blocked there is a running statement; the migrations' CREATE INDEX CONCURRENTLY
-    waits for it to end, so two processes starting together would wait on each other forever.
-    """
-    while True:
-        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (key,))
-        row = await cursor.fetchone()
-        if row and row["locked"]:
-            return
-        await asyncio.sleep(SETUP_POLL)
-
-
-def _pool(url: str, size: int) -> AsyncConnectionPool:
-    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-    return AsyncConnectionPool(url, min_size=1, max_size=size, kwargs=kwargs, open=False)

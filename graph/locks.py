@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from psycopg_pool import PoolTimeout
-
 from agent.errors import AgentError
 
 
@@ -86,6 +84,8 @@ class PostgresSessionLocks(SessionLocks):
     @asynccontextmanager
     async def _connection(self, deadline: float) -> AsyncIterator[Any]:
         """A lock connection; each running turn holds one, so waiting for one is bounded."""
+        from psycopg_pool import PoolTimeout  # imported only by Postgres stores
+
         try:
             connection = self._pool.connection(timeout=max(deadline - time.monotonic(), 0.1))
             async with connection as conn:

@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 
 from agent.settings import Settings
 from mcp_tools.builtin import builtin_tools
-from mcp_tools.mcp_client import open_mcp_tools
 from mcp_tools.registry import BUILTIN, SourceStatus, ToolEntry, ToolRegistry
 
 logger = logging.getLogger(__name__)
@@ -26,10 +25,24 @@ def builtin_registry(settings: Settings) -> ToolRegistry:
 
 
 @asynccontextmanager
+async def _mcp_tools(
+    settings: Settings,
+) -> AsyncIterator[tuple[list[ToolEntry], list[SourceStatus]]]:
+    """The MCP servers' tools; the MCP SDK (seconds to import) only when a config is in use."""
+    if settings.mcp_config_in_use is None:
+        yield [], []
+        return
+    from mcp_tools.mcp_client import open_mcp_tools
+
+    async with open_mcp_tools(settings) as found:
+        yield found
+
+
+@asynccontextmanager
 async def open_tools(settings: Settings) -> AsyncIterator[ToolRegistry]:
     """The tool registry for the life of the service; MCP sessions close with it."""
     registry = await asyncio.to_thread(builtin_registry, settings)  # touches the filesystem
-    async with open_mcp_tools(settings) as (entries, statuses):
+    async with _mcp_tools(settings) as (entries, statuses):
         for entry in entries:
             registry.add(entry)
         for status in statuses:

@@ -50,8 +50,8 @@ async def start_mcp_toolset(
     settings: Settings, startup_timeout: float = STARTUP_TIMEOUT
 ) -> McpToolset:
     """Start every enabled server concurrently; a failing one only fails its own status."""
-    path = settings.mcp_config_path
-    if not settings.use_mcp_tools or path is None:
+    path = settings.mcp_config_in_use
+    if path is None:
         return McpToolset()
     try:
         config = read_mcp_config(path)

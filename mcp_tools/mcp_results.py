@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import anyio
 from langchain_core.tools import ToolException
 from mcp import McpError, types
 from mcp.types import CONNECTION_CLOSED
@@ -63,11 +64,18 @@ def unavailable_error(server: str, reason: str) -> ToolException:
     return ToolException(f"MCP server '{server}' is unavailable: {reason}")
 
 
+# Writing to a server that has just exited (seen on a loaded machine, before the read side
+# reports the closed connection).
+_GONE = (anyio.BrokenResourceError, anyio.ClosedResourceError, BrokenPipeError)
+
+
 def describe_exception(exc: BaseException) -> str:
     """A one-line reason, unwrapping the exception groups raised by anyio task groups."""
     while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         exc = exc.exceptions[0]
-    if isinstance(exc, McpError) and exc.error.code == CONNECTION_CLOSED:
+    if (isinstance(exc, McpError) and exc.error.code == CONNECTION_CLOSED) or isinstance(
+        exc, _GONE
+    ):
         return "the server closed the connection (did its process exit? see its stderr)"
     if isinstance(exc, McpError):
         return f"the server answered with an error: {exc.error.message}"

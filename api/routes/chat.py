@@ -13,6 +13,7 @@ from agent.errors import AgentError
 from api.completion import completion_response
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
+from api.logs import note
 from api.ownership import require_owned
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.request_fields import upstream_fields
@@ -37,6 +38,7 @@ async def create_chat_completion(
     model = services.backends.resolve(request.model)
     fields = upstream_fields(request)
     services.backends.check_fields(model, fields)
+    note(session_id=session_id, model=model)
     stack = AsyncExitStack()
     known = given is not None  # whether the session exists for the client to use
     try:
@@ -59,6 +61,7 @@ async def create_chat_completion(
             exc.headers[SESSION_ID_HEADER] = session_id
         raise
     body = completion_response(turn, plan.context.model or services.settings.llm_model)
+    note(tokens=body.usage.total_tokens)
     return JSONResponse(body.model_dump(), headers={SESSION_ID_HEADER: session_id})
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -50,8 +49,7 @@ async def ready(services: ServicesDep) -> JSONResponse:
 
 async def check_upstream(services: Services) -> dict[str, Any]:
     """GET {base_url}/models of every backend with a short timeout; ok when one answers."""
-    async with httpx.AsyncClient(timeout=3.0) as client:
-        results = await check_all(services.backends, client)
+    results = await check_all(services.backends)
     backends = [
         {
             "name": backend.spec.name,

@@ -16,6 +16,8 @@ from tests.upstream_sim.fixtures import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 OSS_AGENT = str(Path(sys.executable).with_name("oss-agent"))
+# A loaded 2-core machine has needed 35 s for a start; a failed start shows the output.
+START_TIMEOUT = float(os.environ.get("TEST_SERVICE_START_TIMEOUT", "180"))
 
 
 class Service:
@@ -23,7 +25,13 @@ class Service:
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
         self.port = free_port()
-        self.env = {**os.environ, **env, "API_HOST": "127.0.0.1", "API_PORT": str(self.port)}
+        self.env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",  # a start that fails shows everything printed so far
+            **env,
+            "API_HOST": "127.0.0.1",
+            "API_PORT": str(self.port),
+        }
         self.cwd = cwd
         self.process: subprocess.Popen | None = None
         self.log = cwd / f"service-{self.port}.log"
@@ -41,7 +49,7 @@ class Service:
     def http(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30)
 
-    def start(self, timeout: float = 30) -> Service:
+    def start(self, timeout: float = START_TIMEOUT) -> Service:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [OSS_AGENT, "serve"],
@@ -50,17 +58,21 @@ class Service:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        started = time.monotonic()
+        while time.monotonic() < started + timeout:
             if self.process.poll() is not None:
-                raise RuntimeError(f"service exited early:\n{self.output()}")
+                code = self.process.returncode
+                raise RuntimeError(f"service exited with {code} before /health:\n{self.output()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=5).status_code == 200:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"service not ready in {timeout} s:\n{self.output()}")
+        raise RuntimeError(
+            f"service on port {self.port} not ready in {timeout:.0f} s "
+            f"(TEST_SERVICE_START_TIMEOUT); its output:\n{self.output() or '(none)'}"
+        )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

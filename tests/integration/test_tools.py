@@ -46,7 +46,7 @@ def agent(sim_server: SimServer, mcp_config: Path) -> Iterator[Service]:
         MCP_CONFIG=str(mcp_config),
         MCP_CALL_TIMEOUT="3",
     )
-    svc = Service(env, workdir).start(timeout=60)
+    svc = Service(env, workdir).start()
     yield svc
     svc.stop()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import anyio
 from mcp import McpError, types
 
 from mcp_tools.mcp_results import describe_exception, result_to_text
@@ -52,3 +53,8 @@ def test_describe_exception_unwraps_groups_and_names_closed_connections() -> Non
     missing = FileNotFoundError(2, "No such file", "/bin/nope")
     assert describe_exception(missing) == "command not found: /bin/nope"
     assert describe_exception(RuntimeError()) == "RuntimeError"
+
+
+def test_writing_to_a_server_that_exited_is_a_closed_connection() -> None:
+    for gone in (anyio.BrokenResourceError(), BrokenPipeError(32, "Broken pipe")):
+        assert "closed the connection" in describe_exception(ExceptionGroup("tg", [gone]))

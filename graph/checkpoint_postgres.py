@@ -1,0 +1,85 @@
+"""The Postgres session store: a checkpointer pool, a lock pool, migrations one at a time.
+
+Imported only when DATABASE_URL names Postgres (psycopg takes a while to import).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from agent.settings import mask_url_password
+from graph.locks import PostgresSessionLocks
+from graph.owners import Owners, postgres_owners
+
+SETUP_LOCK_KEY = 7_241_958_301  # serialises schema migrations of concurrent processes
+SETUP_POLL = 0.1  # seconds between tries for SETUP_LOCK_KEY
+
+
+class StoreUnavailable(RuntimeError):
+    """The database named by DATABASE_URL does not answer."""
+
+
+async def _check_reachable(url: str) -> None:
+    """Fail fast, naming the database, instead of a pool timeout 30 s later."""
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=10)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1]
+        raise StoreUnavailable(
+            f"cannot connect to the session database {mask_url_password(url)}: {reason}"
+        ) from None
+    await conn.close()
+
+
+@asynccontextmanager
+async def open_postgres_store(
+    url: str, lock_timeout: float, pool_size: int
+) -> AsyncIterator[tuple[AsyncPostgresSaver, PostgresSessionLocks, Owners]]:
+    """The checkpointer, the session locks and the session owners of the Postgres database
+    at `url`."""
+    await _check_reachable(url)
+    # A turn keeps its lock's connection while the saver needs others: one shared pool
+    # deadlocks as soon as `pool_size` turns run at once, so the locks get their own.
+    async with _pool(url, pool_size) as pool, _pool(url, pool_size) as lock_pool:
+        saver = AsyncPostgresSaver(pool)
+        async with lock_pool.connection() as conn:  # the saver's pool may have one connection
+            owners = await _setup_alone(saver, pool, conn)
+        yield saver, PostgresSessionLocks(lock_pool, lock_timeout), owners
+
+
+async def _setup_alone(saver: AsyncPostgresSaver, pool: Any, conn: Any) -> Owners:
+    """Run the saver's migrations and create the owners table while holding
+    SETUP_LOCK_KEY on `conn`."""
+    await _poll_lock(conn, SETUP_LOCK_KEY)
+    try:
+        await saver.setup()
+        return await postgres_owners(pool)
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+
+
+async def _poll_lock(conn: Any, key: int) -> None:
+    """Take an advisory lock by polling, never by blocking in pg_advisory_lock.
+
+    A session blocked there is a running statement; the migrations' CREATE INDEX CONCURRENTLY
+    waits for it to end, so two processes starting together would wait on each other forever.
+    """
+    while True:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (key,))
+        row = await cursor.fetchone()
+        if row and row["locked"]:
+            return
+        await asyncio.sleep(SETUP_POLL)
+
+
+def _pool(url: str, size: int) -> AsyncConnectionPool:
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    return AsyncConnectionPool(url, min_size=1, max_size=size, kwargs=kwargs, open=False)

@@ -1,0 +1,70 @@
+"""The README's own commands: `./scripts/test.sh -k <expr>` and `./scripts/serve.sh`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.integration.service import REPO, START_TIMEOUT
+from tests.upstream_sim.fixtures import free_port
+
+
+def test_test_script_passes_its_arguments_to_pytest() -> None:
+    # INSTALL_COMPOSE=0: the compose CLI comes from PyPI, and tests stay on loopback.
+    env = {**os.environ, "INSTALL_COMPOSE": "0"}
+    result = subprocess.run(
+        ["./scripts/test.sh", "-k", "mask_url_password", "-p", "no:randomly", "tests/unit"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unexpected argument" not in result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and " deselected" in summary, result.stdout
+
+
+def test_serve_script_starts_the_service(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "API_PORT": str(port),
+        "LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",  # down: the service still starts
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'sessions.db'}",
+        "TOOLS_WORKSPACE": str(tmp_path / "workspace"),
+        "USE_MCP_TOOLS": "false",
+    }
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        serve = ["./scripts/serve.sh"]
+        process = subprocess.Popen(
+            serve, cwd=REPO, env=env, stdout=out, stderr=out, start_new_session=True
+        )
+    try:
+        health = _wait_for_health(process, port, log)
+        assert health.json() == {"status": "ok"}
+        ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=30)
+        assert ready.status_code == 503 and not ready.json()["upstream"]["ok"]
+    finally:
+        os.killpg(process.pid, signal.SIGINT)  # the script's own process group
+        process.wait(30)
+    assert "oss-agent settings" in log.read_text()
+
+
+def _wait_for_health(process: subprocess.Popen, port: int, log: Path) -> httpx.Response:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError(f"serve.sh did not answer /health:\n{log.read_text(errors='replace')}")
