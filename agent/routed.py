@@ -13,7 +13,9 @@ from agent.request_fields import for_server
 from agent.upstream import ModelCall, OnDelta, call_model
 
 # Connection errors, timeouts and 5xx: another backend may well answer.
-RETRYABLE = frozenset({"upstream_unreachable", "upstream_timeout", "upstream_error"})
+RETRYABLE = frozenset(
+    {"upstream_unreachable", "upstream_timeout", "upstream_error", "upstream_dropped"}
+)
 
 
 def no_backend(model: str | None) -> AgentError:

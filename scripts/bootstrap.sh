@@ -4,11 +4,18 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! python3 -m uv --version >/dev/null 2>&1; then
-  echo "installing uv with pip..." >&2
-  python3 -m pip install --quiet uv 2>/dev/null || python3 -m pip install --quiet --user uv
+# uv: the `uv` command, else the module of this python3 (installed with pip when missing).
+# The command comes first: inside the project's venv, python3 is the venv's, without uv.
+if command -v uv >/dev/null 2>&1; then
+  UV=(uv)
+else
+  if ! python3 -m uv --version >/dev/null 2>&1; then
+    echo "installing uv with pip..." >&2
+    python3 -m pip install --quiet uv 2>/dev/null || python3 -m pip install --quiet --user uv
+  fi
+  UV=(python3 -m uv)
 fi
 # No "$@" here: a sourced script sees its caller's arguments, which belong to pytest.
-python3 -m uv sync --locked --quiet
+"${UV[@]}" sync --locked --quiet
 
-uv_run() { python3 -m uv run --locked --no-sync "$@"; }
+uv_run() { "${UV[@]}" run --locked --no-sync "$@"; }

@@ -38,7 +38,7 @@ async def create_chat_completion(
     model = services.backends.resolve(request.model)
     fields = upstream_fields(request)
     services.backends.check_fields(model, fields)
-    note(session_id=session_id, model=model)
+    note(session_id=session_id, model=model or services.settings.llm_model)
     stack = AsyncExitStack()
     known = given is not None  # whether the session exists for the client to use
     try:
