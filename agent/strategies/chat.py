@@ -56,7 +56,8 @@ async def prompt_reply(
     plain = render_hermes_messages([to_openai(m) for m in messages], tools)
     options.pop("bind", None)
     options.pop("reasoning_opened", None)
-    parser = ReplyParser(list(tool_functions(tools)), dialect="hermes", reasoning_dialect=None)
+    # auto, not just hermes: a gpt-oss server may still answer in (stripped) harmony
+    parser = ReplyParser(list(tool_functions(tools)), reasoning_dialect=None)
     answer = await chat_answer(llm, plain, options, parser, on_delta)
     finish = answer.message.response_metadata.get("finish_reason")
     return reply_from(parser, answer.native_calls, tools, finish, usage_of(answer.message))
