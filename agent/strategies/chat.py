@@ -25,12 +25,22 @@ async def auto_reply(
 ) -> ModelReply:
     """`tools` sent upstream; the server's calls cleaned, and calls or markup left in
     `content` or the reasoning field recovered by the auto parser."""
+    json_answer = asks_for_json(options)
     parser = ReplyParser(
         list(tool_functions(tools)),
-        tail_call=tail_call_namer(tools),
+        tail_call=None if json_answer else tail_call_namer(tools),
         reasoning_opened=options.pop("reasoning_opened", False),
+        json_calls=not json_answer,
     )
     return await _native_tools(llm, messages, tools, options, on_delta, parser)
+
+
+def asks_for_json(options: dict[str, Any]) -> bool:
+    """Whether the client asked for a JSON answer (`response_format`): then a bare JSON
+    object in content is that answer, streamed as it comes, not a call written as text."""
+    sent = {**options, **(options.get("extra_body") or {})}
+    kind = (sent.get("response_format") or {}).get("type")
+    return kind in ("json_object", "json_schema")
 
 
 async def native_reply(

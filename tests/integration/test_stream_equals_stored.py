@@ -264,3 +264,42 @@ def test_prompt_mode_keeps_harmony_markup_out_of_content(
     assert got == expected
     view = stored(prompt_service, session)
     assert view == {k: expected[k] for k in ("content", "reasoning", "calls")}
+
+
+@pytest.fixture(scope="module")
+def plain_service(
+    sim_server: SimServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """The defaults: auto mode, no `<think>` opened by the template."""
+    workdir = tmp_path_factory.mktemp("plain")
+    svc = Service(service_env(sim_server.base_url, workdir), workdir).start()
+    yield svc
+    svc.stop()
+
+
+def test_a_json_answer_asked_for_streams_as_it_comes(
+    plain_service: Service, sim: SimServer
+) -> None:
+    """With `response_format` JSON, a bare JSON object is the answer, not a call written as
+    text: it streams delta by delta instead of being held to the end, even with tools."""
+    answer = json.dumps({"city": "Paris", "note": "a JSON answer, not a call " * 4})
+    sim.control.script({"content": answer, "content_chunks": split(answer, 8)})
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "go"}],
+        "tools": [WEATHER],
+        "response_format": {"type": "json_object"},
+        "stream": True,
+    }
+    deltas = []
+    service = plain_service
+    with service.http() as http, http.stream("POST", "/v1/chat/completions", json=body) as r:
+        session = r.headers["x-session-id"]
+        for line in r.iter_lines():
+            if line.startswith("data: {"):
+                delta = json.loads(line.removeprefix("data: "))["choices"][0]["delta"]
+                assert not delta.get("tool_calls"), delta
+                deltas += [delta["content"]] if delta.get("content") else []
+    assert "".join(deltas) == answer
+    assert len(deltas) > 1, "the answer was held back and sent in one piece"
+    assert stored(service, session) == {"content": answer, "reasoning": None, "calls": []}
