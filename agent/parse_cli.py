@@ -6,7 +6,9 @@ Contract (stable; fixtures depend on it):
   `{"chunks": [str, ...], "tools": [...]}` (chunks are fed to the streaming parser in
   order), with an optional `"dialect"` (one of `dialect_names()`; `auto`, which detects
   it as the text goes, when absent) and an optional `"reasoning_opened": true` (as the
-  service's REASONING_OPENED_IN_PROMPT: text before a first `</think>` is reasoning).
+  service's REASONING_OPENED_IN_PROMPT: text before a first `</think>` is reasoning) and an
+  optional `"finish_reason"` (as the server reported it: with `"length"`, a call the token
+  limit cut off is dropped, as the service drops it).
   `tools` are OpenAI function tools and may be empty or absent: then names are only
   cleaned, not matched.
 * Output: one JSON line per input line, in order:
@@ -26,7 +28,7 @@ import logging
 from typing import Any, TextIO
 
 from agent.parsing import Parsed, get_dialect
-from agent.toolcalls import InvalidCall, ToolCall, resolve_calls, tool_functions
+from agent.toolcalls import InvalidCall, ToolCall, collect_calls, tool_functions
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +91,10 @@ def _parse_record(obj: Any) -> dict[str, Any]:
     for chunk in chunks:
         parser.feed(chunk)
     parser.close()
-    return _output(parser.result(), tools)
+    finish = obj.get("finish_reason")
+    if finish is not None and not isinstance(finish, str):
+        raise RecordError("'finish_reason' must be a string, e.g. \"length\"")
+    return _output(parser.result(), tools, cut_off=finish == "length")
 
 
 def _tools(value: Any) -> list[dict[str, Any]]:
@@ -115,8 +120,9 @@ def _chunks(obj: dict[str, Any]) -> list[str]:
     raise RecordError("input has neither 'text' nor 'chunks'")
 
 
-def _output(parsed: Parsed, tools: list[dict[str, Any]]) -> dict[str, Any]:
-    calls = resolve_calls(parsed.calls, tools, validate=False)
+def _output(parsed: Parsed, tools: list[dict[str, Any]], *, cut_off: bool) -> dict[str, Any]:
+    """The service's rule (collect_calls): with `cut_off`, a call the end cut off is dropped."""
+    calls = collect_calls(parsed, [], tools, cut_off=cut_off, validate=False)
     invalid = [call for call in calls if isinstance(call, InvalidCall)]
     if invalid:
         raise RecordError(f"tool call '{invalid[0].name}': {invalid[0].error}")

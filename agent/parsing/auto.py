@@ -36,7 +36,8 @@ class AutoStream(TaggedStream):
     """Parses output of any dialect. `text_target` is where plain text goes ("content",
     or "reasoning" for a server's reasoning field). With `reasoning_first`, text before a
     first tag that closes `<think>`/`<reasoning>` is reasoning, so the start of the output
-    is held until a tag (or the end) decides it."""
+    is held until a tag (or the end) decides it. Without `json_calls` (the client asked
+    for a JSON answer), bare JSON is text, never a call, and is not held."""
 
     def __init__(
         self,
@@ -44,8 +45,11 @@ class AutoStream(TaggedStream):
         *,
         text_target: str = "content",
         reasoning_first: bool = False,
+        json_calls: bool = True,
     ) -> None:
         bare_json = "start" if text_target == "content" else "tail"
+        if not json_calls:
+            bare_json = "never"
         super().__init__(
             tool_names, tool_call_tags=True, bare_json=bare_json, text_target=text_target
         )

@@ -54,8 +54,10 @@ class ReplyParser:
         reasoning_dialect: str | None = "auto",
         tail_call: Callable[[str], str | None] | None = None,
         reasoning_opened: bool = False,
+        json_calls: bool = True,
     ) -> None:
         self._names = tuple(tool_names)
+        self._json_calls = json_calls
         self._tail_call = tail_call
         self._reasoning_opened = reasoning_opened
         self._dialect = dialect
@@ -112,7 +114,9 @@ class ReplyParser:
                 self._parsers[source] = PassThrough("content")
             elif self._dialect == "auto":
                 reasoning_first = self._reasoning_opened and not self._kept.text["reasoning"]
-                self._parsers[source] = AutoStream(self._names, reasoning_first=reasoning_first)
+                self._parsers[source] = AutoStream(
+                    self._names, reasoning_first=reasoning_first, json_calls=self._json_calls
+                )
             else:
                 self._parsers[source] = get_dialect(self._dialect).stream(self._names)
         return self._parsers[source]

@@ -25,12 +25,22 @@ async def auto_reply(
 ) -> ModelReply:
     """`tools` sent upstream; the server's calls cleaned, and calls or markup left in
     `content` or the reasoning field recovered by the auto parser."""
+    json_answer = asks_for_json(options)
     parser = ReplyParser(
         list(tool_functions(tools)),
-        tail_call=tail_call_namer(tools),
+        tail_call=None if json_answer else tail_call_namer(tools),
         reasoning_opened=options.pop("reasoning_opened", False),
+        json_calls=not json_answer,
     )
     return await _native_tools(llm, messages, tools, options, on_delta, parser)
+
+
+def asks_for_json(options: dict[str, Any]) -> bool:
+    """Whether the client asked for a JSON answer (`response_format`): then a bare JSON
+    object in content is that answer, streamed as it comes, not a call written as text."""
+    sent = {**options, **(options.get("extra_body") or {})}
+    kind = (sent.get("response_format") or {}).get("type")
+    return kind in ("json_object", "json_schema")
 
 
 async def native_reply(
@@ -56,7 +66,8 @@ async def prompt_reply(
     plain = render_hermes_messages([to_openai(m) for m in messages], tools)
     options.pop("bind", None)
     options.pop("reasoning_opened", None)
-    parser = ReplyParser(list(tool_functions(tools)), dialect="hermes", reasoning_dialect=None)
+    # auto, not just hermes: a gpt-oss server may still answer in (stripped) harmony
+    parser = ReplyParser(list(tool_functions(tools)), reasoning_dialect=None)
     answer = await chat_answer(llm, plain, options, parser, on_delta)
     finish = answer.message.response_metadata.get("finish_reason")
     return reply_from(parser, answer.native_calls, tools, finish, usage_of(answer.message))

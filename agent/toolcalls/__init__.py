@@ -2,13 +2,11 @@
 
 * `resolve_call(s)`: a dialect's CallCandidate -> ToolCall | InvalidCall.
 * `collect_calls`: a reply's native calls and the calls parsed from its text, resolved.
-* `sanitize_native`: an OpenAI-style assistant message from a server -> SanitizedMessage.
 * `clean_name`, `repair_arguments`, `validate_arguments`: the steps, usable alone.
 """
 
 from agent.toolcalls.collect import collect_calls, tail_call_namer
 from agent.toolcalls.names import clean_name
-from agent.toolcalls.native import sanitize_native
 from agent.toolcalls.repair import (
     describe_schema,
     fits_schema,
@@ -19,16 +17,13 @@ from agent.toolcalls.repair import (
 from agent.toolcalls.resolve import resolve_call, resolve_calls
 from agent.toolcalls.types import (
     InvalidCall,
-    SanitizedMessage,
     ToolCall,
     parameters_schema,
-    text_of,
     tool_functions,
 )
 
 __all__ = [
     "InvalidCall",
-    "SanitizedMessage",
     "ToolCall",
     "clean_name",
     "collect_calls",
@@ -39,9 +34,7 @@ __all__ = [
     "repair_arguments",
     "resolve_call",
     "resolve_calls",
-    "sanitize_native",
     "tail_call_namer",
-    "text_of",
     "tool_functions",
     "validate_arguments",
 ]

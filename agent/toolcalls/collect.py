@@ -28,10 +28,14 @@ def collect_calls(
 
     With `cut_off` (the token limit ended the reply), a call the end cut off is not a
     call: a text call with no closing marker and arguments that are not complete JSON, or
-    a native call whose arguments are not complete JSON, is dropped, never run or
-    returned. Calls found in text are added unless the same call came natively.
+    a last native call whose arguments are not complete JSON, is dropped, never run or
+    returned (only the last native call can have been cut; those before it are complete,
+    and repaired when malformed). Calls found in text are added unless the same call came
+    natively.
     """
-    kept = [c for c in native if not (cut_off and not is_complete_json(_arguments(c)))]
+    kept = list(native)
+    if cut_off and kept and not is_complete_json(_arguments(kept[-1])):
+        kept.pop()
     found = [c for c in parsed.calls if c.complete or not cut_off]
     calls = [_resolve_native(c, tools, validate) for c in kept]
     native_count = len(calls)

@@ -37,15 +37,6 @@ class InvalidCall:
     arguments: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class SanitizedMessage:
-    """An upstream assistant message after cleaning: text without markup, usable calls."""
-
-    content: str | None
-    reasoning: str | None
-    tool_calls: list[ToolCall | InvalidCall]
-
-
 def tool_functions(tools: Sequence[Any] | None) -> dict[str, dict[str, Any]]:
     """Offered function tools by name, from OpenAI `{"type": "function", "function": {...}}`
     entries (flat `{"name": ..., "parameters": ...}` entries are accepted too)."""

@@ -144,6 +144,22 @@ CASES = {
         [WEATHER],
         {"content": "Checking.", "reasoning": None, "calls": [], "finish": "length"},
     ),
+    "malformed-native-call-before-a-cut-one": (
+        {
+            "tool_calls": [
+                {"name": "get_weather", "arguments": "{'city': 'Paris'}"},
+                {"name": "get_weather", "arguments": '{"city": "Ro'},
+            ],
+            "finish_reason": "length",
+        },
+        [WEATHER],
+        {
+            "content": None,
+            "reasoning": None,
+            "calls": [("get_weather", {"city": "Paris"})],
+            "finish": "length",
+        },
+    ),
     "marker-inside-json-string": (
         {
             "content": "<|start|>assistant<|channel|>commentary to=functions.write_file "
@@ -167,7 +183,7 @@ def test_failure_class_streamed_equals_full_equals_stored(
     service: Service, sim: SimServer, case: str, chunk: int | None
 ) -> None:
     step, tools, expected = CASES[case]
-    if chunk:
+    if chunk and "content" in step:
         step = {**step, "content_chunks": split(step["content"], chunk)}
     got = ask(service, step, sim, tools, stream=chunk is not None)
     session = got.pop("session")
@@ -221,3 +237,69 @@ def test_a_call_when_no_tool_exists_is_told_so(service: Service, sim: SimServer)
     assert told["role"] == "tool"
     assert "no tools are available" in told["content"]
     assert "[none]" not in told["content"] and "try one of" not in told["content"]
+
+
+@pytest.fixture(scope="module")
+def prompt_service(
+    sim_server: SimServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """TOOL_CALL_MODE=prompt: the tools are described in the prompt, the reply parsed."""
+    workdir = tmp_path_factory.mktemp("prompt")
+    env = service_env(sim_server.base_url, workdir, TOOL_CALL_MODE="prompt")
+    svc = Service(env, workdir).start()
+    yield svc
+    svc.stop()
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 4], ids=["full", "1char", "4char"])
+@pytest.mark.parametrize("case", ["harmony-in-content", "late-marker"])
+def test_prompt_mode_keeps_harmony_markup_out_of_content(
+    prompt_service: Service, sim: SimServer, case: str, chunk: int | None
+) -> None:
+    step, tools, expected = CASES[case]
+    if chunk:
+        step = {**step, "content_chunks": split(step["content"], chunk)}
+    got = ask(prompt_service, step, sim, tools, stream=chunk is not None)
+    session = got.pop("session")
+    assert got == expected
+    view = stored(prompt_service, session)
+    assert view == {k: expected[k] for k in ("content", "reasoning", "calls")}
+
+
+@pytest.fixture(scope="module")
+def plain_service(
+    sim_server: SimServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """The defaults: auto mode, no `<think>` opened by the template."""
+    workdir = tmp_path_factory.mktemp("plain")
+    svc = Service(service_env(sim_server.base_url, workdir), workdir).start()
+    yield svc
+    svc.stop()
+
+
+def test_a_json_answer_asked_for_streams_as_it_comes(
+    plain_service: Service, sim: SimServer
+) -> None:
+    """With `response_format` JSON, a bare JSON object is the answer, not a call written as
+    text: it streams delta by delta instead of being held to the end, even with tools."""
+    answer = json.dumps({"city": "Paris", "note": "a JSON answer, not a call " * 4})
+    sim.control.script({"content": answer, "content_chunks": split(answer, 8)})
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "go"}],
+        "tools": [WEATHER],
+        "response_format": {"type": "json_object"},
+        "stream": True,
+    }
+    deltas = []
+    service = plain_service
+    with service.http() as http, http.stream("POST", "/v1/chat/completions", json=body) as r:
+        session = r.headers["x-session-id"]
+        for line in r.iter_lines():
+            if line.startswith("data: {"):
+                delta = json.loads(line.removeprefix("data: "))["choices"][0]["delta"]
+                assert not delta.get("tool_calls"), delta
+                deltas += [delta["content"]] if delta.get("content") else []
+    assert "".join(deltas) == answer
+    assert len(deltas) > 1, "the answer was held back and sent in one piece"
+    assert stored(service, session) == {"content": answer, "reasoning": None, "calls": []}

@@ -19,15 +19,8 @@ import pytest
 
 from agent.parse_cli import parse_record
 from agent.parsing import CallCandidate, get_dialect
-from agent.toolcalls import (
-    InvalidCall,
-    SanitizedMessage,
-    ToolCall,
-    resolve_call,
-    resolve_calls,
-    sanitize_native,
-    tool_functions,
-)
+from agent.toolcalls import InvalidCall, ToolCall, resolve_call, resolve_calls, tool_functions
+from tests.unit.sanitized import SanitizedMessage, sanitize_native
 
 CORPUS = Path(__file__).parents[1] / "data" / "corpus.jsonl"
 TOKEN = re.compile(r"<\|(start|channel|message|end|call|return|constrain)\|>")

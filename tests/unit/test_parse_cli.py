@@ -109,3 +109,17 @@ def test_output_is_stable() -> None:
     run_jsonl(io.StringIO(line + "\n"), second)
     assert first.getvalue() == second.getvalue()
     assert first.getvalue().count("\n") == 1
+
+
+CUT_CALL = 'Checking. <tool_call>{"name": "get_weather", "arguments": {"city": "Pa'
+
+
+def test_a_call_cut_by_the_token_limit_is_dropped_as_the_service_drops_it() -> None:
+    cut = parse_record({"text": CUT_CALL, "tools": [WEATHER], "finish_reason": "length"})
+    assert cut == {"content": "Checking.", "reasoning": None, "tool_calls": []}
+    whole = parse_record({"text": CUT_CALL, "tools": [WEATHER], "finish_reason": "stop"})
+    assert whole["tool_calls"] == [{"name": "get_weather", "arguments": {"city": "Pa"}}]
+
+
+def test_finish_reason_must_be_a_string() -> None:
+    assert "finish_reason" in parse_record({"text": "x", "finish_reason": 3})["error"]

@@ -1,8 +1,9 @@
-"""sanitize_native: cleaning messages from servers that return OpenAI fields."""
+"""sanitize_native (tests/unit/sanitized.py): garbled server messages through the reply rules."""
 
 from __future__ import annotations
 
-from agent.toolcalls import InvalidCall, SanitizedMessage, ToolCall, sanitize_native
+from agent.toolcalls import InvalidCall, ToolCall
+from tests.unit.sanitized import SanitizedMessage, sanitize_native
 
 WEATHER = {
     "type": "function",

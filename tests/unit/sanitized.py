@@ -1,20 +1,29 @@
-"""Cleaning an assistant message a server already returned in OpenAI fields.
+"""A whole OpenAI-style assistant message through the service's reply rules, for tests.
 
-Servers with native tool calling still garble gpt-oss output: markup in names
-(`get_weather<|channel|>commentary`, `assistant<|channel|>analysis`), arguments that are
-not JSON, calls left as JSON in `content` with `tool_calls: []`, calls written in
-reasoning, and harmony markup or `<reasoning>` tags leaking into `content`. This is the
-auto-mode path of the service for a whole message: the same `ReplyParser` a stream uses.
+The service never sees whole messages this way (it feeds a stream to `ReplyParser` and
+builds the reply with `collect_calls`); this composes the same two pieces so that corpus
+records and garbled server messages can be checked one message at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agent.parsing import ReplyParser
-from agent.toolcalls.collect import collect_calls, tail_call_namer
-from agent.toolcalls.types import SanitizedMessage, text_of, tool_functions
+from agent.toolcalls import InvalidCall, ToolCall, collect_calls, tail_call_namer, tool_functions
+from agent.toolcalls.types import text_of
+
+
+@dataclass(frozen=True)
+class SanitizedMessage:
+    """An upstream assistant message after cleaning: text without markup, usable calls."""
+
+    content: str | None
+    reasoning: str | None
+    tool_calls: list[ToolCall | InvalidCall]
+
 
 _REASONING_FIELDS = ("reasoning", "reasoning_content", "thinking")
 
