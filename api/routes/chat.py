@@ -51,14 +51,15 @@ async def create_chat_completion(
         plan.context.model, plan.context.upstream_fields = model, fields
         if request.stream:
             return await _stream(services, request, plan, stack)
+        activity: list[dict[str, Any]] | None = [] if request.tool_activity else None
         async with stack:
-            turn = await run_turn(services.sessions, plan)
+            turn = await run_turn(services.sessions, plan, activity)
     except BaseException as exc:
         await stack.aclose()
         if known and isinstance(exc, AgentError):
             exc.headers[SESSION_ID_HEADER] = session_id
         raise
-    body = completion_response(turn, plan.context.model or services.settings.llm_model)
+    body = completion_response(turn, plan.context.model or services.settings.llm_model, activity)
     return JSONResponse(body.model_dump(), headers={SESSION_ID_HEADER: session_id})
 
 
@@ -70,7 +71,8 @@ async def _stream(
     stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
     buffered = await _until_first_delta(events)
     include_usage = bool(request.stream_options and request.stream_options.include_usage)
-    writer = ChunkWriter(plan.context.model or services.settings.llm_model, include_usage)
+    model = plan.context.model or services.settings.llm_model
+    writer = ChunkWriter(model, include_usage, request.tool_activity)
     body = sse_events(_replay(buffered, events), writer, plan.start_index, stack)
     headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
     return EventSourceResponse(body, headers=headers, sep="\n", ping=15)
