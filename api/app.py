@@ -14,7 +14,7 @@ from api.deps import Services
 from api.errors import register_exception_handlers
 from api.keys import KeyRing
 from api.queue import TurnLimiter
-from api.routes import api_router
+from api.routes import api_router, page
 from api.sessions import Sessions
 from graph.builder import build_graph
 from graph.checkpoint import open_store
@@ -59,4 +59,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     register_exception_handlers(app)
     app.include_router(api_router)
+    app.mount("/web", page.files, name="web")
     return app
