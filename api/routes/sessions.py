@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, StringConstraints
 
 from api.deps import ServicesDep
 from api.keys import CallerDep
@@ -28,7 +28,7 @@ async def get_session(session_id: str, services: ServicesDep, caller: CallerDep)
 
 
 class SessionRename(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 @router.patch("/{session_id}")
@@ -38,7 +38,7 @@ async def rename_session(
     """Set the session's title (what the list shows instead of its first words)."""
     await require_owned(services.owners, session_id, caller)
     async with services.locks.hold(session_id):
-        await services.sessions.rename(session_id, body.title.strip() or body.title)
+        await services.sessions.rename(session_id, body.title)
     return await services.sessions.history(session_id)
 
 
