@@ -94,6 +94,21 @@ def parse(
 
 
 @app.command()
+def chat(
+    url: Annotated[
+        str, typer.Option(envvar="OSS_AGENT_URL", help="the running service")
+    ] = "http://127.0.0.1:8080",
+    key: Annotated[
+        str | None, typer.Option(envvar="OSS_AGENT_KEY", help="client key, when keys are set")
+    ] = None,
+) -> None:
+    """Chat with a running service: a REPL, or one question piped on stdin."""
+    from api.chat_repl import main
+
+    raise typer.Exit(code=main(url, key))
+
+
+@app.command()
 def tools(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:
