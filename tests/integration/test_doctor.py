@@ -16,7 +16,8 @@ from tests.upstream_sim.fixtures import SimServer, free_port
 
 NATIVE_CALL = {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}
 HARMONY_LEAK = {
-    "content": '<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{"city": "Paris"}<|call|>'
+    "content": "<|channel|>commentary to=functions.get_weather <|constrain|>json"
+    '<|message|>{"city": "Paris"}<|call|>'
 }
 JSON_CALL = {"content": '{"name": "get_weather", "arguments": {"city": "Paris"}}'}
 REJECTS = {"fault": "status", "status": 400, "message": "tools are not supported"}
