@@ -11,6 +11,7 @@ from sse_starlette import EventSourceResponse
 
 from agent.errors import AgentError
 from api.completion import completion_response
+from api.continuity import continued_session
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.ownership import require_owned
@@ -18,7 +19,7 @@ from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.request_fields import upstream_fields
 from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
 from api.streaming import ChunkWriter, sse_events
-from api.turn import TurnPlan, plan_turn, run_turn, stream_turn
+from api.turn import TurnPlan, plan_turn, run_turn, split_request, stream_turn
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]
@@ -33,6 +34,9 @@ async def create_chat_completion(
 ) -> Response:
     """Answer the request's new messages within the session named by X-Session-ID."""
     given = (x_session_id or "").strip() or None
+    if given is None and services.settings.session_continuity:
+        _, sent = split_request(request)
+        given = await continued_session(services.sessions, services.owners, caller, sent)
     session_id = checked_session_id(given) if given else new_session_id()
     model = services.backends.resolve(request.model)
     fields = upstream_fields(request)
