@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     session_lock_timeout: float = Field(
         60.0, ge=0, description="seconds a turn waits for a busy session before 409"
     )
+    session_continuity: bool = Field(
+        False,
+        description="continue the caller's session whose history a header-less request resends",
+    )
 
     # Tools
     use_mcp_tools: bool = Field(True, description="load the servers in MCP_CONFIG")

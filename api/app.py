@@ -18,7 +18,7 @@ from api.errors import register_exception_handlers
 from api.keys import KeyRing
 from api.logs import RequestLogMiddleware
 from api.queue import TurnLimiter
-from api.routes import api_router
+from api.routes import api_router, page
 from api.sessions import Sessions
 from graph.builder import build_graph
 from graph.checkpoint import open_store
@@ -82,4 +82,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_exception_handlers(app)
     app.add_middleware(RequestLogMiddleware)
     app.include_router(api_router)
+    app.mount("/web", page.files, name="web")
     return app

@@ -101,6 +101,51 @@ def parse(
 
 
 @app.command()
+def chat(
+    url: Annotated[
+        str, typer.Option(envvar="OSS_AGENT_URL", help="the running service")
+    ] = "http://127.0.0.1:8080",
+    key: Annotated[
+        str | None, typer.Option(envvar="OSS_AGENT_KEY", help="client key, when keys are set")
+    ] = None,
+) -> None:
+    """Chat with a running service: a REPL, or one question piped on stdin."""
+    from api.chat_repl import main
+
+    raise typer.Exit(code=main(url, key))
+
+
+@app.command()
+def doctor() -> None:
+    """Check the settings, model server, tool calls, database, MCP servers and port."""
+    from api.doctor import Finding, diagnose
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = [
+            Finding("settings", False, line, "see .env.example") for line in describe_errors(exc)
+        ]
+        raise typer.Exit(code=_report(problems)) from None
+    raise typer.Exit(code=_report([Finding("settings", True, "parsed"), *diagnose(settings)]))
+
+
+def _report(findings: list) -> int:
+    """Print each finding (a fix under each problem); 1 when any check failed."""
+    from rich.markup import escape
+
+    out = Console(highlight=False)
+    for finding in findings:
+        mark = "[green]ok  [/]" if finding.ok else "[red]FAIL[/]"
+        out.print(f"{mark} {finding.check}: {escape(finding.detail)}")
+        if finding.fix:
+            out.print(f"     fix: {escape(finding.fix)}")
+    failed = [f for f in findings if not f.ok]
+    out.print(f"{len(failed)} problem(s)" if failed else "All checks passed.")
+    return 1 if failed else 0
+
+
+@app.command()
 def tools(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
 ) -> None:

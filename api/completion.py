@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from api.protocol import ChatCompletionResponse, Choice, ResponseMessage, ToolCall, Usage
 from graph.turn import TurnOutcome
 
@@ -15,13 +17,23 @@ def usage_of(outcome: TurnOutcome) -> Usage:
     )
 
 
-def completion_response(outcome: TurnOutcome, model: str) -> ChatCompletionResponse:
-    """A `chat.completion` object for a finished turn."""
+def public_activity(event: dict[str, Any]) -> dict[str, Any]:
+    """A server tool event as clients see it: `type` is `started` or `finished`."""
+    fields = {key: value for key, value in event.items() if key != "kind"}
+    return {"type": event["kind"].removeprefix("tool_"), **fields}
+
+
+def completion_response(
+    outcome: TurnOutcome, model: str, activity: list[dict[str, Any]] | None = None
+) -> ChatCompletionResponse:
+    """A `chat.completion` object for a finished turn; `activity` (server tool events) only
+    when the client asked for it."""
     message = ResponseMessage(
         content=outcome.content,
         reasoning_content=outcome.reasoning,
         reasoning=outcome.reasoning,
         tool_calls=[ToolCall.model_validate(c) for c in outcome.tool_calls] or None,
+        tool_activity=None if activity is None else [public_activity(e) for e in activity],
     )
     choice = Choice(message=message, finish_reason=outcome.finish_reason)
     return ChatCompletionResponse(model=model, choices=[choice], usage=usage_of(outcome))

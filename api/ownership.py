@@ -49,7 +49,7 @@ async def owned_sessions(sessions: Sessions, owners: Owners, caller: Caller) -> 
                 "created": int(row.created),
                 "last_active": _timestamp(state.created_at, row.created),
                 "message_count": len(messages),
-                "title": title_of(messages),
+                "title": state.values.get("title") or title_of(messages),
             }
         )
     return {"object": "list", "data": data}

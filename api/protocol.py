@@ -116,6 +116,8 @@ class ChatCompletionRequest(OpenAIBaseModel):
     top_logprobs: int | None = Field(None, ge=0, le=20)
     top_p: float | None = Field(None, ge=0, le=1)
     user: str | None = None
+    tool_activity: bool = False
+    """This service's extension: report server tool calls (README, "Tool activity")."""
 
     @model_validator(mode="after")
     def _check_tool_choice(self) -> ChatCompletionRequest:
@@ -142,6 +144,7 @@ class ResponseMessage(BaseModel):
     reasoning_content: str | None = None
     reasoning: str | None = None
     tool_calls: list[ToolCall] | None = None
+    tool_activity: list[dict[str, Any]] | None = None
 
 
 class Choice(BaseModel):

@@ -89,6 +89,12 @@ class Sessions:
         await self.graph.checkpointer.adelete_thread(session_id)
         await self.create(session_id, state.values.get("instructions"))
 
+    async def rename(self, session_id: str, title: str) -> None:
+        """Give the session a title (kept in its checkpoint, like its instructions)."""
+        await self.require(session_id)
+        config = thread_config(session_id)
+        await self.graph.aupdate_state(config, {"title": title}, as_node="start_turn")
+
     async def history(self, session_id: str) -> dict[str, Any]:
         """The stored conversation as OpenAI messages."""
         state = await self.require(session_id)
@@ -100,5 +106,6 @@ class Sessions:
             "id": session_id,
             "object": "session",
             "instructions": instructions,
+            "title": state.values.get("title"),
             "messages": [to_openai(m) for m in messages],
         }

@@ -10,10 +10,11 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from agent.errors import AgentError
-from api.completion import usage_of
+from api.completion import public_activity, usage_of
 from api.errors import agent_error_body, error_body
 from api.logs import note
 from api.protocol import new_completion_id
+from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import TurnOutcome, turn_outcome
 
 logger = logging.getLogger(__name__)
@@ -22,11 +23,12 @@ logger = logging.getLogger(__name__)
 class ChunkWriter:
     """Builds chunks that share one id and `created`, as OpenAI clients expect."""
 
-    def __init__(self, model: str, include_usage: bool) -> None:
+    def __init__(self, model: str, include_usage: bool, tool_activity: bool = False) -> None:
         self.id = new_completion_id()
         self.created = int(time.time())
         self.model = model
         self.include_usage = include_usage
+        self.tool_activity = tool_activity
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> str:
         """One chunk with a single choice."""
@@ -44,7 +46,14 @@ class ChunkWriter:
 
 
 def delta_chunk(writer: ChunkWriter, event: dict[str, Any]) -> str | None:
-    """A content or reasoning delta (reasoning under both field names)."""
+    """A content or reasoning delta (reasoning under both field names), or a server tool
+    event under `delta.tool_activity` when the client asked for them."""
+    if event.get("kind") in ACTIVITY_KINDS:
+        return (
+            writer.chunk({"tool_activity": public_activity(event)})
+            if writer.tool_activity
+            else None
+        )
     text = event.get("text")
     if not text:
         return None

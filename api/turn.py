@@ -18,6 +18,7 @@ from agent.metrics import TURN_SECONDS, TURNS
 from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions, thread_config
 from graph.context import Context
+from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import TurnOutcome, new_messages, split_instructions, turn_outcome
 from mcp_tools.registry import ToolRegistry
 
@@ -102,11 +103,17 @@ async def plan_turn(
     return TurnPlan(session_id, graph_input, context, checkpoint, len(stored) + len(fresh))
 
 
-async def run_turn(sessions: Sessions, plan: TurnPlan) -> TurnOutcome:
-    """Run the turn to the end (no streaming)."""
+async def run_turn(
+    sessions: Sessions, plan: TurnPlan, activity: list[dict[str, Any]] | None = None
+) -> TurnOutcome:
+    """Run the turn to the end (no streaming); server tool events go to `activity` if given."""
     final: dict[str, Any] = {}
-    async for _mode, values in _guarded(sessions, plan, ["values"]):
-        final = values
+    modes = ["values"] if activity is None else ["values", "custom"]
+    async for mode, data in _guarded(sessions, plan, modes):
+        if mode == "values":
+            final = data
+        elif data.get("kind") in ACTIVITY_KINDS:
+            activity.append(data)
     return turn_outcome(final, plan.start_index)
 
 

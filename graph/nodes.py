@@ -20,6 +20,7 @@ from graph.context import Context
 from graph.deps import AgentDeps
 from graph.prompts import NOT_RUN_MESSAGE, STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
+from graph.tool_activity import watched
 from graph.tool_runner import error_message, run_tool
 from graph.turn import instructions_update, step_separator
 from mcp_tools.registry import BUILTIN, ToolEntry
@@ -174,8 +175,9 @@ async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) ->
     errors = state.get("call_errors") or {}
     client_names = runtime.context.client_tool_names
     allowed = {entry.name: entry for entry in deps.tools.select(runtime.context.enabled_tools)}
+    write = get_stream_writer()
     jobs = [
-        _answer(call, errors, client_names, allowed, deps.settings)
+        watched(write, call, _answer(call, errors, client_names, allowed, deps.settings))
         for call in calls
         if call["name"] not in client_names or errors
     ]

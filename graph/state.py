@@ -20,6 +20,8 @@ class State(InputState, total=False):
 
     instructions: str | None
     """The session's system instructions, set by a system message in a request."""
+    title: str | None
+    """A title the owner gave the session (PATCH /v1/sessions/{id})."""
     steps: int
     """Model calls made in the current turn."""
     retries: int

@@ -11,6 +11,7 @@ from sse_starlette import EventSourceResponse
 
 from agent.errors import AgentError
 from api.completion import completion_response
+from api.continuity import continued_session
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.logs import note
@@ -19,7 +20,7 @@ from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.request_fields import upstream_fields
 from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
 from api.streaming import ChunkWriter, sse_events
-from api.turn import TurnPlan, plan_turn, run_turn, stream_turn
+from api.turn import TurnPlan, plan_turn, run_turn, split_request, stream_turn
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]
@@ -34,6 +35,9 @@ async def create_chat_completion(
 ) -> Response:
     """Answer the request's new messages within the session named by X-Session-ID."""
     given = (x_session_id or "").strip() or None
+    if given is None and services.settings.session_continuity:
+        _, sent = split_request(request)
+        given = await continued_session(services.sessions, services.owners, caller, sent)
     session_id = checked_session_id(given) if given else new_session_id()
     model = services.backends.resolve(request.model)
     fields = upstream_fields(request)
@@ -53,14 +57,15 @@ async def create_chat_completion(
         plan.context.model, plan.context.upstream_fields = model, fields
         if request.stream:
             return await _stream(services, request, plan, stack)
+        activity: list[dict[str, Any]] | None = [] if request.tool_activity else None
         async with stack:
-            turn = await run_turn(services.sessions, plan)
+            turn = await run_turn(services.sessions, plan, activity)
     except BaseException as exc:
         await stack.aclose()
         if known and isinstance(exc, AgentError):
             exc.headers[SESSION_ID_HEADER] = session_id
         raise
-    body = completion_response(turn, plan.context.model or services.settings.llm_model)
+    body = completion_response(turn, plan.context.model or services.settings.llm_model, activity)
     note(tokens=body.usage.total_tokens)
     return JSONResponse(body.model_dump(), headers={SESSION_ID_HEADER: session_id})
 
@@ -73,7 +78,8 @@ async def _stream(
     stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
     buffered = await _until_first_delta(events)
     include_usage = bool(request.stream_options and request.stream_options.include_usage)
-    writer = ChunkWriter(plan.context.model or services.settings.llm_model, include_usage)
+    model = plan.context.model or services.settings.llm_model
+    writer = ChunkWriter(model, include_usage, request.tool_activity)
     body = sse_events(_replay(buffered, events), writer, plan.start_index, stack)
     headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
     return EventSourceResponse(body, headers=headers, sep="\n", ping=15)

@@ -1,10 +1,11 @@
-"""The caller's sessions: list, history, delete and reset."""
+"""The caller's sessions: list, history, rename, delete and reset."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel, StringConstraints
 
 from api.deps import ServicesDep
 from api.keys import CallerDep
@@ -23,6 +24,21 @@ async def list_sessions(services: ServicesDep, caller: CallerDep) -> dict[str, A
 async def get_session(session_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """The session's instructions and messages, as OpenAI chat messages."""
     await require_owned(services.owners, session_id, caller)
+    return await services.sessions.history(session_id)
+
+
+class SessionRename(BaseModel):
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+@router.patch("/{session_id}")
+async def rename_session(
+    session_id: str, body: SessionRename, services: ServicesDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Set the session's title (what the list shows instead of its first words)."""
+    await require_owned(services.owners, session_id, caller)
+    async with services.locks.hold(session_id):
+        await services.sessions.rename(session_id, body.title)
     return await services.sessions.history(session_id)
 
 

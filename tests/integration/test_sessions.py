@@ -240,3 +240,23 @@ def test_a_request_that_adds_nothing_creates_no_session(service: Service) -> Non
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "no_new_message"
     assert "x-session-id" not in response.headers
+
+
+def test_rename_sets_the_listed_title_and_refuses_an_empty_one(
+    service: Service, sim: SimServer
+) -> None:
+    reply = service.client().chat.completions.with_raw_response.create(
+        model="m", messages=[{"role": "user", "content": "a question to rename"}]
+    )
+    session_id = reply.headers["x-session-id"]
+    with service.http() as http:
+        renamed = http.patch(f"/v1/sessions/{session_id}", json={"title": "  Trip plans "})
+        assert renamed.status_code == 200, renamed.text
+        assert renamed.json()["title"] == "Trip plans"
+        assert [m["role"] for m in renamed.json()["messages"]] == ["user", "assistant"]
+        listed = {s["id"]: s["title"] for s in http.get("/v1/sessions").json()["data"]}
+        assert listed[session_id] == "Trip plans"
+        empty = http.patch(f"/v1/sessions/{session_id}", json={"title": "   "})
+        assert empty.status_code == 400 and "title" in empty.text
+        missing = http.patch("/v1/sessions/nope", json={"title": "x"})
+        assert missing.status_code == 404

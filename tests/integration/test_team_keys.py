@@ -32,6 +32,7 @@ def operations(svc: Service, key: str, session: str) -> dict[str, httpx.Response
     with httpx.Client(base_url=svc.url, headers=_auth(key), timeout=60) as http:
         return {
             "read": http.get(f"/v1/sessions/{session}"),
+            "rename": http.patch(f"/v1/sessions/{session}", json={"title": "mine now"}),
             "continue": chat(svc, key, "let me in", session),
             "reset": http.post(f"/v1/sessions/{session}/reset"),
             "delete": http.delete(f"/v1/sessions/{session}"),
