@@ -33,6 +33,13 @@ class UpstreamKind(StrEnum):
     OPENAI = "openai"  # any other OpenAI-compatible server
 
 
+class ContextStrategy(StrEnum):
+    """What happens to the oldest turns when a session outgrows the context window."""
+
+    DROP = "drop"
+    SUMMARIZE = "summarize"
+
+
 class LogLevel(StrEnum):
     """Log levels accepted by LOG_LEVEL."""
 
@@ -82,6 +89,17 @@ class Settings(BaseSettings):
     system_prompt: str = Field(
         "You are a helpful assistant. Use the available tools when they help.",
         description="instructions used when a session has none of its own",
+    )
+
+    # Context window
+    context_window: int | None = Field(
+        None, ge=512, description="tokens per model call (unset: the server's max_model_len)"
+    )
+    context_strategy: ContextStrategy = Field(
+        ContextStrategy.DROP, description="drop|summarize the oldest turns that do not fit"
+    )
+    context_reply_tokens: int = Field(
+        4096, ge=16, description="tokens kept for the reply when a request sets no max_tokens"
     )
 
     # HTTP API

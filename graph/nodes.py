@@ -18,6 +18,7 @@ from agent.toolcalls import ToolCall
 from agent.upstream import ModelCall
 from graph.context import Context
 from graph.deps import AgentDeps
+from graph.history_budget import fit_call
 from graph.prompts import NOT_RUN_MESSAGE, STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
 from graph.tool_runner import error_message, run_tool
@@ -31,7 +32,7 @@ MCP_RECONNECT_ALLOWANCE = 35.0
 async def start_turn(state: State) -> dict[str, Any]:
     """Reset the per-turn counters; the new messages are already in the state. A system
     message among them (Studio) becomes the session's instructions."""
-    update = {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}}
+    update = {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}, "trimmed": 0}
     return {**update, **instructions_update(state["messages"])}
 
 
@@ -43,7 +44,9 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
         on_delta("content", text)
         return {"messages": [AIMessage(content=text)], "call_errors": {}}
-    model_call = build_model_call(state, runtime.context, deps)
+    model_call, fitted = await fit_call(
+        build_model_call(state, runtime.context, deps), state, runtime.context, deps
+    )
     MODEL_CALLS.labels(model_call.mode.value).inc()
     raw = await call_routed(deps.backends, model_call, on_delta)
     _count_calls(raw, runtime.context)
@@ -56,6 +59,7 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
         "retries": retries,
         "call_errors": reply.errors,
         "usage": _add_usage(state.get("usage") or {}, reply.usage),
+        **fitted,
     }
 
 

@@ -74,6 +74,8 @@ class TurnOutcome:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str = "stop"
     usage: dict[str, int] = field(default_factory=dict)
+    trimmed_messages: int = 0
+    """Stored messages left out of a model call to fit the context window."""
 
 
 def turn_outcome(values: dict[str, Any], start_index: int) -> TurnOutcome:
@@ -95,6 +97,7 @@ def turn_outcome(values: dict[str, Any], start_index: int) -> TurnOutcome:
         tool_calls=[tool_call_to_openai(c) for c in pending],
         finish_reason=finish,
         usage=values.get("usage") or {},
+        trimmed_messages=values.get("trimmed") or 0,
     )
 
 

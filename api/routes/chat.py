@@ -21,6 +21,8 @@ from api.streaming import ChunkWriter, sse_events
 from api.turn import TurnPlan, plan_turn, run_turn, stream_turn
 
 router = APIRouter(prefix="/v1", tags=["chat"])
+CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"
+"""Set when the turn's model calls left out this many of the oldest stored messages."""
 SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]
 
 
@@ -59,7 +61,10 @@ async def create_chat_completion(
             exc.headers[SESSION_ID_HEADER] = session_id
         raise
     body = completion_response(turn, plan.context.model or services.settings.llm_model)
-    return JSONResponse(body.model_dump(), headers={SESSION_ID_HEADER: session_id})
+    headers = {SESSION_ID_HEADER: session_id}
+    if turn.trimmed_messages:
+        headers[CONTEXT_TRIMMED_HEADER] = str(turn.trimmed_messages)
+    return JSONResponse(body.model_dump(), headers=headers)
 
 
 async def _stream(
