@@ -146,3 +146,20 @@ def test_a_message_bigger_than_the_window_is_a_400(dropping: Service, sim: SimSe
     assert error["code"] == "context_length_exceeded"
     assert "A single message" in error["message"] and "CONTEXT_WINDOW" in error["message"]
     assert sim.control.bodies(CHAT) == []
+
+
+def test_a_stream_reports_trimming_in_its_usage(dropping: Service, sim: SimServer) -> None:
+    session, trimmed = _drive(dropping, sim, 12)
+    assert trimmed[-1] > 0
+    stream = dropping.client().chat.completions.create(
+        model="m",
+        messages=[{"role": "user", "content": f"streamed {FILLER}"}],
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers={"X-Session-ID": session},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.startswith("echo: streamed")
+    usage = chunks[-1].usage
+    assert usage is not None and getattr(usage, "context_trimmed_messages", 0) >= trimmed[-1]
