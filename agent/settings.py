@@ -143,10 +143,13 @@ class Settings(BaseSettings):
         default_factory=list, description="hosts/CIDRs http_fetch may reach despite being private"
     )
     tools_fetch_max_bytes: int = Field(200_000, ge=1024, description="http_fetch download cap")
+    tools_require_approval: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="tool names or globs that run only once approved"
+    )
 
     log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
 
-    @field_validator("tools_enabled", "tools_fetch_allow", mode="before")
+    @field_validator("tools_enabled", "tools_fetch_allow", "tools_require_approval", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)

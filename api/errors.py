@@ -26,6 +26,7 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "rate_limit_exceeded": (429, "rate_limit_error", {}),
     "no_backend": (503, "upstream_error", {}),
     "session_busy": (409, "conflict_error", _RETRY),
+    "approval_pending": (409, "conflict_error", {}),
     "too_many_turns": (503, "server_busy", _RETRY),
     "upstream_timeout": (504, "upstream_error", {}),
     "upstream_unreachable": (502, "upstream_error", {}),

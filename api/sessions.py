@@ -11,6 +11,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agent.errors import AgentError
 from agent.messages import to_openai
+from graph.approval import pending_approvals
 
 SESSION_ID_HEADER = "X-Session-ID"
 
@@ -101,4 +102,5 @@ class Sessions:
             "object": "session",
             "instructions": instructions,
             "messages": [to_openai(m) for m in messages],
+            "pending_approvals": pending_approvals(state),
         }

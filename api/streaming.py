@@ -13,6 +13,7 @@ from agent.errors import AgentError
 from api.completion import usage_of
 from api.errors import agent_error_body, error_body
 from api.protocol import new_completion_id
+from api.turn import APPROVALS
 from graph.turn import TurnOutcome, turn_outcome
 
 logger = logging.getLogger(__name__)
@@ -78,12 +79,15 @@ async def sse_events(
     try:
         yield writer.chunk({"role": "assistant", "content": ""})
         values: dict[str, Any] = {}
+        approvals: list[dict[str, Any]] = []
         async for mode, data in events:
             if mode == "values":
                 values = data
+            elif mode == APPROVALS:
+                approvals = data
             elif (text := delta_chunk(writer, data)) is not None:
                 yield text
-        turn = turn_outcome(values, start_index)
+        turn = turn_outcome(values, start_index, approvals)
         for text in tool_call_chunks(writer, turn.tool_calls):
             yield text
         yield writer.chunk({}, turn.finish_reason)
