@@ -13,12 +13,11 @@ from agent.errors import AgentError
 from api.completion import completion_response
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
-from api.ownership import require_owned
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
-from api.request_fields import upstream_fields
-from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
+from api.sessions import SESSION_ID_HEADER
 from api.streaming import ChunkWriter, sse_events
-from api.turn import TurnPlan, plan_turn, run_turn, stream_turn
+from api.turn import TurnPlan, run_turn, stream_turn
+from api.turn_start import begin_turn
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"
@@ -34,32 +33,19 @@ async def create_chat_completion(
     x_session_id: SessionHeader = None,
 ) -> Response:
     """Answer the request's new messages within the session named by X-Session-ID."""
-    given = (x_session_id or "").strip() or None
-    session_id = checked_session_id(given) if given else new_session_id()
-    model = services.backends.resolve(request.model)
-    fields = upstream_fields(request)
-    services.backends.check_fields(model, fields)
     stack = AsyncExitStack()
-    known = given is not None  # whether the session exists for the client to use
+    plan = await begin_turn(services, request, caller, (x_session_id or "").strip() or None, stack)
     try:
-        await stack.enter_async_context(services.limiter.slot())
-        if known:
-            await require_owned(services.owners, session_id, caller)
-        await stack.enter_async_context(services.locks.hold(session_id))
-        plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
-        if not known:
-            await services.owners.claim(session_id, caller.owner)
-        known = True
-        plan.context.model, plan.context.upstream_fields = model, fields
         if request.stream:
             return await _stream(services, request, plan, stack)
         async with stack:
             turn = await run_turn(services.sessions, plan)
     except BaseException as exc:
         await stack.aclose()
-        if known and isinstance(exc, AgentError):
-            exc.headers[SESSION_ID_HEADER] = session_id
+        if isinstance(exc, AgentError):
+            exc.headers[SESSION_ID_HEADER] = plan.session_id
         raise
+    session_id = plan.session_id
     body = completion_response(turn, plan.context.model or services.settings.llm_model)
     headers = {SESSION_ID_HEADER: session_id}
     if turn.trimmed_messages:
