@@ -20,6 +20,7 @@ _RETRY = {"x-should-retry": "true", "retry-after": "1"}
 _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "invalid_api_key": (401, "authentication_error", {}),
     "session_not_found": (404, "not_found_error", {}),
+    "response_not_found": (404, "not_found_error", {}),
     "model_not_found": (404, "not_found_error", {}),
     "backend_not_found": (404, "not_found_error", {}),
     "admin_key_required": (403, "permission_error", {}),
