@@ -129,3 +129,29 @@ def test_the_sdk_streams_the_request_and_the_resumed_turn(guarded: Service, sim:
     )
     text = "".join(c.choices[0].delta.content or "" for c in resumed if c.choices)
     assert text == "Six sevens are 42."
+
+
+def test_over_the_responses_api_then_continued_by_chat(guarded: Service, sim: SimServer) -> None:
+    sim.control.script({"tool_calls": [CALC]}, {"content": "It is 42."}, {"content": "Yes."})
+    client = guarded.client()
+    raw = client.responses.with_raw_response.create(model="m", input="What is 6*7?")
+    first = raw.parse()
+    [item] = first.output
+    assert item.type == "function_call" and item.name == "approve_tool_call"
+    assert json.loads(item.arguments)["tool"] == "calculator"
+    answer = {
+        "type": "function_call_output",
+        "call_id": item.call_id,
+        "output": json.dumps({"approved": True}),
+    }
+    second = client.responses.create(model="m", input=[answer], previous_response_id=first.id)
+    assert second.output_text == "It is 42."
+    session = raw.headers["x-session-id"]
+    chat = client.chat.completions.create(
+        model="m",
+        messages=[{"role": "user", "content": "Sure?"}],
+        extra_headers={"X-Session-ID": session},
+    )
+    assert chat.choices[0].message.content == "Yes."
+    sent = sim.control.bodies("/v1/chat/completions")[-1]["messages"]
+    assert [m["role"] for m in sent[1:]] == ["user", "assistant", "tool", "assistant", "user"]
