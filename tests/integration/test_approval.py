@@ -155,3 +155,16 @@ def test_over_the_responses_api_then_continued_by_chat(guarded: Service, sim: Si
     assert chat.choices[0].message.content == "Yes."
     sent = sim.control.bodies("/v1/chat/completions")[-1]["messages"]
     assert [m["role"] for m in sent[1:]] == ["user", "assistant", "tool", "assistant", "user"]
+
+
+def test_a_failed_resumed_turn_still_waits_for_approval(guarded: Service, sim: SimServer) -> None:
+    sim.control.script({"tool_calls": [CALC]})
+    first = _post(guarded, ASK)
+    call = _approval_call(first)
+    session = first.headers["x-session-id"]
+    sim.control.flavor("vllm", served_model="other-model")  # the next model call fails
+    failed = _post(guarded, [_answer(call["id"], {"approved": True})], session)
+    assert failed.status_code >= 400
+    history = guarded.http().get(f"/v1/sessions/{session}").json()
+    assert len(history["pending_approvals"]) == 1
+    assert [m["role"] for m in history["messages"]] == ["user", "assistant"]
