@@ -15,6 +15,12 @@ TURN_SECONDS = Histogram(
 MODEL_CALLS = Counter(
     "oss_agent_model_calls_total", "Upstream model calls, by tool-call mode.", ["mode"]
 )
+CONTEXT_TRIMS = Counter(
+    "oss_agent_context_trims_total",
+    "Model calls sent without the oldest turns of their session (it outgrew the context"
+    " window), by CONTEXT_STRATEGY.",
+    ["strategy"],
+)
 TOOL_CALLS = Counter(
     "oss_agent_tool_calls_total",
     "Tool calls the model made, by where they went: server (run here), client, or unusable"

@@ -33,6 +33,13 @@ class UpstreamKind(StrEnum):
     OPENAI = "openai"  # any other OpenAI-compatible server
 
 
+class ContextStrategy(StrEnum):
+    """What happens to the oldest turns when a session outgrows the context window."""
+
+    DROP = "drop"
+    SUMMARIZE = "summarize"
+
+
 class LogLevel(StrEnum):
     """Log levels accepted by LOG_LEVEL."""
 
@@ -91,6 +98,17 @@ class Settings(BaseSettings):
         description="instructions used when a session has none of its own",
     )
 
+    # Context window
+    context_window: int | None = Field(
+        None, ge=512, description="tokens per model call (unset: the server's max_model_len)"
+    )
+    context_strategy: ContextStrategy = Field(
+        ContextStrategy.DROP, description="drop|summarize the oldest turns that do not fit"
+    )
+    context_reply_tokens: int = Field(
+        4096, ge=16, description="tokens kept for the reply when a request sets no max_tokens"
+    )
+
     # HTTP API
     api_host: str = Field("127.0.0.1", description="interface to bind")
     api_port: int = Field(8080, ge=1, le=65535, description="port to bind")
@@ -136,11 +154,14 @@ class Settings(BaseSettings):
         default_factory=list, description="hosts/CIDRs http_fetch may reach despite being private"
     )
     tools_fetch_max_bytes: int = Field(200_000, ge=1024, description="http_fetch download cap")
+    tools_require_approval: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="tool names or globs that run only once approved"
+    )
 
     log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
     log_format: LogFormat = Field(LogFormat.TEXT, description="text|json (one object per line)")
 
-    @field_validator("tools_enabled", "tools_fetch_allow", mode="before")
+    @field_validator("tools_enabled", "tools_fetch_allow", "tools_require_approval", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)

@@ -13,7 +13,10 @@ def usage_of(outcome: TurnOutcome) -> Usage:
     prompt = outcome.usage.get("prompt_tokens", 0)
     completion = outcome.usage.get("completion_tokens", 0)
     return Usage(
-        prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        context_trimmed_messages=outcome.trimmed_messages,
     )
 
 

@@ -158,6 +158,8 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    context_trimmed_messages: int = 0
+    """Stored messages left out of the turn's model calls to fit the context window."""
 
 
 def new_completion_id() -> str:

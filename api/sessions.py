@@ -11,6 +11,8 @@ from langgraph.graph.state import CompiledStateGraph
 
 from agent.errors import AgentError
 from agent.messages import to_openai
+from graph.approval import pending_approvals
+from graph.context import Context
 
 SESSION_ID_HEADER = "X-Session-ID"
 
@@ -77,6 +79,9 @@ class Sessions:
     async def restore(self, checkpoint: Any) -> None:
         """Make `checkpoint` the latest state again: a failed turn leaves no trace."""
         await self.graph.aupdate_state(checkpoint.config, None, as_node="__copy__")
+        if pending_approvals(checkpoint):  # the copy has no interrupt: run up to it again
+            config = thread_config(checkpoint.config["configurable"]["thread_id"])
+            await self.graph.ainvoke(None, config, context=Context())
 
     async def delete(self, session_id: str) -> None:
         """Forget a session entirely."""
@@ -108,4 +113,5 @@ class Sessions:
             "instructions": instructions,
             "title": state.values.get("title"),
             "messages": [to_openai(m) for m in messages],
+            "pending_approvals": pending_approvals(state),
         }

@@ -14,6 +14,7 @@ from api.completion import public_activity, usage_of
 from api.errors import agent_error_body, error_body
 from api.logs import note
 from api.protocol import new_completion_id
+from api.turn import APPROVALS
 from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import TurnOutcome, turn_outcome
 
@@ -88,12 +89,15 @@ async def sse_events(
     try:
         yield writer.chunk({"role": "assistant", "content": ""})
         values: dict[str, Any] = {}
+        approvals: list[dict[str, Any]] = []
         async for mode, data in events:
             if mode == "values":
                 values = data
+            elif mode == APPROVALS:
+                approvals = data
             elif (text := delta_chunk(writer, data)) is not None:
                 yield text
-        turn = turn_outcome(values, start_index)
+        turn = turn_outcome(values, start_index, approvals)
         note(tokens=usage_of(turn).total_tokens)
         for text in tool_call_chunks(writer, turn.tool_calls):
             yield text

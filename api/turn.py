@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import BaseMessage
+from langgraph.types import Command
 
 from agent.errors import AgentError
 from agent.messages import to_langchain
 from agent.metrics import TURN_SECONDS, TURNS
+from api.approvals import decisions
 from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions, thread_config
+from graph.approval import pending_approvals
 from graph.context import Context
 from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import TurnOutcome, new_messages, split_instructions, turn_outcome
@@ -24,13 +27,17 @@ from mcp_tools.registry import ToolRegistry
 
 logger = logging.getLogger(__name__)
 
+APPROVALS = "approvals"
+"""The event that ends a turn stopped to wait for approval of some tool calls."""
+
 
 @dataclass
 class TurnPlan:
     """A turn ready to run: the session, what to add to it, and how to undo it."""
 
     session_id: str
-    graph_input: dict[str, Any]
+    graph_input: dict[str, Any] | Command
+    """New messages, or the decisions that resume a turn waiting for approval."""
     context: Context
     checkpoint: Any
     start_index: int
@@ -88,6 +95,10 @@ async def plan_turn(
     context = build_context(request, tools)
     checkpoint = None if is_new else await sessions.require(session_id)
     stored: list[BaseMessage] = list(checkpoint.values.get("messages", [])) if checkpoint else []
+    pending = pending_approvals(checkpoint)
+    if pending:
+        resume = Command(resume=decisions(sent, pending))
+        return TurnPlan(session_id, resume, context, checkpoint, len(stored))
     fresh = new_messages(stored, sent)
     if not fresh:
         raise AgentError(
@@ -108,17 +119,21 @@ async def run_turn(
 ) -> TurnOutcome:
     """Run the turn to the end (no streaming); server tool events go to `activity` if given."""
     final: dict[str, Any] = {}
+    approvals: list[dict[str, Any]] = []
     modes = ["values"] if activity is None else ["values", "custom"]
     async for mode, data in _guarded(sessions, plan, modes):
-        if mode == "values":
+        if mode == APPROVALS:
+            approvals = data
+        elif mode == "values":
             final = data
         elif data.get("kind") in ACTIVITY_KINDS:
             activity.append(data)
-    return turn_outcome(final, plan.start_index)
+    return turn_outcome(final, plan.start_index, approvals)
 
 
 def stream_turn(sessions: Sessions, plan: TurnPlan) -> AsyncGenerator[tuple[str, Any], None]:
-    """Run the turn, yielding ("custom", delta) while it runs and ("values", state) events.
+    """Run the turn, yielding ("custom", delta) while it runs, ("values", state) events,
+    and last (APPROVALS, calls) when it stopped to wait for approval.
 
     Closing the generator before its end rolls the turn back (the caller closes it before
     it releases the session)."""
@@ -135,6 +150,9 @@ async def _guarded(
             plan.graph_input, config, context=plan.context, stream_mode=modes
         ):
             yield mode, data
+        pending = pending_approvals(await sessions.graph.aget_state(config))
+        if pending:
+            yield APPROVALS, pending
     except BaseException as exc:
         TURNS.labels(_outcome(exc)).inc()
         await _restore_fully(sessions, plan)

@@ -9,7 +9,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 
-from graph import nodes
+from graph import nodes, tool_step
 from graph.context import Context
 from graph.deps import AgentDeps
 from graph.routing import route_after_tools, route_model_output
@@ -23,7 +23,7 @@ def build_builder(deps: AgentDeps) -> StateGraph:
         return await nodes.call_model(state, runtime, deps)
 
     async def run_tools(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        return await nodes.run_tools(state, runtime, deps)
+        return await tool_step.run_tools(state, runtime, deps)
 
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node("start_turn", nodes.start_turn)

@@ -1,38 +1,32 @@
-"""The graph's nodes: start a turn, call the model, run server-side tools."""
+"""The graph's nodes: start a turn, call the model (running tools: graph/tool_step.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
-from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
+from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agent.messages import REASONING, server_tool_message
-from agent.metrics import MODEL_CALLS, SERVER_TOOL_RESULTS, TOOL_CALLS
+from agent.messages import REASONING
+from agent.metrics import MODEL_CALLS, TOOL_CALLS
 from agent.reply import ModelReply
 from agent.routed import call_routed
-from agent.settings import Settings, ToolCallMode
+from agent.settings import ToolCallMode
 from agent.toolcalls import ToolCall
 from agent.upstream import ModelCall
 from graph.context import Context
 from graph.deps import AgentDeps
-from graph.prompts import NOT_RUN_MESSAGE, STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
+from graph.history_budget import fit_call
+from graph.prompts import STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
-from graph.tool_activity import watched
-from graph.tool_runner import error_message, run_tool
 from graph.turn import instructions_update, step_separator
-from mcp_tools.registry import BUILTIN, ToolEntry
-
-# An MCP call may first restart a crashed or hung server (start-up timeout 30 s, ping 2 s).
-MCP_RECONNECT_ALLOWANCE = 35.0
 
 
 async def start_turn(state: State) -> dict[str, Any]:
     """Reset the per-turn counters; the new messages are already in the state. A system
     message among them (Studio) becomes the session's instructions."""
-    update = {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}}
+    update = {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}, "trimmed": 0}
     return {**update, **instructions_update(state["messages"])}
 
 
@@ -44,7 +38,9 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
         on_delta("content", text)
         return {"messages": [AIMessage(content=text)], "call_errors": {}}
-    model_call = build_model_call(state, runtime.context, deps)
+    model_call, fitted = await fit_call(
+        build_model_call(state, runtime.context, deps), state, runtime.context, deps
+    )
     MODEL_CALLS.labels(model_call.mode.value).inc()
     raw = await call_routed(deps.backends, model_call, on_delta)
     _count_calls(raw, runtime.context)
@@ -57,6 +53,7 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
         "retries": retries,
         "call_errors": reply.errors,
         "usage": _add_usage(state.get("usage") or {}, reply.usage),
+        **fitted,
     }
 
 
@@ -167,47 +164,3 @@ def _bound_retries(reply: ModelReply, used: int, allowed: int) -> tuple[ModelRep
 def _add_usage(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     keys = set(total) | set(more)
     return {key: total.get(key, 0) + more.get(key, 0) for key in keys}
-
-
-async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
-    """Answer every call of the last reply the server can answer; client calls wait."""
-    calls = state["messages"][-1].tool_calls
-    errors = state.get("call_errors") or {}
-    client_names = runtime.context.client_tool_names
-    allowed = {entry.name: entry for entry in deps.tools.select(runtime.context.enabled_tools)}
-    write = get_stream_writer()
-    jobs = [
-        watched(write, call, _answer(call, errors, client_names, allowed, deps.settings))
-        for call in calls
-        if call["name"] not in client_names or errors
-    ]
-    return {"messages": list(await asyncio.gather(*jobs))}
-
-
-def unknown_tool(name: str, available: list[str]) -> str:
-    """What the model is told about a call to a tool that does not exist here."""
-    if not available:
-        return f"{name!r} is not a tool here: no tools are available, answer without one."
-    return f"{name!r} is not a valid tool, try one of [{', '.join(available)}]"
-
-
-async def _answer(
-    call: dict[str, Any],
-    errors: dict[str, str],
-    client_names: set[str],
-    allowed: dict[str, ToolEntry],
-    settings: Settings,
-) -> ToolMessage:
-    if call["id"] in errors:
-        return error_message(call, errors[call["id"]])
-    if call["name"] in client_names:
-        return server_tool_message(call, NOT_RUN_MESSAGE)
-    entry = allowed.get(call["name"])
-    if entry is None:
-        return error_message(call, unknown_tool(call["name"], sorted(allowed)))
-    limit = settings.mcp_call_timeout
-    if entry.source != BUILTIN:
-        limit += MCP_RECONNECT_ALLOWANCE  # the MCP layer bounds the call; this is a backstop
-    message = await run_tool(entry.tool, call, limit, settings.tool_output_max_chars)
-    SERVER_TOOL_RESULTS.labels(entry.name, message.status).inc()
-    return message

@@ -30,3 +30,7 @@ class State(InputState, total=False):
     """Tool-call id -> why the last model reply's call cannot be run."""
     usage: dict[str, Any]
     """Token usage summed over the current turn's model calls."""
+    trimmed: int
+    """Stored messages the current turn's model calls were not sent (context window)."""
+    summary: dict[str, Any]
+    """CONTEXT_STRATEGY=summarize: {"text", "covers": stored messages it stands in for}."""

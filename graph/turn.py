@@ -22,6 +22,7 @@ from agent.messages import (
     reasoning_of,
     tool_call_to_openai,
 )
+from graph.approval import approval_tool_calls
 from graph.routing import pending_client_calls
 
 STEP_SEPARATOR = {"content": "\n\n", "reasoning": "\n"}
@@ -74,10 +75,15 @@ class TurnOutcome:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     finish_reason: str = "stop"
     usage: dict[str, int] = field(default_factory=dict)
+    trimmed_messages: int = 0
+    """Stored messages left out of a model call to fit the context window."""
 
 
-def turn_outcome(values: dict[str, Any], start_index: int) -> TurnOutcome:
-    """The client-facing result of a finished turn's state, exactly as a stream shows it."""
+def turn_outcome(
+    values: dict[str, Any], start_index: int, approvals: list[dict[str, Any]] | None = None
+) -> TurnOutcome:
+    """The client-facing result of a finished turn's state, exactly as a stream shows it;
+    a turn stopped for `approvals` ends with the reserved approval calls."""
     turn = values.get("messages", [])[start_index:]
     replies = [m for m in turn if isinstance(m, AIMessage)]
     last = replies[-1] if replies else AIMessage(content="")
@@ -87,14 +93,18 @@ def turn_outcome(values: dict[str, Any], start_index: int) -> TurnOutcome:
     )
     reasoning = STEP_SEPARATOR["reasoning"].join(r for r in map(reasoning_of, replies) if r)
     finish = last.response_metadata.get("finish_reason", "stop")
-    if finish != "length":
+    calls = [tool_call_to_openai(c) for c in pending]
+    if approvals:
+        calls, finish = approval_tool_calls(approvals), "tool_calls"
+    elif finish != "length":
         finish = "tool_calls" if pending else "stop" if finish == "tool_calls" else finish
     return TurnOutcome(
         content=content or None,
         reasoning=reasoning or None,
-        tool_calls=[tool_call_to_openai(c) for c in pending],
+        tool_calls=calls,
         finish_reason=finish,
         usage=values.get("usage") or {},
+        trimmed_messages=values.get("trimmed") or 0,
     )
 
 

@@ -3,13 +3,13 @@
 from fastapi import APIRouter, Depends
 
 from api.keys import require_caller
-from api.routes import backends, chat, health, models, page, queue, sessions, tools
+from api.routes import backends, chat, health, models, page, queue, responses, sessions, tools
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(page.router)
 api_router.include_router(queue.router)
 protected = APIRouter(dependencies=[Depends(require_caller)])
-for module in (backends, chat, models, sessions, tools):
+for module in (backends, chat, models, responses, sessions, tools):
     protected.include_router(module.router)
 api_router.include_router(protected)

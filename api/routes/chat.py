@@ -15,14 +15,15 @@ from api.continuity import continued_session
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.logs import note
-from api.ownership import require_owned
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
-from api.request_fields import upstream_fields
-from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
+from api.sessions import SESSION_ID_HEADER
 from api.streaming import ChunkWriter, sse_events
-from api.turn import TurnPlan, plan_turn, run_turn, split_request, stream_turn
+from api.turn import TurnPlan, run_turn, split_request, stream_turn
+from api.turn_start import begin_turn
 
 router = APIRouter(prefix="/v1", tags=["chat"])
+CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"
+"""Set when the turn's model calls left out this many of the oldest stored messages."""
 SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]
 
 
@@ -38,23 +39,9 @@ async def create_chat_completion(
     if given is None and services.settings.session_continuity:
         _, sent = split_request(request)
         given = await continued_session(services.sessions, services.owners, caller, sent)
-    session_id = checked_session_id(given) if given else new_session_id()
-    model = services.backends.resolve(request.model)
-    fields = upstream_fields(request)
-    services.backends.check_fields(model, fields)
-    note(session_id=session_id, model=model or services.settings.llm_model)
     stack = AsyncExitStack()
-    known = given is not None  # whether the session exists for the client to use
+    plan = await begin_turn(services, request, caller, given, stack)
     try:
-        await stack.enter_async_context(services.limiter.slot())
-        if known:
-            await require_owned(services.owners, session_id, caller)
-        await stack.enter_async_context(services.locks.hold(session_id))
-        plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
-        if not known:
-            await services.owners.claim(session_id, caller.owner)
-        known = True
-        plan.context.model, plan.context.upstream_fields = model, fields
         if request.stream:
             return await _stream(services, request, plan, stack)
         activity: list[dict[str, Any]] | None = [] if request.tool_activity else None
@@ -62,12 +49,16 @@ async def create_chat_completion(
             turn = await run_turn(services.sessions, plan, activity)
     except BaseException as exc:
         await stack.aclose()
-        if known and isinstance(exc, AgentError):
-            exc.headers[SESSION_ID_HEADER] = session_id
+        if isinstance(exc, AgentError):
+            exc.headers[SESSION_ID_HEADER] = plan.session_id
         raise
+    session_id = plan.session_id
     body = completion_response(turn, plan.context.model or services.settings.llm_model, activity)
     note(tokens=body.usage.total_tokens)
-    return JSONResponse(body.model_dump(), headers={SESSION_ID_HEADER: session_id})
+    headers = {SESSION_ID_HEADER: session_id}
+    if turn.trimmed_messages:
+        headers[CONTEXT_TRIMMED_HEADER] = str(turn.trimmed_messages)
+    return JSONResponse(body.model_dump(), headers=headers)
 
 
 async def _stream(

@@ -1,0 +1,85 @@
+"""The token budget of one model call, and an offline estimate of token counts.
+
+No tokenizer for gpt-oss (o200k_harmony) can be had offline without downloading its files,
+so tokens are estimated: one token per 3 UTF-8 bytes, plus a per-message overhead for the
+chat template's role and separator tokens. o200k averages about 4 characters per token on
+English prose and code, so the estimate over-counts there (a safety margin); on text of
+3-byte characters (CJK) it is about one token per character, close to the real count.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+from agent.errors import AgentError
+from agent.messages import content_text, reasoning_of
+
+logger = logging.getLogger(__name__)
+
+BYTES_PER_TOKEN = 3
+MESSAGE_OVERHEAD = 8
+"""Tokens of a message's framing (<|start|>role<|channel|>...<|message|> ... <|end|>)."""
+DEFAULT_CONTEXT_WINDOW = 131072
+"""gpt-oss's context length, used when CONTEXT_WINDOW is unset and the server reports none."""
+
+
+def text_tokens(text: str) -> int:
+    """Estimated tokens of a text."""
+    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+
+
+def message_tokens(message: BaseMessage) -> int:
+    """Estimated tokens of one message as sent upstream: content, reasoning, tool calls."""
+    parts = [content_text(message.content), reasoning_of(message) or ""]
+    if isinstance(message, AIMessage):
+        parts += [json.dumps(call.get("args", {})) + call["name"] for call in message.tool_calls]
+    return MESSAGE_OVERHEAD + sum(text_tokens(part) for part in parts)
+
+
+def tools_tokens(tools: list[dict[str, Any]]) -> int:
+    """Estimated tokens of the offered tools' schemas."""
+    return text_tokens(json.dumps(tools)) if tools else 0
+
+
+def too_long(what: str, tokens: int, budget: int) -> AgentError:
+    """The 400 for something that cannot fit the context window on its own."""
+    return AgentError(
+        f"{what} is about {tokens} tokens, more than the {budget} tokens a model call has"
+        " for messages (CONTEXT_WINDOW minus max_tokens and the tools' schemas). Shorten it,"
+        " lower max_tokens or offer fewer tools.",
+        param="messages",
+        code="context_length_exceeded",
+    )
+
+
+class ContextWindows:
+    """The context window per model server: CONTEXT_WINDOW when set, else the server's
+    `max_model_len` from GET /v1/models (vLLM), else DEFAULT_CONTEXT_WINDOW."""
+
+    def __init__(self, configured: int | None) -> None:
+        self.configured = configured
+        self._known: dict[str, int] = {}
+
+    async def window(self, client: Any, backend: str) -> int:
+        """The window of `backend`, whose `openai.AsyncOpenAI` is `client`; asked once."""
+        if self.configured is not None:
+            return self.configured
+        if backend not in self._known:
+            self._known[backend] = await _reported_window(client) or DEFAULT_CONTEXT_WINDOW
+        return self._known[backend]
+
+
+async def _reported_window(client: Any) -> int | None:
+    try:
+        page = await client.models.list()
+    except Exception as exc:  # the model call itself will report an unreachable server
+        logger.warning("could not read the context window from /v1/models: %s", exc)
+        return None
+    lengths = [getattr(card, "max_model_len", None) for card in page.data]
+    known = [n for n in lengths if isinstance(n, int) and n > 0]
+    return min(known) if known else None

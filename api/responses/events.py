@@ -1,0 +1,163 @@
+"""The streamed response: graph events in, Responses API server-sent events out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from typing import Any
+
+from agent.errors import AgentError
+from api.errors import agent_error_body
+from api.responses.output import (
+    ResponseRef,
+    function_call_item,
+    message_item,
+    reasoning_item,
+)
+from api.turn import APPROVALS
+from graph.turn import TurnOutcome, turn_outcome
+
+logger = logging.getLogger(__name__)
+
+Finish = Callable[[TurnOutcome | None, dict[str, Any]], dict[str, Any]]
+"""Makes the response object for the outcome (None: failed), with fields to override."""
+
+
+class EventWriter:
+    """Numbers events and keeps track of the output items opened by deltas."""
+
+    def __init__(self, ref: ResponseRef) -> None:
+        self.ref = ref
+        self.sequence = 0
+        self.items: list[dict[str, Any]] = []
+        self.texts: dict[str, list[str]] = {}
+
+    def event(self, kind: str, **fields: Any) -> dict[str, str]:
+        body = {"type": kind, "sequence_number": self.sequence, **fields}
+        self.sequence += 1
+        return {"event": kind, "data": json.dumps(body, ensure_ascii=False)}
+
+    def delta(self, kind: str, text: str) -> list[dict[str, str]]:
+        """A reasoning or content delta, opening its output item first."""
+        events = []
+        if kind not in self.texts:
+            self.texts[kind] = []
+            item = self._item(kind, "", "in_progress")
+            events.append(
+                self.event("response.output_item.added", output_index=len(self.items), item=item)
+            )
+            self.items.append(item)
+            if kind == "content":
+                part = {"type": "output_text", "text": "", "annotations": []}
+                events.append(self._part("response.content_part.added", item, part))
+        self.texts[kind].append(text)
+        name = (
+            "response.output_text.delta" if kind == "content" else "response.reasoning_text.delta"
+        )
+        item = self._open(kind)
+        events.append(self.event(name, **self._where(item), delta=text))
+        return events
+
+    def close(self, outcome: TurnOutcome) -> list[dict[str, str]]:
+        """Close the streamed items and send the function calls; the output in order."""
+        events = []
+        for kind in list(self.texts):
+            text = "".join(self.texts[kind])
+            item = self._open(kind)
+            done = self._item(kind, text, "completed")
+            if kind == "content":
+                events.append(
+                    self.event("response.output_text.done", **self._where(item), text=text)
+                )
+                events.append(self._part("response.content_part.done", item, done["content"][0]))
+            else:
+                events.append(
+                    self.event("response.reasoning_text.done", **self._where(item), text=text)
+                )
+            events.append(
+                self.event(
+                    "response.output_item.done", output_index=self.items.index(item), item=done
+                )
+            )
+            self.items[self.items.index(item)] = done
+        for call in outcome.tool_calls:
+            events += self._function_call(function_call_item(call))
+        return events
+
+    def _function_call(self, done: dict[str, Any]) -> list[dict[str, str]]:
+        index = len(self.items)
+        added = {**done, "arguments": "", "status": "in_progress"}
+        where = {"item_id": done["id"], "output_index": index}
+        self.items.append(done)
+        return [
+            self.event("response.output_item.added", output_index=index, item=added),
+            self.event("response.function_call_arguments.delta", **where, delta=done["arguments"]),
+            self.event(
+                "response.function_call_arguments.done", **where, arguments=done["arguments"]
+            ),
+            self.event("response.output_item.done", output_index=index, item=done),
+        ]
+
+    def _item(self, kind: str, text: str, status: str) -> dict[str, Any]:
+        if kind == "content":
+            return message_item(self.ref, text, status)
+        return reasoning_item(self.ref, text)
+
+    def _open(self, kind: str) -> dict[str, Any]:
+        wanted = "message" if kind == "content" else "reasoning"
+        return next(i for i in self.items if i["type"] == wanted)
+
+    def _where(self, item: dict[str, Any]) -> dict[str, Any]:
+        return {"item_id": item["id"], "output_index": self.items.index(item), "content_index": 0}
+
+    def _part(self, kind: str, item: dict[str, Any], part: dict[str, Any]) -> dict[str, str]:
+        return self.event(kind, **self._where(item), part=part)
+
+
+async def response_events(
+    events: AsyncIterator[tuple[str, Any]],
+    writer: EventWriter,
+    finish: Finish,
+    start_index: int,
+    cleanup: AsyncExitStack,
+) -> AsyncIterator[dict[str, str]]:
+    """SSE events of a running turn, from response.created to response.completed (or
+    response.failed)."""
+    try:
+        created = finish(None, {"status": "in_progress"})
+        yield writer.event("response.created", response=created)
+        yield writer.event("response.in_progress", response=created)
+        values: dict[str, Any] = {}
+        approvals: list[dict[str, Any]] = []
+        async for mode, data in events:
+            if mode == "values":
+                values = data
+            elif mode == APPROVALS:
+                approvals = data
+            elif data.get("text"):
+                for event in writer.delta(data.get("kind", "content"), data["text"]):
+                    yield event
+        outcome = turn_outcome(values, start_index, approvals)
+        for event in writer.close(outcome):
+            yield event
+        yield writer.event("response.completed", response=finish(outcome, {"output": writer.items}))
+    except Exception as exc:
+        if not isinstance(exc, AgentError):
+            logger.exception("response stream failed")
+        error = (
+            agent_error_body(exc)["error"]
+            if isinstance(exc, AgentError)
+            else {"code": "server_error", "message": f"Internal error ({type(exc).__name__})"}
+        )
+        failed = finish(
+            None,
+            {
+                "status": "failed",
+                "error": {"code": error.get("code") or "server_error", "message": error["message"]},
+            },
+        )
+        yield writer.event("response.failed", response=failed)
+    finally:
+        await cleanup.aclose()

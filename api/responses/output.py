@@ -1,0 +1,126 @@
+"""Response objects and ids. A response id names its session and where in the session's
+messages the turn's output starts, so GET /v1/responses/{id} rebuilds it from the stored
+history (api/responses/stored.py) and a response is owned like its session."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from agent.errors import AgentError
+from api.completion import usage_of
+from graph.turn import TurnOutcome
+
+_RESPONSE_ID = re.compile(r"resp_(\d+)-(\d+)_(.+)")
+
+
+@dataclass
+class ResponseRef:
+    """What a response id says: its session, where its messages start, when it was made."""
+
+    session_id: str
+    start: int
+    created_at: int
+
+    @property
+    def id(self) -> str:
+        return f"resp_{self.start}-{self.created_at}_{self.session_id}"
+
+    @classmethod
+    def parse(cls, response_id: str) -> ResponseRef:
+        """The reference in an id, or the 404 for an id this service did not make."""
+        match = _RESPONSE_ID.fullmatch(response_id)
+        if match is None:
+            raise unknown_response(response_id)
+        start, created, session = match.groups()
+        return cls(session, int(start), int(created))
+
+
+def unknown_response(response_id: str) -> AgentError:
+    return AgentError(
+        f"Response {response_id!r} does not exist (deleted, stored with store=false, or never"
+        " made). Omit previous_response_id to start a new conversation.",
+        param="previous_response_id",
+        code="response_not_found",
+    )
+
+
+def new_ref(session_id: str, start: int) -> ResponseRef:
+    return ResponseRef(session_id, start, int(time.time()))
+
+
+def output_items(outcome: TurnOutcome, ref: ResponseRef) -> list[dict[str, Any]]:
+    """Reasoning, message and function_call items, in that order."""
+    items: list[dict[str, Any]] = []
+    if outcome.reasoning:
+        items.append(reasoning_item(ref, outcome.reasoning))
+    if outcome.content:
+        items.append(message_item(ref, outcome.content))
+    items += [function_call_item(call) for call in outcome.tool_calls]
+    return items
+
+
+def reasoning_item(ref: ResponseRef, text: str) -> dict[str, Any]:
+    content = [{"type": "reasoning_text", "text": text}]
+    return {"type": "reasoning", "id": f"rs_{ref.start}", "summary": [], "content": content}
+
+
+def message_item(ref: ResponseRef, text: str, status: str = "completed") -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": f"msg_{ref.start}",
+        "role": "assistant",
+        "status": status,
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+
+
+def function_call_item(call: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "id": f"fc_{call['id']}",
+        "call_id": call["id"],
+        "name": call["function"]["name"],
+        "arguments": call["function"]["arguments"],
+        "status": "completed",
+    }
+
+
+def response_object(
+    ref: ResponseRef, model: str, outcome: TurnOutcome | None, **fields: Any
+) -> dict[str, Any]:
+    """A `response` object; `fields` override (status, error, previous_response_id, ...)."""
+    usage = usage_of(outcome) if outcome else None
+    body: dict[str, Any] = {
+        "id": ref.id,
+        "object": "response",
+        "created_at": ref.created_at,
+        "status": "completed",
+        "model": model,
+        "output": output_items(outcome, ref) if outcome else [],
+        "parallel_tool_calls": True,
+        "tool_choice": "auto",
+        "tools": [],
+        "error": None,
+        "incomplete_details": _incomplete(outcome),
+        "usage": usage
+        and {
+            "input_tokens": usage.prompt_tokens,
+            "output_tokens": usage.completion_tokens,
+            "total_tokens": usage.total_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "context_trimmed_messages": usage.context_trimmed_messages,
+        },
+    }
+    if body["incomplete_details"]:
+        body["status"] = "incomplete"
+    return {**body, **fields}
+
+
+def _incomplete(outcome: TurnOutcome | None) -> dict[str, str] | None:
+    if outcome and outcome.finish_reason == "length":
+        return {"reason": "max_output_tokens"}
+    return None

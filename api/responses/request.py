@@ -1,0 +1,122 @@
+"""POST /v1/responses bodies, and their translation into a chat completions request."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError
+
+from agent.errors import AgentError
+from api.protocol import ChatCompletionRequest, OpenAIBaseModel
+
+
+class ResponsesRequest(OpenAIBaseModel):
+    """The fields of POST /v1/responses this service acts on."""
+
+    input: str | list[dict[str, Any]]
+    model: str | None = None
+    instructions: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    previous_response_id: str | None = None
+    reasoning: dict[str, Any] | None = None
+    max_output_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = None
+    top_p: float | None = None
+    metadata: dict[str, str] | None = None
+    store: bool = True
+    stream: bool = False
+    truncation: Literal["auto", "disabled"] | None = None
+
+    def to_chat(self) -> ChatCompletionRequest:
+        """The same turn as a chat completions request (400 for what cannot be one)."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": _messages(self.instructions, self.input),
+            "tools": [_tool(t) for t in self.tools or []] or None,
+            "tool_choice": _tool_choice(self.tool_choice),
+            "parallel_tool_calls": self.parallel_tool_calls,
+            "reasoning_effort": (self.reasoning or {}).get("effort"),
+            "max_tokens": self.max_output_tokens,
+            "temperature": self.temperature,
+            "top_p": self.top_p,
+            "metadata": self.metadata,
+            "stream": self.stream,
+        }
+        try:
+            return ChatCompletionRequest.model_validate(
+                {k: v for k, v in body.items() if v is not None}
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            message = f"{where}: {first['msg']}"
+            raise AgentError(message, param=where, code="invalid_request") from exc
+
+
+def _bad(message: str, param: str) -> AgentError:
+    return AgentError(message, param=param, code="invalid_request")
+
+
+def _messages(instructions: str | None, given: str | list[dict[str, Any]]) -> list[dict]:
+    messages: list[dict[str, Any]] = []
+    if instructions:
+        messages.append({"role": "system", "content": instructions})
+    if isinstance(given, str):
+        return [*messages, {"role": "user", "content": given}]
+    for index, item in enumerate(given):
+        _add_item(messages, item, f"input[{index}]")
+    return messages
+
+
+def _add_item(messages: list[dict[str, Any]], item: dict[str, Any], where: str) -> None:
+    kind = item.get("type", "message")
+    if kind == "message":
+        messages.append({"role": item.get("role"), "content": _text(item.get("content"))})
+    elif kind == "function_call":
+        call = {
+            "id": item.get("call_id"),
+            "type": "function",
+            "function": {"name": item.get("name"), "arguments": item.get("arguments") or "{}"},
+        }
+        last = messages[-1] if messages else {}
+        if last.get("role") == "assistant" and last.get("tool_calls"):
+            last["tool_calls"].append(call)
+        else:
+            messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+    elif kind == "function_call_output":
+        output = item.get("output")
+        text = output if isinstance(output, str) else json.dumps(output)
+        messages.append({"role": "tool", "tool_call_id": item.get("call_id"), "content": text})
+    elif kind != "reasoning":  # earlier reasoning is already stored with the session
+        raise _bad(
+            f"{where}.type {kind!r} is not supported; use message, function_call,"
+            " function_call_output or reasoning items.",
+            f"{where}.type",
+        )
+
+
+def _text(content: Any) -> Any:
+    """A message's content: a string, or the text of its input_text/output_text parts."""
+    if not isinstance(content, list):
+        return content
+    return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+
+
+def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+    if tool.get("type") != "function":
+        raise _bad(
+            f"tools: only function tools can be offered here (got {tool.get('type')!r});"
+            " the server's own tools are always available.",
+            "tools",
+        )
+    keys = ("name", "description", "parameters", "strict")
+    return {"type": "function", "function": {k: tool[k] for k in keys if tool.get(k) is not None}}
+
+
+def _tool_choice(choice: str | dict[str, Any] | None) -> Any:
+    if isinstance(choice, dict):
+        return {"type": "function", "function": {"name": choice.get("name", "")}}
+    return choice

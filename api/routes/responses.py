@@ -1,0 +1,106 @@
+"""POST /v1/responses and GET /v1/responses/{id}: the Responses API on the same sessions."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sse_starlette import EventSourceResponse
+
+from agent.errors import AgentError
+from api.deps import Services, ServicesDep
+from api.keys import CallerDep
+from api.ownership import require_owned
+from api.responses.events import EventWriter, response_events
+from api.responses.output import ResponseRef, new_ref, response_object, unknown_response
+from api.responses.request import ResponsesRequest
+from api.responses.stored import stored_outcome
+from api.sessions import SESSION_ID_HEADER
+from api.turn import TurnPlan, run_turn, stream_turn
+from api.turn_start import begin_turn
+from graph.turn import TurnOutcome
+
+router = APIRouter(prefix="/v1", tags=["responses"])
+
+
+@router.post("/responses")
+async def create_response(body: ResponsesRequest, services: ServicesDep, caller: CallerDep) -> Any:
+    """One turn: on a new session, or on the session of `previous_response_id`."""
+    given = (
+        ResponseRef.parse(body.previous_response_id).session_id
+        if body.previous_response_id
+        else None
+    )
+    if given and not body.store:
+        raise AgentError(
+            "store=false cannot continue a stored conversation; omit previous_response_id"
+            " or set store=true.",
+            param="store",
+            code="invalid_request",
+        )
+    stack = AsyncExitStack()
+    try:
+        plan = await begin_turn(services, body.to_chat(), caller, given, stack)
+    except AgentError as exc:
+        if given and exc.code == "session_not_found":
+            raise unknown_response(body.previous_response_id or "") from exc
+        raise
+    if not body.store:
+        stack.push_async_callback(_forget, services, plan.session_id)
+    ref = new_ref(plan.session_id, plan.start_index)
+    model = plan.context.model or services.settings.llm_model
+
+    def finish(outcome: TurnOutcome | None, fields: dict[str, Any]) -> dict[str, Any]:
+        echo = {"previous_response_id": body.previous_response_id, "store": body.store}
+        echo |= {"instructions": body.instructions, "tools": body.tools or []}
+        echo |= {"max_output_tokens": body.max_output_tokens, "reasoning": body.reasoning}
+        return response_object(ref, model, outcome, **echo, **fields)
+
+    headers = {SESSION_ID_HEADER: plan.session_id}
+    try:
+        if body.stream:
+            return await _stream(services, plan, ref, finish, stack, headers)
+        async with stack:
+            outcome = await run_turn(services.sessions, plan)
+    except BaseException as exc:
+        await stack.aclose()
+        if isinstance(exc, AgentError):
+            exc.headers[SESSION_ID_HEADER] = plan.session_id
+        raise
+    return JSONResponse(finish(outcome, {}), headers=headers)
+
+
+async def _stream(
+    services: Services,
+    plan: TurnPlan,
+    ref: ResponseRef,
+    finish: Any,
+    stack: AsyncExitStack,
+    headers: dict[str, str],
+) -> EventSourceResponse:
+    events = stream_turn(services.sessions, plan)
+    stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
+    body = response_events(events, EventWriter(ref), finish, plan.start_index, stack)
+    return EventSourceResponse(body, headers={**headers, "Cache-Control": "no-cache"}, ping=15)
+
+
+async def _forget(services: Services, session_id: str) -> None:
+    """store=false: nothing of the turn is kept."""
+    await services.sessions.delete(session_id)
+    await services.owners.forget(session_id)
+
+
+@router.get("/responses/{response_id}")
+async def get_response(response_id: str, services: ServicesDep, caller: CallerDep) -> Any:
+    """A stored response, rebuilt from its session."""
+    ref = ResponseRef.parse(response_id)
+    try:
+        await require_owned(services.owners, ref.session_id, caller)
+        outcome = await stored_outcome(services.sessions, ref.session_id, ref.start)
+    except AgentError as exc:
+        raise unknown_response(response_id) from exc
+    if outcome is None:
+        raise unknown_response(response_id)
+    return response_object(ref, services.settings.llm_model, outcome)

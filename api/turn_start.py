@@ -1,0 +1,48 @@
+"""Starting a turn on a session, for every API that runs one: a slot, ownership, the
+session lock, the plan. The caller holds `stack` until the turn is over."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from agent.errors import AgentError
+from api.deps import Services
+from api.keys import Caller
+from api.logs import note
+from api.ownership import require_owned
+from api.protocol import ChatCompletionRequest
+from api.request_fields import upstream_fields
+from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
+from api.turn import TurnPlan, plan_turn
+
+
+async def begin_turn(
+    services: Services,
+    request: ChatCompletionRequest,
+    caller: Caller,
+    given: str | None,
+    stack: AsyncExitStack,
+) -> TurnPlan:
+    """Plan a turn on session `given` (None: a new one) with its slot and lock entered on
+    `stack`; on failure the stack is closed and the error names the session once known."""
+    session_id = checked_session_id(given) if given else new_session_id()
+    model = services.backends.resolve(request.model)
+    fields = upstream_fields(request)
+    services.backends.check_fields(model, fields)
+    note(session_id=session_id, model=model or services.settings.llm_model)
+    known = given is not None  # whether the session exists for the client to use
+    try:
+        await stack.enter_async_context(services.limiter.slot())
+        if known:
+            await require_owned(services.owners, session_id, caller)
+        await stack.enter_async_context(services.locks.hold(session_id))
+        plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
+        if not known:
+            await services.owners.claim(session_id, caller.owner)
+    except BaseException as exc:
+        await stack.aclose()
+        if known and isinstance(exc, AgentError):
+            exc.headers[SESSION_ID_HEADER] = session_id
+        raise
+    plan.context.model, plan.context.upstream_fields = model, fields
+    return plan

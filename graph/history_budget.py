@@ -1,0 +1,87 @@
+"""Fit a model call into the context window: CONTEXT_WINDOW (or the server's) minus the
+reply's max_tokens, the tools' schemas and the instructions is what the history may take."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from langchain_core.messages import BaseMessage, SystemMessage
+
+from agent.context_window import DEFAULT_CONTEXT_WINDOW, message_tokens, too_long, tools_tokens
+from agent.errors import AgentError
+from agent.metrics import CONTEXT_TRIMS
+from agent.routed import call_routed
+from agent.settings import ContextStrategy
+from agent.upstream import ModelCall
+from graph.context import Context
+from graph.context_fit import Costs, first_kept
+from graph.deps import AgentDeps
+from graph.state import State
+from graph.summary import Ask, refreshed, summary_reserve, with_summary
+
+
+async def fit_call(
+    call: ModelCall, state: State, context: Context, deps: AgentDeps
+) -> tuple[ModelCall, dict[str, Any]]:
+    """The call with as much history as fits, and the state update saying what was left out
+    (`trimmed`: stored messages not sent; `summary` when a new one was made)."""
+    instructions, history = call.messages[0], call.messages[1:]
+    window = await context_window(deps, call.params.get("model"))
+    reply = context.max_tokens or deps.settings.context_reply_tokens
+    room = window - reply - tools_tokens(call.tools) - message_tokens(instructions)
+    if room <= 0:
+        raise too_long("The instructions and the tools' schemas", window - reply - room, window)
+    costs = Costs.of(history)
+    strategy = deps.settings.context_strategy
+    update: dict[str, Any] = {}
+    stored = state.get("summary") or {}
+    covers = stored.get("covers", 0) if stored.get("covers", 0) < len(history) else 0
+    if strategy == ContextStrategy.DROP or (not covers and costs.tail(0) <= room):
+        start = first_kept(costs, room)
+    else:
+        reserve = summary_reserve(room)
+        start = first_kept(costs, room - reserve, floor=covers)
+        text = stored.get("text", "")
+        if start > covers:
+            start = _refresh_point(costs, room - reserve, start)
+            ask = _asker(deps, call)
+            text = await refreshed(text, history[covers:start], reserve, room, ask)
+            update["summary"] = {"text": text, "covers": start}
+        instructions = SystemMessage(content=with_summary(str(instructions.content), text))
+    if start:
+        CONTEXT_TRIMS.labels(strategy.value).inc()
+    update["trimmed"] = max(state.get("trimmed", 0), start)
+    return replace(call, messages=[instructions, *history[start:]]), update
+
+
+def _refresh_point(costs: Costs, room: int, needed: int) -> int:
+    """Where a refreshed summary ends: leave out turns until the rest takes half the room,
+    so the next turns reuse the summary instead of making one each."""
+    try:
+        return max(first_kept(costs, room // 2), needed)
+    except AgentError:
+        return needed
+
+
+async def context_window(deps: AgentDeps, model: str | None) -> int:
+    """The smallest window of the backends serving `model`."""
+    serving = [
+        b for b in deps.backends.backends.values() if model is None or model in b.spec.models
+    ]
+    windows = [await deps.windows.window(b.llm.root_async_client, b.spec.name) for b in serving]
+    return min(windows, default=deps.settings.context_window or DEFAULT_CONTEXT_WINDOW)
+
+
+def _asker(deps: AgentDeps, call: ModelCall) -> Ask:
+    """A tool-less, unstreamed model call on the same model, for summaries."""
+    model = {"model": call.params["model"]} if "model" in call.params else {}
+
+    async def ask(messages: list[BaseMessage], max_tokens: int) -> str:
+        summary_call = ModelCall(
+            messages=messages, params={**model, "max_tokens": max_tokens}, mode=call.mode
+        )
+        reply = await call_routed(deps.backends, summary_call, lambda kind, text: None)
+        return reply.content
+
+    return ask

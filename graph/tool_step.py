@@ -1,0 +1,89 @@
+"""The graph's tool node: run the server-side calls of the last reply, once approved."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from langchain_core.messages import ToolMessage
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from agent.messages import server_tool_message
+from agent.metrics import SERVER_TOOL_RESULTS
+from agent.settings import Settings
+from graph.approval import ask_approval, needs_approval, refused
+from graph.context import Context
+from graph.deps import AgentDeps
+from graph.prompts import NOT_RUN_MESSAGE
+from graph.state import State
+from graph.tool_activity import watched
+from graph.tool_runner import error_message, run_tool
+from mcp_tools.registry import BUILTIN, ToolEntry
+
+# An MCP call may first restart a crashed or hung server (start-up timeout 30 s, ping 2 s).
+MCP_RECONNECT_ALLOWANCE = 35.0
+
+
+async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
+    """Answer every call of the last reply the server can answer; client calls wait."""
+    calls = state["messages"][-1].tool_calls
+    errors = state.get("call_errors") or {}
+    client_names = runtime.context.client_tool_names
+    allowed = {entry.name: entry for entry in deps.tools.select(runtime.context.enabled_tools)}
+    ours = [call for call in calls if call["name"] not in client_names or errors]
+    risky = [
+        call
+        for call in ours
+        if call["id"] not in errors
+        and call["name"] in allowed
+        and needs_approval(call["name"], deps.settings.tools_require_approval)
+    ]
+    decisions = ask_approval(risky)
+    write = get_stream_writer()
+    jobs = [
+        watched(
+            write,
+            call,
+            _refused_or_answer(call, decisions, errors, client_names, allowed, deps.settings),
+        )
+        for call in ours
+    ]
+    return {"messages": list(await asyncio.gather(*jobs))}
+
+
+async def _refused_or_answer(
+    call: dict[str, Any], decisions: dict[str, dict[str, Any]], *rest: Any
+) -> ToolMessage:
+    if call["id"] in decisions and (message := refused(call, decisions[call["id"]])):
+        return message
+    return await _answer(call, *rest)
+
+
+def unknown_tool(name: str, available: list[str]) -> str:
+    """What the model is told about a call to a tool that does not exist here."""
+    if not available:
+        return f"{name!r} is not a tool here: no tools are available, answer without one."
+    return f"{name!r} is not a valid tool, try one of [{', '.join(available)}]"
+
+
+async def _answer(
+    call: dict[str, Any],
+    errors: dict[str, str],
+    client_names: set[str],
+    allowed: dict[str, ToolEntry],
+    settings: Settings,
+) -> ToolMessage:
+    if call["id"] in errors:
+        return error_message(call, errors[call["id"]])
+    if call["name"] in client_names:
+        return server_tool_message(call, NOT_RUN_MESSAGE)
+    entry = allowed.get(call["name"])
+    if entry is None:
+        return error_message(call, unknown_tool(call["name"], sorted(allowed)))
+    limit = settings.mcp_call_timeout
+    if entry.source != BUILTIN:
+        limit += MCP_RECONNECT_ALLOWANCE  # the MCP layer bounds the call; this is a backstop
+    message = await run_tool(entry.tool, call, limit, settings.tool_output_max_chars)
+    SERVER_TOOL_RESULTS.labels(entry.name, message.status).inc()
+    return message

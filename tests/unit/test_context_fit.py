@@ -1,0 +1,67 @@
+"""The trimming rule: the newest whole turns that fit, the current turn always."""
+
+from __future__ import annotations
+
+import asyncio
+
+import openai
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from agent.context_window import DEFAULT_CONTEXT_WINDOW, ContextWindows, message_tokens
+from agent.errors import AgentError
+from graph.context_fit import Costs, first_kept
+from tests.upstream_sim.fixtures import SimServer
+
+
+def _turn(index: int, text: str, calls: int) -> list[BaseMessage]:
+    ids = [f"c{index}_{n}" for n in range(calls)]
+    turn: list[BaseMessage] = [HumanMessage(content=f"{index} {text}")]
+    if calls:
+        tool_calls = [{"name": "t", "args": {"x": text}, "id": i} for i in ids]
+        turn.append(AIMessage(content="", tool_calls=tool_calls))
+        turn += [ToolMessage(content=text * 2, tool_call_id=i) for i in ids]
+    turn.append(AIMessage(content=f"answer {text}"))
+    return turn
+
+
+turns = st.lists(st.tuples(st.text(max_size=200), st.integers(0, 3)), min_size=1, max_size=12)
+
+
+@given(turns, st.integers(50, 3000))
+def test_what_is_kept_fits_and_is_whole_turns(spec: list, room: int) -> None:
+    messages = [m for i, (text, calls) in enumerate(spec) for m in _turn(i, text, calls)]
+    costs = Costs.of(messages)
+    try:
+        start = first_kept(costs, room)
+    except AgentError as exc:
+        assert exc.code == "context_length_exceeded"
+        assert costs.tail(costs.starts[-1]) > room  # only when the current turn cannot fit
+        return
+    kept = messages[start:]
+    assert sum(message_tokens(m) for m in kept) <= room
+    assert isinstance(kept[0], HumanMessage)  # a turn's start: calls travel with results
+    assert start <= costs.starts[-1]  # the current turn is always sent
+    if start:  # nothing more could have been kept
+        earlier = max(s for s in costs.starts if s < start)
+        assert costs.tail(earlier) > room
+
+
+def test_a_single_message_too_big_is_named() -> None:
+    messages = [HumanMessage(content="x" * 3000)]
+    with pytest.raises(AgentError, match="A single message") as caught:
+        first_kept(Costs.of(messages), 500)
+    assert caught.value.code == "context_length_exceeded"
+
+
+def test_the_window_is_read_from_the_server(sim: SimServer) -> None:
+    client = openai.AsyncOpenAI(base_url=sim.base_url, api_key="x", max_retries=0)
+    assert asyncio.run(ContextWindows(None).window(client, "sim")) == 131072
+    assert asyncio.run(ContextWindows(4096).window(client, "sim")) == 4096
+
+
+def test_an_unreachable_server_gets_the_default() -> None:
+    client = openai.AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="x", max_retries=0)
+    assert asyncio.run(ContextWindows(None).window(client, "gone")) == DEFAULT_CONTEXT_WINDOW
