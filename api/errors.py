@@ -25,6 +25,7 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "model_not_found": (404, "not_found_error", {}),
     "backend_not_found": (404, "not_found_error", {}),
     "admin_key_required": (403, "permission_error", {}),
+    "keys_required": (403, "permission_error", {}),
     "rate_limit_exceeded": (429, "rate_limit_error", {}),
     "no_backend": (503, "upstream_error", {}),
     "session_busy": (409, "conflict_error", _RETRY),

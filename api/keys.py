@@ -119,6 +119,15 @@ def require_caller(
     return caller
 
 
+def keys_required() -> AgentError:
+    """The 403 for listing sessions in open mode, where every caller is the same owner."""
+    return AgentError(
+        "Listing sessions needs client keys: set API_KEY or API_KEYS on the server (without "
+        "keys every caller is the same anonymous owner and would see every conversation).",
+        code="keys_required",
+    )
+
+
 def require_admin(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:
     """Only ADMIN_API_KEY may change the backends."""
     if not caller.is_admin:

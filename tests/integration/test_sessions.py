@@ -240,3 +240,16 @@ def test_a_request_that_adds_nothing_creates_no_session(service: Service) -> Non
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "no_new_message"
     assert "x-session-id" not in response.headers
+
+
+def test_open_mode_does_not_list_sessions(service: Service, sim: SimServer) -> None:
+    """Without client keys every caller is the same anonymous owner: a listing would show
+    everybody's conversations, so it is refused with a 403 saying which setting to set."""
+    sim.control.script({"content": "Noted."})
+    _, session = _chat(service, [{"role": "user", "content": "my private question"}])
+    response = httpx.get(f"{service.url}/v1/sessions")
+    assert response.status_code == 403, response.text
+    error = response.json()["error"]
+    assert error["code"] == "keys_required" and error["type"] == "permission_error"
+    assert "API_KEY" in error["message"] and "API_KEYS" in error["message"]
+    assert session not in response.text and "private" not in response.text
