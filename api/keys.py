@@ -52,16 +52,29 @@ def read_keys_file(path: Path) -> list[ClientKey]:
     return keys
 
 
+class NoKeyError(ValueError):
+    """API_KEYS or API_KEYS_FILE is set but names no key: the service would run open."""
+
+
 def client_keys(settings: Settings) -> list[ClientKey]:
-    """Every client key the settings name."""
+    """Every client key the settings name; a key setting that yields none is refused."""
     keys = []
     if settings.api_key:
         keys.append(ClientKey(settings.api_key.get_secret_value(), "API_KEY"))
     if settings.api_keys:
         parts = [p.strip() for p in settings.api_keys.get_secret_value().split(",")]
-        keys += [ClientKey(p, f"API_KEYS[{i}]") for i, p in enumerate(parts) if p]
+        listed = [ClientKey(p, f"API_KEYS[{i}]") for i, p in enumerate(parts) if p]
+        if not listed:
+            raise NoKeyError("API_KEYS holds no key: give keys separated by commas, or unset it.")
+        keys += listed
     if settings.api_keys_file:
-        keys += read_keys_file(settings.api_keys_file)
+        from_file = read_keys_file(settings.api_keys_file)
+        if not from_file:
+            raise NoKeyError(
+                f"API_KEYS_FILE {settings.api_keys_file} holds no key: "
+                "write one `key name` per line, or unset it."
+            )
+        keys += from_file
     return keys
 
 

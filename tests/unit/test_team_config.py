@@ -14,7 +14,7 @@ from agent.backends import BackendPool
 from agent.errors import AgentError
 from agent.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, for_server
 from agent.settings import Settings, ToolCallMode, UpstreamKind
-from api.keys import ANONYMOUS, KeyRing, client_keys, owner_of
+from api.keys import ANONYMOUS, KeyRing, NoKeyError, client_keys, owner_of
 
 KEY = st.text(
     st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=","), min_size=1
@@ -45,6 +45,16 @@ def test_keys_from_every_setting(tmp_path: Path) -> None:
         ("k-file-1", "alice"),
         ("k-file-2", "keys:4"),
     ]
+
+
+@pytest.mark.parametrize("keys", [",", " ", " , ,"])
+def test_api_keys_without_a_key_is_refused(keys: str, tmp_path: Path) -> None:
+    with pytest.raises(NoKeyError, match="API_KEYS holds no key"):
+        KeyRing.from_settings(_settings(api_key="k-one", api_keys=keys))
+    path = tmp_path / "keys"
+    path.write_text("# only a comment\n\n")
+    with pytest.raises(NoKeyError, match=r"API_KEYS_FILE .*keys holds no key"):
+        KeyRing.from_settings(_settings(api_keys_file=path))
 
 
 def test_admin_key_and_open_mode() -> None:
