@@ -41,14 +41,14 @@ def owner_of(secret: str) -> str:
 
 
 def read_keys_file(path: Path) -> list[ClientKey]:
-    """`key name` per line; blank lines and `#` comments are skipped."""
+    """`key name` per line (any whitespace between); blank lines and `#` comments skipped."""
     keys = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        secret, _, name = text.partition(" ")
-        keys.append(ClientKey(secret, name.strip() or f"{path.name}:{number}"))
+        secret, *name = text.split(maxsplit=1)
+        keys.append(ClientKey(secret, name[0] if name else f"{path.name}:{number}"))
     return keys
 
 

@@ -47,6 +47,16 @@ def test_keys_from_every_setting(tmp_path: Path) -> None:
     ]
 
 
+def test_keys_file_splits_key_and_name_on_any_whitespace(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    path.write_text("k-alice\talice\nk-bob  \t bob smith\nk-carol\t\n")
+    names = [(k.secret, k.name) for k in client_keys(_settings(api_keys_file=path))]
+    assert names == [("k-alice", "alice"), ("k-bob", "bob smith"), ("k-carol", "keys:3")]
+    ring = KeyRing.from_settings(_settings(api_keys_file=path))
+    assert ring.identify("k-alice").name == "alice"
+    assert ring.identify("k-alice\talice") is None
+
+
 @pytest.mark.parametrize("keys", [",", " ", " , ,"])
 def test_api_keys_without_a_key_is_refused(keys: str, tmp_path: Path) -> None:
     with pytest.raises(NoKeyError, match="API_KEYS holds no key"):
