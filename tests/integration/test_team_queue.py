@@ -111,3 +111,41 @@ def test_queue_timeout(sim: SimServer, tmp_path: Path) -> None:
         assert _status(svc)["queued"] == 0
     finally:
         svc.stop()
+
+
+def test_a_turn_waiting_for_its_session_holds_no_slot(sim: SimServer, tmp_path: Path) -> None:
+    """Turn 2 on a busy session waits for the session, not in a slot: a turn on another
+    session still runs instead of timing out in the queue."""
+    env = service_env(
+        sim.base_url,
+        tmp_path,
+        API_KEY=KEY,
+        LLM_TIMEOUT="60",
+        MAX_CONCURRENT_TURNS="2",
+        MAX_QUEUED_TURNS="4",
+        QUEUE_TIMEOUT="2",
+        SESSION_LOCK_TIMEOUT="60",
+    )
+    svc = Service(env, tmp_path).start()
+    headers = {"Authorization": f"Bearer {KEY}"}
+    try:
+        session = _post(svc, "hello").headers["x-session-id"]
+        sim.control.rule("slow", {"content": "done slowly", "delay": SLOW})
+
+        def on_session(text: str) -> httpx.Response:
+            body = {"model": "m", "messages": [{"role": "user", "content": text}]}
+            with_session = headers | {"X-Session-ID": session}
+            url = f"{svc.url}/v1/chat/completions"
+            return httpx.post(url, json=body, headers=with_session, timeout=120)
+
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(on_session, "slow turn")
+            _wait_for(svc, lambda s: s["running"] == 1)
+            second = pool.submit(on_session, "next turn")
+            time.sleep(1.0)  # let the second turn reach the session lock first
+            other = _post(svc, "a turn on another session")
+            assert other.status_code == 200, other.text
+            assert first.result().status_code == 200
+            assert second.result().status_code == 200, second.result().text
+    finally:
+        svc.stop()
