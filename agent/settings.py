@@ -113,7 +113,9 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite:///./data/oss-agent.db", description="sqlite:///PATH or postgresql://..."
     )
-    db_pool_size: int = Field(10, ge=1, le=200, description="Postgres connection pool size")
+    db_pool_size: int = Field(
+        10, ge=1, le=200, description="Postgres checkpoint connections per process"
+    )
     session_lock_timeout: float = Field(
         60.0, ge=0, description="seconds a turn waits for a busy session before 409"
     )

@@ -55,9 +55,10 @@ class SessionLocks:
 
 
 def too_many_turns() -> AgentError:
-    """Every lock connection of this process is held by a running turn."""
+    """Every lock connection of this process is held (running turns plus resets and
+    deletes; the pool has a connection for each of MAX_CONCURRENT_TURNS)."""
     return AgentError(
-        "Too many turns are running on this server (DB_POOL_SIZE); retry shortly.",
+        "Too many turns and session changes are running on this server; retry shortly.",
         code="too_many_turns",
     )
 

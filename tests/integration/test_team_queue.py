@@ -149,3 +149,38 @@ def test_a_turn_waiting_for_its_session_holds_no_slot(sim: SimServer, tmp_path: 
             assert second.result().status_code == 200, second.result().text
     finally:
         svc.stop()
+
+
+def test_postgres_lock_pool_does_not_cap_turns_below_the_limit(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """With DB_POOL_SIZE below MAX_CONCURRENT_TURNS every admitted turn still gets a session
+    lock: the queue is the one limit, never a 503 `too_many_turns` from the lock pool."""
+    from tests.integration.test_postgres import POSTGRES_URL, scratch_database, unreachable
+
+    if reason := unreachable(POSTGRES_URL):
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {reason}")
+    turns = 4
+    with scratch_database(POSTGRES_URL) as url:
+        env = service_env(
+            sim.base_url,
+            tmp_path,
+            API_KEY=KEY,
+            DATABASE_URL=url,
+            LLM_TIMEOUT="60",
+            DB_POOL_SIZE="2",
+            MAX_CONCURRENT_TURNS=str(turns),
+            MAX_QUEUED_TURNS=str(turns),
+            SESSION_LOCK_TIMEOUT="3",
+        )
+        svc = Service(env, tmp_path).start(timeout=120)
+        try:
+            sim.control.rule("slow", {"content": "done slowly", "delay": 6.0})
+            with ThreadPoolExecutor(turns) as pool:
+                answers = [pool.submit(_post, svc, f"slow {i}") for i in range(turns)]
+                running = _wait_for(svc, lambda s: s["running"] == turns)
+                results = [a.result() for a in answers]
+            assert running["queued"] == 0
+            assert [r.status_code for r in results] == [200] * turns, [r.text for r in results]
+        finally:
+            svc.stop()
