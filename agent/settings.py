@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="bearer key for the upstream")
     llm_server: UpstreamKind = Field(UpstreamKind.VLLM, description="vllm|ollama|llamacpp|openai")
     llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for the upstream")
-    llm_max_retries: int = Field(1, ge=0, le=10, description="retries on connection errors")
+    llm_max_retries: int = Field(1, ge=0, le=10, description="SDK retries on the same server")
     reasoning_effort: str | None = Field(None, description="low|medium|high, or unset")
     reasoning_opened_in_prompt: bool = Field(
         False,

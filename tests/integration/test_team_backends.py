@@ -50,7 +50,7 @@ class Farm:
 
 
 @contextlib.contextmanager
-def running_farm(workdir: Path) -> Iterator[Farm]:
+def running_farm(workdir: Path, **extra: str) -> Iterator[Farm]:
     """Two simulators behind one service: a serves MODEL, b serves MODEL and OTHER, and b
     again as an Ollama server for "small"."""
     with simulator() as a, simulator() as b:
@@ -68,6 +68,7 @@ def running_farm(workdir: Path) -> Iterator[Farm]:
             BACKEND_HEALTH_INTERVAL="0.3",
             BACKEND_MAX_FAILURES="2",
             ADMIN_API_KEY=ADMIN,
+            **extra,
         )
         svc = Service(env, workdir).start()
         try:
@@ -155,6 +156,20 @@ def _answered_after_a_failed(farm: Farm, text: str, stream: bool) -> bool:
         if f"{text} #{attempt}" in asked(farm.a):
             return True
     return False
+
+
+def test_sdk_retries_only_where_no_other_backend_serves_the_model(tmp_path: Path) -> None:
+    """With LLM_MAX_RETRIES=1 a failing backend is asked once when another backend serves
+    the model (call_routed moves the step on), twice when it is the model's only server."""
+    with running_farm(tmp_path, LLM_MAX_RETRIES="1") as farm:
+        farm.a.control.rule("flaky", {"fault": "error500"})
+        assert _answered_after_a_failed(farm, "flaky", stream=False)
+        failed_on_a = [text for text in asked(farm.a) if text.startswith("flaky")]
+        assert len(failed_on_a) == len(set(failed_on_a)) == 1, failed_on_a
+        farm.b.control.rule("lonely", {"fault": "error500"})
+        alone = chat(farm.svc, "lonely", model=OTHER)
+        assert alone.status_code == 502, alone.text
+        assert asked(farm.b).count("lonely") == 2  # the first try and LLM_MAX_RETRIES=1
 
 
 def test_a_killed_backend_is_routed_around(tmp_path: Path) -> None:
