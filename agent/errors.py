@@ -105,8 +105,6 @@ def _dropped(exc: openai.APIConnectionError, base_url: str, received: int) -> Up
         f"The model server at {base_url} closed the connection in the middle of its reply: "
         f"connection dropped {how_far} ({str(_root(exc)).rstrip('.')}). The server may "
         "have crashed, restarted or run out of memory; its log says why.",
-        status=502,
-        type="upstream_error",
         code="upstream_dropped",
     )
 
@@ -116,8 +114,6 @@ def _not_found(exc: openai.APIStatusError, base_url: str) -> UpstreamError:
     fix = missing_v1_hint(base_url) or "check that LLM_MODEL names a model the server serves"
     return UpstreamError(
         f"The model server at {base_url} answered 404 Not Found ({_detail(exc)}): {fix}",
-        status=502,
-        type="upstream_error",
         code="upstream_not_found",
     )
 

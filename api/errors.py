@@ -34,6 +34,8 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "upstream_unreachable": (502, "upstream_error", {}),
     "upstream_error": (502, "upstream_error", {}),
     "upstream_bad_response": (502, "upstream_error", {}),
+    "upstream_not_found": (502, "upstream_error", {}),
+    "upstream_dropped": (502, "upstream_error", {}),
 }
 _BAD_REQUEST = (400, "invalid_request_error", {})
 
