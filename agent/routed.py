@@ -12,8 +12,11 @@ from agent.reply import ModelReply
 from agent.request_fields import for_server
 from agent.upstream import ModelCall, OnDelta, call_model
 
-# Connection errors, timeouts and 5xx: another backend may well answer.
-RETRYABLE = frozenset({"upstream_unreachable", "upstream_timeout", "upstream_error"})
+# Connection errors (also a stream dropped before any token), timeouts and 5xx: another
+# backend may well answer.
+RETRYABLE = frozenset(
+    {"upstream_unreachable", "upstream_dropped", "upstream_timeout", "upstream_error"}
+)
 
 
 def no_backend(model: str | None) -> AgentError:

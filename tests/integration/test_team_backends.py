@@ -172,6 +172,36 @@ def test_sdk_retries_only_where_no_other_backend_serves_the_model(tmp_path: Path
         assert asked(farm.b).count("lonely") == 2  # the first try and LLM_MAX_RETRIES=1
 
 
+def _stream_events(response: httpx.Response) -> list[dict]:
+    lines = [line.removeprefix("data: ") for line in response.text.splitlines()]
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def test_a_dropped_stream_moves_on_only_while_the_client_saw_no_token(farm: Farm) -> None:
+    """Dropped after tokens reached the client: an in-band error, the other backend is not
+    asked. Dropped after the role chunk only: the step is answered by the other backend."""
+    reply = "one two three four five six seven eight nine ten"
+    farm.a.control.rule(
+        "late", {"content": reply, "chunk_size": 4, "fault": "drop", "fault_after": 4}
+    )
+    farm.b.control.rule(
+        "late", {"content": reply, "chunk_size": 4, "fault": "drop", "fault_after": 4}
+    )
+    late = chat(farm.svc, "late drop", stream=True)
+    assert late.status_code == 200, late.text
+    events = _stream_events(late)
+    shown = "".join(
+        e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices")
+    )
+    assert shown and reply.startswith(shown), late.text
+    assert events[-1]["error"]["code"].startswith("upstream_"), late.text
+    assert asked(farm.a) + asked(farm.b) == ["late drop"]  # asked once, never moved on
+
+    farm.a.control.rule("early", {"content": reply, "fault": "drop", "fault_after": 1})
+    assert _answered_after_a_failed(farm, "early", stream=True)
+    assert _answered_after_a_failed(farm, "early plain", stream=False)
+
+
 def test_a_killed_backend_is_routed_around(tmp_path: Path) -> None:
     with running_farm(tmp_path) as farm:
         _kill_and_route_around(farm)
