@@ -80,8 +80,9 @@ class PostgresSessionLocks(SessionLocks):
     @asynccontextmanager
     async def hold(self, session_id: str, admitted: Admission = None) -> AsyncIterator[None]:
         """Hold the local lock, enter `admitted`, then the advisory lock on a pooled
-        connection. A holder of an advisory lock is always admitted (running), so it waits
-        for nothing another turn holds: no deadlock across slots, locks and processes."""
+        connection. A holder of an advisory lock is running (an admitted turn, or a reset
+        or delete, which need no slot) and waits for no slot and no session lock, so slots,
+        local locks and advisory locks cannot wait on each other in a cycle."""
         async with super().hold(session_id, admitted):
             deadline = time.monotonic() + self.timeout
             async with self._connection(deadline) as conn:
