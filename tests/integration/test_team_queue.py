@@ -100,6 +100,7 @@ def test_queue_timeout(sim: SimServer, tmp_path: Path) -> None:
     )
     svc = Service(env, tmp_path).start()
     try:
+        session = _post(svc, "an existing session").headers["x-session-id"]
         sim.control.rule("hold", {"content": "held", "delay": 10.0})
         with ThreadPoolExecutor(1) as pool:
             held = pool.submit(_post, svc, "hold the slot")
@@ -107,8 +108,24 @@ def test_queue_timeout(sim: SimServer, tmp_path: Path) -> None:
             waited = _post(svc, "too late")
             assert waited.status_code == 429
             assert "QUEUE_TIMEOUT" in waited.json()["error"]["message"]
+            on_session = httpx.post(
+                f"{svc.url}/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "too late too"}]},
+                headers={"X-Session-ID": session},
+                timeout=120,
+            )
+            assert on_session.status_code == 429, on_session.text  # refused after its lock
             assert held.result().status_code == 200
         assert _status(svc)["queued"] == 0
+        history = httpx.get(f"{svc.url}/v1/sessions/{session}", timeout=30).json()["messages"]
+        assert [m["content"] for m in history if m["role"] == "user"] == ["an existing session"]
+        again = httpx.post(  # the refused turn left the session unlocked
+            f"{svc.url}/v1/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "now"}]},
+            headers={"X-Session-ID": session},
+            timeout=120,
+        )
+        assert again.status_code == 200, again.text
     finally:
         svc.stop()
 
