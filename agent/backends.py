@@ -21,7 +21,8 @@ class Backend:
     """A model server and what this process knows about it right now."""
 
     spec: BackendSpec
-    llm: ReasoningChatOpenAI
+    llm: ReasoningChatOpenAI  # the SDK retries LLM_MAX_RETRIES times: the model's only server
+    single_try: ReasoningChatOpenAI  # no SDK retry: another backend can take the step
     healthy: bool = True
     in_flight: int = 0
     failures: int = 0
@@ -126,7 +127,8 @@ class BackendPool:
     def add(self, spec: BackendSpec) -> Backend:
         """Add a backend (replacing one of the same name)."""
         llm = make_chat_model(self.settings, spec)
-        backend = self.backends[spec.name] = Backend(spec, llm)
+        single_try = make_chat_model(self.settings, spec, max_retries=0)
+        backend = self.backends[spec.name] = Backend(spec, llm, single_try)
         BACKEND_HEALTHY.labels(spec.name).set(1)
         BACKEND_IN_FLIGHT.labels(spec.name).set(0)
         return backend

@@ -135,8 +135,11 @@ class ReasoningChatOpenAI(ChatOpenAI):
         return payload
 
 
-def make_chat_model(settings: Settings, backend: BackendSpec | None = None) -> ReasoningChatOpenAI:
-    """A chat model client for one backend (default: LLM_BASE_URL), serving its first model."""
+def make_chat_model(
+    settings: Settings, backend: BackendSpec | None = None, max_retries: int | None = None
+) -> ReasoningChatOpenAI:
+    """A chat model client for one backend (default: LLM_BASE_URL), serving its first model;
+    the SDK retries a failed call `max_retries` times (default LLM_MAX_RETRIES)."""
     backend = backend or single_backend(settings)
     key = backend.api_key.get_secret_value() if backend.api_key else "not-needed"
     return ReasoningChatOpenAI(
@@ -144,7 +147,7 @@ def make_chat_model(settings: Settings, backend: BackendSpec | None = None) -> R
         base_url=backend.base_url,
         api_key=key,
         timeout=settings.llm_timeout,
-        max_retries=settings.llm_max_retries,
+        max_retries=settings.llm_max_retries if max_retries is None else max_retries,
         stream_usage=True,
         reasoning_input_field=REASONING_INPUT_FIELD[backend.server],
         upstream_kind=backend.server,

@@ -12,9 +12,10 @@ from agent.reply import ModelReply
 from agent.request_fields import for_server
 from agent.upstream import ModelCall, OnDelta, call_model
 
-# Connection errors, timeouts and 5xx: another backend may well answer.
+# Connection errors (also a stream dropped before any token), timeouts and 5xx: another
+# backend may well answer.
 RETRYABLE = frozenset(
-    {"upstream_unreachable", "upstream_timeout", "upstream_error", "upstream_dropped"}
+    {"upstream_unreachable", "upstream_dropped", "upstream_timeout", "upstream_error"}
 )
 
 
@@ -47,9 +48,13 @@ async def call_routed(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> 
             raise no_backend(model)
         watched = ReceivedCounter(on_delta)
         started = time.monotonic()
+        # When another backend serves the model this loop is the retry: the SDK's own
+        # retries would ask the failing backend again (up to LLM_TIMEOUT each) first.
+        alone = pool.pick(model, tried | {backend.spec.name}) is None
+        llm = backend.llm if alone else backend.single_try
         try:
             with pool.busy(backend):
-                reply = await call_model(backend.llm, for_backend(call, backend), watched)
+                reply = await call_model(llm, for_backend(call, backend), watched)
         except UpstreamError as exc:
             if exc.code not in RETRYABLE:
                 raise

@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="bearer key for the upstream")
     llm_server: UpstreamKind = Field(UpstreamKind.VLLM, description="vllm|ollama|llamacpp|openai")
     llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for the upstream")
-    llm_max_retries: int = Field(1, ge=0, le=10, description="retries on connection errors")
+    llm_max_retries: int = Field(1, ge=0, le=10, description="SDK retries on the same server")
     reasoning_effort: str | None = Field(None, description="low|medium|high, or unset")
     reasoning_opened_in_prompt: bool = Field(
         False,
@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite:///./data/oss-agent.db", description="sqlite:///PATH or postgresql://..."
     )
-    db_pool_size: int = Field(10, ge=1, le=200, description="Postgres connection pool size")
+    db_pool_size: int = Field(
+        10, ge=1, le=200, description="Postgres checkpoint connections per process"
+    )
     session_lock_timeout: float = Field(
         60.0, ge=0, description="seconds a turn waits for a busy session before 409"
     )

@@ -49,7 +49,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store_cm = open_store(
-            settings.database_url, settings.session_lock_timeout, settings.db_pool_size
+            settings.database_url,
+            settings.session_lock_timeout,
+            settings.db_pool_size,
+            settings.max_concurrent_turns,
         )
         app.state.keys = KeyRing.from_settings(settings)
         backends = BackendPool.from_settings(settings)

@@ -49,16 +49,15 @@ def print_banner(settings: Settings) -> None:
 
 
 def check_team_files(settings: Settings) -> None:
-    """Read API_KEYS_FILE and LLM_BACKENDS_FILE now, or exit 2 saying what is wrong."""
+    """Read the client keys and LLM_BACKENDS_FILE now, or exit 2 saying what is wrong."""
     from agent.backend_config import BackendsFileError, read_backends_file
-    from api.keys import read_keys_file
+    from api.keys import NoKeyError, client_keys
 
     try:
-        if settings.api_keys_file:
-            read_keys_file(settings.api_keys_file)
+        client_keys(settings)
         if settings.llm_backends_file:
             read_backends_file(settings.llm_backends_file)
-    except (OSError, BackendsFileError) as exc:
+    except (OSError, BackendsFileError, NoKeyError) as exc:
         err.print("[bold red]oss-agent: invalid configuration[/]")
         err.print(f"  {exc}", markup=False, highlight=False)
         raise typer.Exit(code=2) from None

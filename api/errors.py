@@ -26,6 +26,7 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "model_not_found": (404, "not_found_error", {}),
     "backend_not_found": (404, "not_found_error", {}),
     "admin_key_required": (403, "permission_error", {}),
+    "keys_required": (403, "permission_error", {}),
     "rate_limit_exceeded": (429, "rate_limit_error", {}),
     "no_backend": (503, "upstream_error", {}),
     "session_busy": (409, "conflict_error", _RETRY),
@@ -35,8 +36,8 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "upstream_unreachable": (502, "upstream_error", {}),
     "upstream_error": (502, "upstream_error", {}),
     "upstream_bad_response": (502, "upstream_error", {}),
-    "upstream_dropped": (502, "upstream_error", {}),
     "upstream_not_found": (502, "upstream_error", {}),
+    "upstream_dropped": (502, "upstream_error", {}),
 }
 _BAD_REQUEST = (400, "invalid_request_error", {})
 

@@ -41,27 +41,40 @@ def owner_of(secret: str) -> str:
 
 
 def read_keys_file(path: Path) -> list[ClientKey]:
-    """`key name` per line; blank lines and `#` comments are skipped."""
+    """`key name` per line (any whitespace between); blank lines and `#` comments skipped."""
     keys = []
     for number, line in enumerate(path.read_text().splitlines(), 1):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        secret, _, name = text.partition(" ")
-        keys.append(ClientKey(secret, name.strip() or f"{path.name}:{number}"))
+        secret, *name = text.split(maxsplit=1)
+        keys.append(ClientKey(secret, name[0] if name else f"{path.name}:{number}"))
     return keys
 
 
+class NoKeyError(ValueError):
+    """API_KEYS or API_KEYS_FILE is set but names no key: the service would run open."""
+
+
 def client_keys(settings: Settings) -> list[ClientKey]:
-    """Every client key the settings name."""
+    """Every client key the settings name; a key setting that yields none is refused."""
     keys = []
     if settings.api_key:
         keys.append(ClientKey(settings.api_key.get_secret_value(), "API_KEY"))
     if settings.api_keys:
         parts = [p.strip() for p in settings.api_keys.get_secret_value().split(",")]
-        keys += [ClientKey(p, f"API_KEYS[{i}]") for i, p in enumerate(parts) if p]
+        listed = [ClientKey(p, f"API_KEYS[{i}]") for i, p in enumerate(parts) if p]
+        if not listed:
+            raise NoKeyError("API_KEYS holds no key: give keys separated by commas, or unset it.")
+        keys += listed
     if settings.api_keys_file:
-        keys += read_keys_file(settings.api_keys_file)
+        from_file = read_keys_file(settings.api_keys_file)
+        if not from_file:
+            raise NoKeyError(
+                f"API_KEYS_FILE {settings.api_keys_file} holds no key: "
+                "write one `key name` per line, or unset it."
+            )
+        keys += from_file
     return keys
 
 
@@ -117,6 +130,15 @@ def require_caller(
     if caller is None:
         raise wrong_key()
     return caller
+
+
+def keys_required() -> AgentError:
+    """The 403 for listing sessions in open mode, where every caller is the same owner."""
+    return AgentError(
+        "Listing sessions needs client keys: set API_KEY or API_KEYS on the server (without "
+        "keys every caller is the same anonymous owner and would see every conversation).",
+        code="keys_required",
+    )
 
 
 def require_admin(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:

@@ -1,5 +1,5 @@
-"""Starting a turn on a session, for every API that runs one: a slot, ownership, the
-session lock, the plan. The caller holds `stack` until the turn is over."""
+"""Starting a turn on a session, for every API that runs one: ownership, the session lock,
+a queue slot, the plan. The caller holds `stack` until the turn is over."""
 
 from __future__ import annotations
 
@@ -32,10 +32,12 @@ async def begin_turn(
     note(session_id=session_id, model=model or services.settings.llm_model)
     known = given is not None  # whether the session exists for the client to use
     try:
-        await stack.enter_async_context(services.limiter.slot())
         if known:
             await require_owned(services.owners, session_id, caller)
-        await stack.enter_async_context(services.locks.hold(session_id))
+        # Owner check, then the session, then a queue slot: a turn waiting for a busy session
+        # holds no slot, and a slot is never held while waiting for a session in this process.
+        admitted = services.limiter.slot()  # its 429 comes before anything is stored
+        await stack.enter_async_context(services.locks.hold(session_id, admitted))
         plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
         if not known:
             await services.owners.claim(session_id, caller.owner)

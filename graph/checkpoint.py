@@ -31,13 +31,17 @@ def sqlite_path(database_url: str) -> Path:
 
 @asynccontextmanager
 async def open_store(
-    database_url: str, lock_timeout: float = 60.0, pool_size: int = 10
+    database_url: str, lock_timeout: float = 60.0, pool_size: int = 10, max_turns: int = 1
 ) -> AsyncIterator[SessionStore]:
-    """Open the store named by `database_url` for the life of the service."""
+    """Open the store named by `database_url` for the life of the service; `max_turns` turns
+    may run at once, each holding one session lock."""
     if database_url.startswith(("postgresql://", "postgres://")):
         from graph.checkpoint_postgres import open_postgres_store  # psycopg only when used
 
-        async with open_postgres_store(database_url, lock_timeout, pool_size) as store:
+        lock_pool_size = max(pool_size, max_turns)
+        async with open_postgres_store(
+            database_url, lock_timeout, pool_size, lock_pool_size
+        ) as store:
             yield SessionStore(*store)
     elif database_url.startswith("memory://"):
         yield SessionStore(InMemorySaver(), SessionLocks(lock_timeout), MemoryOwners())

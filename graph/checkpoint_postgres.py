@@ -41,14 +41,15 @@ async def _check_reachable(url: str) -> None:
 
 @asynccontextmanager
 async def open_postgres_store(
-    url: str, lock_timeout: float, pool_size: int
+    url: str, lock_timeout: float, pool_size: int, lock_pool_size: int
 ) -> AsyncIterator[tuple[AsyncPostgresSaver, PostgresSessionLocks, Owners]]:
     """The checkpointer, the session locks and the session owners of the Postgres database
-    at `url`."""
+    at `url`. `lock_pool_size` is at least the running-turn limit, so the turn queue, not
+    the lock pool, limits how many turns run."""
     await _check_reachable(url)
     # A turn keeps its lock's connection while the saver needs others: one shared pool
     # deadlocks as soon as `pool_size` turns run at once, so the locks get their own.
-    async with _pool(url, pool_size) as pool, _pool(url, pool_size) as lock_pool:
+    async with _pool(url, pool_size) as pool, _pool(url, lock_pool_size) as lock_pool:
         saver = AsyncPostgresSaver(pool)
         async with lock_pool.connection() as conn:  # the saver's pool may have one connection
             owners = await _setup_alone(saver, pool, conn)

@@ -7,10 +7,15 @@ import hashlib
 import time
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from agent.errors import AgentError
+
+# Entered once the session is free in this process (a chat turn passes its queue slot), so
+# a turn waiting for a busy session holds no slot; on Postgres the advisory-lock connection
+# is taken inside it, so only admitted (running) turns hold lock connections.
+Admission = AbstractAsyncContextManager[Any] | None
 
 
 def session_busy(session_id: str) -> AgentError:
@@ -30,8 +35,9 @@ class SessionLocks:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @asynccontextmanager
-    async def hold(self, session_id: str) -> AsyncIterator[None]:
-        """Hold the session for one turn, or raise the 409 when it stays busy."""
+    async def hold(self, session_id: str, admitted: Admission = None) -> AsyncIterator[None]:
+        """Hold the session for one turn, or raise the 409 when it stays busy; then enter
+        `admitted` (which may raise, e.g. the queue's 429)."""
         lock = self._locks.get(session_id)
         if lock is None:
             lock = self._locks[session_id] = asyncio.Lock()
@@ -42,15 +48,17 @@ class SessionLocks:
         except TimeoutError:
             raise session_busy(session_id) from None
         try:
-            yield
+            async with admitted or nullcontext():
+                yield
         finally:
             lock.release()
 
 
 def too_many_turns() -> AgentError:
-    """Every lock connection of this process is held by a running turn."""
+    """Every lock connection of this process is held (running turns plus resets and
+    deletes; the pool has a connection for each of MAX_CONCURRENT_TURNS)."""
     return AgentError(
-        "Too many turns are running on this server (DB_POOL_SIZE); retry shortly.",
+        "Too many turns and session changes are running on this server; retry shortly.",
         code="too_many_turns",
     )
 
@@ -70,16 +78,20 @@ class PostgresSessionLocks(SessionLocks):
         self._poll = poll
 
     @asynccontextmanager
-    async def hold(self, session_id: str) -> AsyncIterator[None]:
-        """Hold the local lock, then the advisory lock on a pooled connection."""
-        deadline = time.monotonic() + self.timeout
-        async with super().hold(session_id), self._connection(deadline) as conn:
-            key = advisory_key(session_id)
-            await self._acquire(conn, key, session_id, deadline)
-            try:
-                yield
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    async def hold(self, session_id: str, admitted: Admission = None) -> AsyncIterator[None]:
+        """Hold the local lock, enter `admitted`, then the advisory lock on a pooled
+        connection. A holder of an advisory lock is running (an admitted turn, or a reset
+        or delete, which need no slot) and waits for no slot and no session lock, so slots,
+        local locks and advisory locks cannot wait on each other in a cycle."""
+        async with super().hold(session_id, admitted):
+            deadline = time.monotonic() + self.timeout
+            async with self._connection(deadline) as conn:
+                key = advisory_key(session_id)
+                await self._acquire(conn, key, session_id, deadline)
+                try:
+                    yield
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
     @asynccontextmanager
     async def _connection(self, deadline: float) -> AsyncIterator[Any]:

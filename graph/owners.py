@@ -28,7 +28,7 @@ class Owners(Protocol):
     """The owners table, whatever database holds it."""
 
     async def claim(self, session_id: str, owner: str) -> None:
-        """Record `owner` as the owner of a new session."""
+        """Record `owner` as the owner of a new session; an existing owner is kept."""
 
     async def owner(self, session_id: str) -> str:
         """The session's owner ("" when no row)."""
@@ -47,7 +47,7 @@ class MemoryOwners:
         self._rows: dict[str, Ownership] = {}
 
     async def claim(self, session_id: str, owner: str) -> None:
-        self._rows[session_id] = Ownership(session_id, owner, time.time())
+        self._rows.setdefault(session_id, Ownership(session_id, owner, time.time()))
 
     async def owner(self, session_id: str) -> str:
         row = self._rows.get(session_id)
@@ -63,7 +63,7 @@ class MemoryOwners:
 
 class SqlOwners:
     """SQLite (an aiosqlite connection) or Postgres (a psycopg pool), one SQL dialect
-    apart: the placeholder and the upsert are the only differences."""
+    apart: the placeholder is the only difference."""
 
     def __init__(self, run: Any, placeholder: str) -> None:
         self._run = run  # async (sql, params) -> list of rows
@@ -73,8 +73,7 @@ class SqlOwners:
         p = self._p
         await self._run(
             f"INSERT INTO session_owners (session_id, owner, created) VALUES ({p}, {p}, {p}) "
-            "ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, "
-            "created = excluded.created",
+            "ON CONFLICT (session_id) DO NOTHING",
             (session_id, owner, time.time()),
         )
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, StringConstraints
 
 from api.deps import ServicesDep
-from api.keys import CallerDep
+from api.keys import ANONYMOUS, CallerDep, keys_required
 from api.ownership import owned_sessions, require_owned
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -16,7 +16,9 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 @router.get("")
 async def list_sessions(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    """The sessions the caller's key created."""
+    """The sessions the caller's key created (refused in open mode: all are anonymous)."""
+    if caller.owner == ANONYMOUS:
+        raise keys_required()
     return await owned_sessions(services.sessions, services.owners, caller)
 
 

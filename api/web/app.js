@@ -97,8 +97,33 @@ async function loadModels() {
   $("model").replaceChildren(...models.data.map((m) => element("option", null, m.id)));
 }
 
+// Without API keys the service lists no sessions (every caller would see everybody's):
+// the page then lists the sessions this browser started, remembered in localStorage.
+const OWN_SESSIONS = "oss-agent-sessions";
+
+function ownSessionIds() {
+  return JSON.parse(localStorage.getItem(OWN_SESSIONS) || "[]");
+}
+
+function rememberSession(id) {
+  const ids = ownSessionIds().filter((known) => known !== id);
+  localStorage.setItem(OWN_SESSIONS, JSON.stringify([...ids, id]));
+}
+
+async function listedSessions() {
+  const response = await fetch("/v1/sessions", { headers: headers() });
+  if (response.status !== 403) return (await api("/v1/sessions")).json();
+  const found = [];
+  for (const id of ownSessionIds()) {
+    const session = await fetch(`/v1/sessions/${id}`, { headers: headers() });
+    if (session.ok) found.push(await session.json());
+  }
+  localStorage.setItem(OWN_SESSIONS, JSON.stringify(found.map((s) => s.id)));
+  return { data: found };
+}
+
 async function loadSessions() {
-  const list = await (await api("/v1/sessions")).json();
+  const list = await listedSessions();
   $("sessions").replaceChildren(...list.data.slice().reverse().map(sessionItem));
 }
 
@@ -180,6 +205,7 @@ async function send(text) {
     const body = { model: $("model").value || undefined, stream: true, tool_activity: true, messages: [{ role: "user", content: text }] };
     const response = await api("/v1/chat/completions", { method: "POST", body: JSON.stringify(body), headers: extra, signal: controller.signal });
     state.session = response.headers.get("x-session-id") || state.session;
+    if (state.session) rememberSession(state.session);
     await readStream(response, view);
   } catch (error) {
     if (error.name !== "AbortError") throw error;

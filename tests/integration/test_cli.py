@@ -48,3 +48,24 @@ def test_bad_team_files_exit_2(tmp_path) -> None:
         )
         assert result.returncode == 2, result.stderr
         assert words in result.stderr and "k-secret-1" not in result.stderr
+
+
+def test_key_settings_that_yield_no_key_exit_2(tmp_path) -> None:
+    """Keys were asked for but none came out: refuse rather than run open by accident."""
+    comments = tmp_path / "keys.txt"
+    comments.write_text("# team keys\n\n   \n")
+    cases = [
+        ({"API_KEYS_FILE": str(comments)}, ["API_KEYS_FILE", "keys.txt", "holds no key"]),
+        ({"API_KEYS": ","}, ["API_KEYS", "holds no key"]),
+        ({"API_KEYS": " , "}, ["API_KEYS", "holds no key"]),
+    ]
+    for extra, words in cases:
+        env = {**os.environ, "LLM_BASE_URL": "http://127.0.0.1:9/v1", **extra}
+        env.pop("API_KEY", None)
+        result = subprocess.run(
+            [OSS_AGENT, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 2, (extra, result.stderr)
+        said = " ".join(result.stderr.split())  # the console wraps long lines
+        for word in words:
+            assert word in said, (extra, result.stderr)

@@ -260,3 +260,16 @@ def test_rename_sets_the_listed_title_and_refuses_an_empty_one(
         assert empty.status_code == 400 and "title" in empty.text
         missing = http.patch("/v1/sessions/nope", json={"title": "x"})
         assert missing.status_code == 404
+
+
+def test_open_mode_does_not_list_sessions(service: Service, sim: SimServer) -> None:
+    """Without client keys every caller is the same anonymous owner: a listing would show
+    everybody's conversations, so it is refused with a 403 saying which setting to set."""
+    sim.control.script({"content": "Noted."})
+    _, session = _chat(service, [{"role": "user", "content": "my private question"}])
+    response = httpx.get(f"{service.url}/v1/sessions")
+    assert response.status_code == 403, response.text
+    error = response.json()["error"]
+    assert error["code"] == "keys_required" and error["type"] == "permission_error"
+    assert "API_KEY" in error["message"] and "API_KEYS" in error["message"]
+    assert session not in response.text and "private" not in response.text

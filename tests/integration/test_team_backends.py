@@ -50,7 +50,7 @@ class Farm:
 
 
 @contextlib.contextmanager
-def running_farm(workdir: Path) -> Iterator[Farm]:
+def running_farm(workdir: Path, **extra: str) -> Iterator[Farm]:
     """Two simulators behind one service: a serves MODEL, b serves MODEL and OTHER, and b
     again as an Ollama server for "small"."""
     with simulator() as a, simulator() as b:
@@ -68,6 +68,7 @@ def running_farm(workdir: Path) -> Iterator[Farm]:
             BACKEND_HEALTH_INTERVAL="0.3",
             BACKEND_MAX_FAILURES="2",
             ADMIN_API_KEY=ADMIN,
+            **extra,
         )
         svc = Service(env, workdir).start()
         try:
@@ -124,9 +125,8 @@ def test_routing_by_model(farm: Farm) -> None:
     assert chat(farm.svc, "big one", model=OTHER).json()["model"] == OTHER
     assert asked(farm.b) == ["big one"] and asked(farm.a) == []
     assert farm.b.control.bodies()[0]["model"] == OTHER
-    # backend "o" shares b's address without a key: only b's own requests carry it
-    chats = [r for r in farm.b.control.requests() if r["method"] == "POST"]
-    assert chats[0]["headers"]["authorization"] == "Bearer sk-b-secret"
+    chats = [r for r in farm.b.control.requests() if r["path"] == "/v1/chat/completions"]
+    assert chats[0]["headers"]["authorization"] == "Bearer sk-b-secret"  # not a health check
     for i in range(4):
         assert chat(farm.svc, f"turn {i}").status_code == 200
     assert len(asked(farm.a)) == 2 and len(asked(farm.b)) == 3  # ties go to the least recent
@@ -157,6 +157,50 @@ def _answered_after_a_failed(farm: Farm, text: str, stream: bool) -> bool:
         if f"{text} #{attempt}" in asked(farm.a):
             return True
     return False
+
+
+def test_sdk_retries_only_where_no_other_backend_serves_the_model(tmp_path: Path) -> None:
+    """With LLM_MAX_RETRIES=1 a failing backend is asked once when another backend serves
+    the model (call_routed moves the step on), twice when it is the model's only server."""
+    with running_farm(tmp_path, LLM_MAX_RETRIES="1") as farm:
+        farm.a.control.rule("flaky", {"fault": "error500"})
+        assert _answered_after_a_failed(farm, "flaky", stream=False)
+        failed_on_a = [text for text in asked(farm.a) if text.startswith("flaky")]
+        assert len(failed_on_a) == len(set(failed_on_a)) == 1, failed_on_a
+        farm.b.control.rule("lonely", {"fault": "error500"})
+        alone = chat(farm.svc, "lonely", model=OTHER)
+        assert alone.status_code == 502, alone.text
+        assert asked(farm.b).count("lonely") == 2  # the first try and LLM_MAX_RETRIES=1
+
+
+def _stream_events(response: httpx.Response) -> list[dict]:
+    lines = [line.removeprefix("data: ") for line in response.text.splitlines()]
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def test_a_dropped_stream_moves_on_only_while_the_client_saw_no_token(farm: Farm) -> None:
+    """Dropped after tokens reached the client: an in-band error, the other backend is not
+    asked. Dropped after the role chunk only: the step is answered by the other backend."""
+    reply = "one two three four five six seven eight nine ten"
+    farm.a.control.rule(
+        "late", {"content": reply, "chunk_size": 4, "fault": "drop", "fault_after": 4}
+    )
+    farm.b.control.rule(
+        "late", {"content": reply, "chunk_size": 4, "fault": "drop", "fault_after": 4}
+    )
+    late = chat(farm.svc, "late drop", stream=True)
+    assert late.status_code == 200, late.text
+    events = _stream_events(late)
+    shown = "".join(
+        e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices")
+    )
+    assert shown and reply.startswith(shown), late.text
+    assert events[-1]["error"]["code"].startswith("upstream_"), late.text
+    assert asked(farm.a) + asked(farm.b) == ["late drop"]  # asked once, never moved on
+
+    farm.a.control.rule("early", {"content": reply, "fault": "drop", "fault_after": 1})
+    assert _answered_after_a_failed(farm, "early", stream=True)
+    assert _answered_after_a_failed(farm, "early plain", stream=False)
 
 
 def test_a_killed_backend_is_routed_around(tmp_path: Path) -> None:

@@ -100,6 +100,7 @@ def test_queue_timeout(sim: SimServer, tmp_path: Path) -> None:
     )
     svc = Service(env, tmp_path).start()
     try:
+        session = _post(svc, "an existing session").headers["x-session-id"]
         sim.control.rule("hold", {"content": "held", "delay": 10.0})
         with ThreadPoolExecutor(1) as pool:
             held = pool.submit(_post, svc, "hold the slot")
@@ -107,7 +108,96 @@ def test_queue_timeout(sim: SimServer, tmp_path: Path) -> None:
             waited = _post(svc, "too late")
             assert waited.status_code == 429
             assert "QUEUE_TIMEOUT" in waited.json()["error"]["message"]
+            on_session = httpx.post(
+                f"{svc.url}/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "too late too"}]},
+                headers={"X-Session-ID": session},
+                timeout=120,
+            )
+            assert on_session.status_code == 429, on_session.text  # refused after its lock
             assert held.result().status_code == 200
         assert _status(svc)["queued"] == 0
+        history = httpx.get(f"{svc.url}/v1/sessions/{session}", timeout=30).json()["messages"]
+        assert [m["content"] for m in history if m["role"] == "user"] == ["an existing session"]
+        again = httpx.post(  # the refused turn left the session unlocked
+            f"{svc.url}/v1/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "now"}]},
+            headers={"X-Session-ID": session},
+            timeout=120,
+        )
+        assert again.status_code == 200, again.text
     finally:
         svc.stop()
+
+
+def test_a_turn_waiting_for_its_session_holds_no_slot(sim: SimServer, tmp_path: Path) -> None:
+    """Turn 2 on a busy session waits for the session, not in a slot: a turn on another
+    session still runs instead of timing out in the queue."""
+    env = service_env(
+        sim.base_url,
+        tmp_path,
+        API_KEY=KEY,
+        LLM_TIMEOUT="60",
+        MAX_CONCURRENT_TURNS="2",
+        MAX_QUEUED_TURNS="4",
+        QUEUE_TIMEOUT="2",
+        SESSION_LOCK_TIMEOUT="60",
+    )
+    svc = Service(env, tmp_path).start()
+    headers = {"Authorization": f"Bearer {KEY}"}
+    try:
+        session = _post(svc, "hello").headers["x-session-id"]
+        sim.control.rule("slow", {"content": "done slowly", "delay": SLOW})
+
+        def on_session(text: str) -> httpx.Response:
+            body = {"model": "m", "messages": [{"role": "user", "content": text}]}
+            with_session = headers | {"X-Session-ID": session}
+            url = f"{svc.url}/v1/chat/completions"
+            return httpx.post(url, json=body, headers=with_session, timeout=120)
+
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(on_session, "slow turn")
+            _wait_for(svc, lambda s: s["running"] == 1)
+            second = pool.submit(on_session, "next turn")
+            time.sleep(1.0)  # let the second turn reach the session lock first
+            other = _post(svc, "a turn on another session")
+            assert other.status_code == 200, other.text
+            assert first.result().status_code == 200
+            assert second.result().status_code == 200, second.result().text
+    finally:
+        svc.stop()
+
+
+def test_postgres_lock_pool_does_not_cap_turns_below_the_limit(
+    sim: SimServer, tmp_path: Path
+) -> None:
+    """With DB_POOL_SIZE below MAX_CONCURRENT_TURNS every admitted turn still gets a session
+    lock: the queue is the one limit, never a 503 `too_many_turns` from the lock pool."""
+    from tests.integration.test_postgres import POSTGRES_URL, scratch_database, unreachable
+
+    if reason := unreachable(POSTGRES_URL):
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {reason}")
+    turns = 4
+    with scratch_database(POSTGRES_URL) as url:
+        env = service_env(
+            sim.base_url,
+            tmp_path,
+            API_KEY=KEY,
+            DATABASE_URL=url,
+            LLM_TIMEOUT="60",
+            DB_POOL_SIZE="2",
+            MAX_CONCURRENT_TURNS=str(turns),
+            MAX_QUEUED_TURNS=str(turns),
+            SESSION_LOCK_TIMEOUT="3",
+        )
+        svc = Service(env, tmp_path).start(timeout=120)
+        try:
+            sim.control.rule("slow", {"content": "done slowly", "delay": 6.0})
+            with ThreadPoolExecutor(turns) as pool:
+                answers = [pool.submit(_post, svc, f"slow {i}") for i in range(turns)]
+                running = _wait_for(svc, lambda s: s["running"] == turns)
+                results = [a.result() for a in answers]
+            assert running["queued"] == 0
+            assert [r.status_code for r in results] == [200] * turns, [r.text for r in results]
+        finally:
+            svc.stop()

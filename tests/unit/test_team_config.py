@@ -9,12 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from agent.backend_config import BackendsFileError, read_backends_file
+from agent.backend_config import BackendsFileError, BackendSpec, read_backends_file
 from agent.backends import BackendPool
 from agent.errors import AgentError
 from agent.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, for_server
 from agent.settings import Settings, ToolCallMode, UpstreamKind
-from api.keys import ANONYMOUS, KeyRing, client_keys, owner_of
+from api.keys import ANONYMOUS, KeyRing, NoKeyError, client_keys, owner_of
 
 KEY = st.text(
     st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=","), min_size=1
@@ -45,6 +45,26 @@ def test_keys_from_every_setting(tmp_path: Path) -> None:
         ("k-file-1", "alice"),
         ("k-file-2", "keys:4"),
     ]
+
+
+def test_keys_file_splits_key_and_name_on_any_whitespace(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    path.write_text("k-alice\talice\nk-bob  \t bob smith\nk-carol\t\n")
+    names = [(k.secret, k.name) for k in client_keys(_settings(api_keys_file=path))]
+    assert names == [("k-alice", "alice"), ("k-bob", "bob smith"), ("k-carol", "keys:3")]
+    ring = KeyRing.from_settings(_settings(api_keys_file=path))
+    assert ring.identify("k-alice").name == "alice"
+    assert ring.identify("k-alice\talice") is None
+
+
+@pytest.mark.parametrize("keys", [",", " ", " , ,"])
+def test_api_keys_without_a_key_is_refused(keys: str, tmp_path: Path) -> None:
+    with pytest.raises(NoKeyError, match="API_KEYS holds no key"):
+        KeyRing.from_settings(_settings(api_key="k-one", api_keys=keys))
+    path = tmp_path / "keys"
+    path.write_text("# only a comment\n\n")
+    with pytest.raises(NoKeyError, match=r"API_KEYS_FILE .*keys holds no key"):
+        KeyRing.from_settings(_settings(api_keys_file=path))
 
 
 def test_admin_key_and_open_mode() -> None:
@@ -87,12 +107,10 @@ def test_backends_file_yaml_and_errors(tmp_path: Path) -> None:
 
 def test_least_busy_then_least_recent() -> None:
     settings = _settings()
-    specs = read_backends_file_from(
-        [
-            {"name": "a", "base_url": "http://a", "models": ["m"]},
-            {"name": "b", "base_url": "http://b", "models": ["m"], "weight": 3},
-        ]
-    )
+    specs = [
+        BackendSpec(name="a", base_url="http://a", models=["m"]),
+        BackendSpec(name="b", base_url="http://b", models=["m"], weight=3),
+    ]
     pool = BackendPool(settings, specs, catch_all=False)
     a, b = pool.backends["a"], pool.backends["b"]
     with pool.busy(a):
@@ -108,27 +126,43 @@ def test_least_busy_then_least_recent() -> None:
     assert b.healthy and b.failures == 0
 
 
-def read_backends_file_from(items: list[dict]):
-    from agent.backend_config import BackendSpec
-
-    return [BackendSpec.model_validate(item) for item in items]
+# The README's "Request fields" table, written out: field -> name sent, per server (None: 400).
+_SAMPLING = ("top_k", "min_p", "chat_template_kwargs")
+_VLLM_ONLY = (
+    "structured_outputs",
+    "guided_json",
+    "guided_regex",
+    "guided_choice",
+    "guided_grammar",
+    "min_tokens",
+)
+README_FIELDS: dict[UpstreamKind, dict[str, str | None]] = {
+    UpstreamKind.VLLM: {
+        **{n: n for n in _SAMPLING},
+        "repetition_penalty": "repetition_penalty",
+        **{n: n for n in _VLLM_ONLY},
+    },
+    UpstreamKind.LLAMACPP: {
+        **{n: n for n in _SAMPLING},
+        "repetition_penalty": "repeat_penalty",
+        **dict.fromkeys(_VLLM_ONLY),
+    },
+    UpstreamKind.OLLAMA: dict.fromkeys((*_SAMPLING, "repetition_penalty", *_VLLM_ONLY)),
+    UpstreamKind.OPENAI: dict.fromkeys((*_SAMPLING, "repetition_penalty", *_VLLM_ONLY)),
+}
 
 
 @pytest.mark.parametrize("server", list(UpstreamKind))
 def test_fields_per_server(server: UpstreamKind) -> None:
     standard = dict.fromkeys(STANDARD_FIELDS, 1)
     assert for_server(standard, server, ToolCallMode.AUTO) == standard
-    for name in sorted(EXTRA_FIELDS):
-        try:
-            sent = for_server({name: 1}, server, ToolCallMode.NATIVE)
-        except AgentError as exc:
-            assert exc.param == name and server.value in exc.message
-            assert server in (UpstreamKind.OLLAMA, UpstreamKind.OPENAI, UpstreamKind.LLAMACPP)
-            continue
-        assert list(sent.values()) == [1]
-    if server is UpstreamKind.LLAMACPP:
-        assert for_server({"repetition_penalty": 1.1}, server, ToolCallMode.AUTO) == {
-            "repeat_penalty": 1.1
-        }
+    assert set(README_FIELDS[server]) == EXTRA_FIELDS  # no field the table does not list
+    for name, sent_as in README_FIELDS[server].items():
+        if sent_as is None:
+            with pytest.raises(AgentError) as refused:
+                for_server({name: 1}, server, ToolCallMode.NATIVE)
+            assert refused.value.param == name and server.value in refused.value.message
+        else:
+            assert for_server({name: 1}, server, ToolCallMode.NATIVE) == {sent_as: 1}, name
     with pytest.raises(AgentError, match="harmony"):
         for_server({"seed": 1}, server, ToolCallMode.HARMONY)
