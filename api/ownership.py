@@ -5,29 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage
-
-from agent.messages import content_text
 from api.keys import Caller
-from api.sessions import Sessions, unknown_session
+from api.sessions import Sessions, title_of, unknown_session
 from graph.owners import Owners
-
-TITLE_WORDS = 8
 
 
 async def require_owned(owners: Owners, session_id: str, caller: Caller) -> None:
     """The same 404 as for a missing session when the caller does not own it."""
     if await owners.owner(session_id) != caller.owner:
         raise unknown_session(session_id)
-
-
-def title_of(messages: list[BaseMessage]) -> str | None:
-    """The first words of the first user message."""
-    first = next((m for m in messages if isinstance(m, HumanMessage)), None)
-    if first is None:
-        return None
-    words = content_text(first.content).split()
-    return " ".join(words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
 
 
 def _timestamp(iso: str | None, fallback: float) -> int:

@@ -6,11 +6,11 @@ import re
 import uuid
 from typing import Any
 
-from langchain_core.messages import BaseMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langgraph.graph.state import CompiledStateGraph
 
 from agent.errors import AgentError
-from agent.messages import to_openai
+from agent.messages import content_text, to_openai
 from graph.approval import pending_approvals
 from graph.context import Context
 
@@ -111,7 +111,19 @@ class Sessions:
             "id": session_id,
             "object": "session",
             "instructions": instructions,
-            "title": state.values.get("title"),
+            "title": state.values.get("title") or title_of(messages),
             "messages": [to_openai(m) for m in messages],
             "pending_approvals": pending_approvals(state),
         }
+
+
+TITLE_WORDS = 8
+
+
+def title_of(messages: list[BaseMessage]) -> str | None:
+    """The first words of the first user message."""
+    first = next((m for m in messages if isinstance(m, HumanMessage)), None)
+    if first is None:
+        return None
+    words = content_text(first.content).split()
+    return " ".join(words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
