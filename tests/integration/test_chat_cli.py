@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 
 import pexpect
+import pytest
 
+from tests.integration.conftest import service_env
 from tests.integration.service import OSS_AGENT, Service
 from tests.upstream_sim.fixtures import SimServer, free_port
 
@@ -19,6 +22,7 @@ TOOL_TURN = (
     {"content": "It is 42."},
 )
 WAIT = 60
+CHAT_KEY = "k-chat-cli"
 
 
 def piped(service_url: str, question: str) -> subprocess.CompletedProcess:
@@ -46,8 +50,26 @@ def test_piped_question_to_no_service_fails_with_a_message() -> None:
     assert "oss-agent chat:" in result.stderr
 
 
-def test_repl_under_a_pseudo_terminal(service: Service, sim: SimServer) -> None:
-    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "200", "OSS_AGENT_URL": service.url}
+@pytest.fixture(scope="module")
+def keyed_service(
+    sim_server: SimServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Service]:
+    """With a client key: only then does the service list the caller's sessions."""
+    workdir = tmp_path_factory.mktemp("keyed")
+    svc = Service(service_env(sim_server.base_url, workdir, API_KEYS=CHAT_KEY), workdir).start()
+    yield svc
+    svc.stop()
+
+
+def test_repl_under_a_pseudo_terminal(keyed_service: Service, sim: SimServer) -> None:
+    service = keyed_service
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "COLUMNS": "200",
+        "OSS_AGENT_URL": service.url,
+        "OSS_AGENT_KEY": CHAT_KEY,
+    }
     env.pop("NO_COLOR", None)
     child = pexpect.spawn(OSS_AGENT, ["chat"], env=env, encoding="utf-8", timeout=WAIT)
     try:
@@ -81,7 +103,8 @@ def test_repl_under_a_pseudo_terminal(service: Service, sim: SimServer) -> None:
         child.expect("echo: and again")
         child.expect("you> ")
         with service.http() as http:
-            history = http.get(f"/v1/sessions/{first_id}").json()["messages"]
+            auth = {"Authorization": f"Bearer {CHAT_KEY}"}
+            history = http.get(f"/v1/sessions/{first_id}", headers=auth).json()["messages"]
         assert [m["content"] for m in history if m["role"] == "user"] == [
             "What is 6*7?",
             "and again",
