@@ -106,7 +106,10 @@ class Settings(BaseSettings):
         ContextStrategy.DROP, description="drop|summarize the oldest turns that do not fit"
     )
     context_reply_tokens: int = Field(
-        4096, ge=16, description="tokens kept for the reply when a request sets no max_tokens"
+        4096,
+        ge=16,
+        description="tokens kept for the reply when a request sets no max_tokens"
+        " (at most a quarter of the window)",
     )
 
     # HTTP API

@@ -28,10 +28,13 @@ async def fit_call(
     (`trimmed`: stored messages not sent; `summary` when a new one was made)."""
     instructions, history = call.messages[0], call.messages[1:]
     window = await context_window(deps, call.params.get("model"))
-    reply = context.max_tokens or deps.settings.context_reply_tokens
-    room = window - reply - tools_tokens(call.tools) - message_tokens(instructions)
+    # A default reserve takes at most a quarter of a small window; a client's max_tokens
+    # counts whole.
+    reply = context.max_tokens or min(deps.settings.context_reply_tokens, window // 4)
+    fixed = tools_tokens(call.tools) + message_tokens(instructions)
+    room = window - reply - fixed
     if room <= 0:
-        raise too_long("The instructions and the tools' schemas", window - reply - room, window)
+        raise too_long("The instructions and the tools' schemas", fixed, window - reply)
     costs = Costs.of(history)
     strategy = deps.settings.context_strategy
     update: dict[str, Any] = {}

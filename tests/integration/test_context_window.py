@@ -163,3 +163,19 @@ def test_a_stream_reports_trimming_in_its_usage(dropping: Service, sim: SimServe
     assert text.startswith("echo: streamed")
     usage = chunks[-1].usage
     assert usage is not None and getattr(usage, "context_trimmed_messages", 0) >= trimmed[-1]
+
+
+def test_the_default_reply_reserve_fits_a_small_window(sim: SimServer, tmp_path: Path) -> None:
+    """A window smaller than CONTEXT_REPLY_TOKENS (vLLM started with --max-model-len 4096,
+    the default reserve 4096): the reserve takes a quarter of it, the turn is answered."""
+    env = service_env(sim.base_url, tmp_path, CONTEXT_WINDOW="4096", TOOLS_ENABLED="calculator")
+    svc = Service(env, tmp_path).start()
+    try:
+        sim.control.script({"content": "Fits."})
+        with svc.http() as http:
+            body = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
+            response = http.post(CHAT, json=body)
+        assert response.status_code == 200, response.text
+        assert response.json()["choices"][0]["message"]["content"] == "Fits."
+    finally:
+        svc.stop()
