@@ -83,12 +83,23 @@ def test_usage_is_reported(agent: Service) -> None:
 
 
 def test_vllm_rejection_becomes_an_openai_error(agent: Service) -> None:
-    """vLLM answers 400 to a prompt longer than --max-model-len; the client gets its reason."""
+    """A request vLLM refuses (here min_p out of range) reaches the client as a 400 carrying
+    vLLM's reason; a prompt longer than the server's context is refused before it is sent."""
+    with pytest.raises(openai.BadRequestError) as caught:
+        agent.client().chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}], extra_body={"min_p": 2.0}
+        )
+    error = caught.value.body
+    assert caught.value.status_code == 400
+    if agent.env["TOOL_CALL_MODE"] == "harmony":  # raw completions cannot carry the field
+        assert (error["code"], error["param"]) == ("unsupported_field", "min_p")
+    else:
+        assert (error["code"], error["type"]) == ("upstream_rejected", "invalid_request_error")
+        assert "min_p" in error["message"]
     too_long = [{"role": "user", "content": "word " * 5000}]
     with pytest.raises(openai.BadRequestError) as caught:
         agent.client().chat.completions.create(model="m", messages=too_long)
-    assert caught.value.status_code == 400
-    error = caught.value.body
-    assert error["code"] == "upstream_rejected"
-    assert error["type"] == "invalid_request_error"
-    assert "maximum context length" in error["message"] and "4096" in error["message"]
+    assert caught.value.body["code"] == "context_length_exceeded"
+    assert (
+        "4096" in caught.value.body["message"] or "CONTEXT_WINDOW" in caught.value.body["message"]
+    )
