@@ -166,6 +166,17 @@ class Settings(BaseSettings):
     log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
     log_format: LogFormat = Field(LogFormat.TEXT, description="text|json (one object per line)")
 
+    # Workspace jail and tool caps
+    tools_files_allow_hardlinks: bool = Field(
+        False, description="let the file tools use files with more than one hard link"
+    )
+    max_tool_calls_per_reply: int = Field(
+        32, ge=1, description="tool calls of one model reply that run; the rest are refused"
+    )
+    tool_write_bytes_per_turn: int = Field(
+        5_000_000, ge=0, description="bytes write_file may write in one turn"
+    )
+
     @field_validator("tools_enabled", "tools_fetch_allow", "tools_require_approval", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:

@@ -43,7 +43,7 @@ def builtin_tools(settings: Settings) -> list[BaseTool]:
     if "system_info" in enabled:
         tools += system_info_tools(_workspace_root(settings))
     if "files" in enabled:
-        workspace = Workspace(settings.tools_workspace)
+        workspace = Workspace(settings.tools_workspace, settings.tools_files_allow_hardlinks)
         tools += file_tools(workspace, budget, allow_write=settings.tools_files_write)
     if "http_fetch" in enabled:
         policy = AddressPolicy.from_allow_list(settings.tools_fetch_allow)

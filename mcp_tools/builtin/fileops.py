@@ -7,12 +7,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from fnmatch import fnmatch
-from pathlib import Path
 
 from langchain_core.tools import ToolException
 
+from .jail import Opened, walk_tree
+from .quota import current_budget
 from .textio import bounded_lines, clip, human_size, open_text
-from .workspace import Workspace, open_no_follow
+from .workspace import Workspace, display
 
 MAX_LIST_ENTRIES = 300
 MAX_WRITE_CHARS = 1_000_000
@@ -30,51 +31,45 @@ def os_errors(action: str, path: str) -> Iterator[None]:
 
 
 def list_dir(ws: Workspace, path: str, pattern: str | None, recursive: bool, budget: int) -> str:
-    real = ws.existing_dir(path)
     lines: list[str] = []
-    with os_errors("list", path):
-        for entry in _entries(real, recursive):
+    with ws.directory(path) as opened, os_errors("list", path):
+        where = display(opened.parts)
+        for parts, entry in _entries(opened, recursive):
             if pattern and not fnmatch(entry.name, pattern):
                 continue
             if len(lines) == MAX_LIST_ENTRIES:
                 lines.append(f"…stopped at {MAX_LIST_ENTRIES} entries; narrow path or pattern")
                 break
-            lines.append(_describe(ws, entry))
-    where = ws.display(real)
+            lines.append(_describe(ws, (*parts, entry.name), entry))
     if not lines:
         suffix = f" matching '{pattern}'" if pattern else ""
         return f"'{where}' has no entries{suffix}."
     return clip(f"Contents of '{where}' (directories end with /):\n" + "\n".join(lines), budget)
 
 
-def _entries(real: Path, recursive: bool) -> Iterator[Path]:
-    if not recursive:
-        yield from sorted(real.iterdir())
+def _entries(opened: Opened, recursive: bool) -> Iterator[tuple[tuple[str, ...], os.DirEntry]]:
+    if recursive:
+        for parts, entry, _ in walk_tree(opened.fd, opened.parts, SKIPPED_DIRS):
+            yield parts, entry
         return
-    # followlinks=False: a linked directory is listed, never entered.
-    for folder, dirs, files in os.walk(real, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        for name in dirs + sorted(files):
-            yield Path(folder, name)
+    with os.scandir(opened.fd) as scan:
+        for entry in sorted(scan, key=lambda entry: entry.name):
+            yield opened.parts, entry
 
 
-def _describe(ws: Workspace, entry: Path) -> str:
-    name = entry.relative_to(ws.root).as_posix()
+def _describe(ws: Workspace, parts: tuple[str, ...], entry: os.DirEntry) -> str:
+    name = display(parts)
     if entry.is_symlink():
-        if not ws.contains(entry):
-            return f"{name}  (link to outside the workspace; not accessible)"
-        return f"{name}  (link to {ws.display(entry.resolve())})"
-    if entry.is_dir():
+        return f"{name}  ({ws.link_target(parts)})"
+    if entry.is_dir(follow_symlinks=False):
         return f"{name}/"
-    return f"{name}  ({human_size(entry.stat().st_size)})"
+    return f"{name}  ({human_size(entry.stat(follow_symlinks=False).st_size)})"
 
 
 def read_text(ws: Workspace, path: str, offset: int, limit: int, budget: int) -> str:
-    real = ws.existing_file(path)
-    shown = ws.display(real)
-    with os_errors("read", path), open_text(real) as text:
+    with ws.file(path) as (fd, shown), os_errors("read", path), open_text(fd) as text:
         if text is None:
-            size = human_size(real.stat().st_size)
+            size = human_size(os.fstat(fd).st_size)
             return f"'{shown}' is a binary file ({size}); read_file only shows text files."
         lines, next_line, seen = _numbered_slice(text, offset, limit, max(budget - 150, 100))
     if seen == 0:
@@ -110,15 +105,27 @@ def _numbered_slice(
 def write_text(ws: Workspace, path: str, content: str, append: bool) -> str:
     if len(content) > MAX_WRITE_CHARS:
         raise ToolException(f"content is {len(content)} characters; the limit is {MAX_WRITE_CHARS}")
-    real = ws.resolve(path)
-    if real == ws.root or real.is_dir():
-        raise ToolException(f"'{path}' is a directory; give a file path such as 'notes/todo.txt'")
-    existed = real.exists()
-    mode = os.O_APPEND if append else os.O_TRUNC
-    with os_errors("write", path):
-        # real.parent is already resolved and inside the root, so mkdir cannot leave it.
-        real.parent.mkdir(parents=True, exist_ok=True)
-        with os.fdopen(open_no_follow(real, os.O_WRONLY | os.O_CREAT | mode), "wb") as file:
-            file.write(content.encode("utf-8"))
+    data = content.encode("utf-8")
+    with (
+        _charged(len(data)),
+        ws.writable(path, append) as (fd, shown, existed),
+        os_errors("write", path),
+        os.fdopen(fd, "wb", closefd=False) as file,
+    ):
+        file.write(data)
     action = "appended to" if append and existed else "replaced" if existed else "created"
-    return f"Wrote {len(content)} characters to '{ws.display(real)}' ({action})."
+    return f"Wrote {len(content)} characters to '{shown}' ({action})."
+
+
+@contextmanager
+def _charged(size: int) -> Iterator[None]:
+    """Count `size` bytes against the turn's write budget; refunded if the write fails."""
+    budget = current_budget()
+    if budget is not None:
+        budget.charge(size)
+    try:
+        yield
+    except BaseException:
+        if budget is not None:
+            budget.refund(size)
+        raise

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from fnmatch import fnmatch
-from pathlib import Path
 
 from langchain_core.tools import ToolException
 
 from .fileops import SKIPPED_DIRS, os_errors
+from .jail import Opened, walk_tree
 from .textio import bounded_lines, clip, open_text
-from .workspace import Workspace
+from .workspace import READ_FLAGS, Workspace, display
 
 MAX_MATCHES = 100
 MAX_MATCH_CHARS = 300
@@ -22,17 +23,14 @@ MAX_SEARCH_FILE_BYTES = 5_000_000
 def search_text(ws: Workspace, query: str, path: str, glob: str | None, budget: int) -> str:
     if not query.strip():
         raise ToolException("query is empty; give the text to look for")
-    start = ws.resolve(path)
-    if not start.exists():
-        raise ToolException(f"'{path}' does not exist; use list_files to see what is there")
     needle = query.casefold()
     matches: list[str] = []
     scanned = 0
-    with os_errors("search", path):
-        for file in _candidate_files(ws, start, glob):
+    with ws.opened(path) as start, os_errors("search", path):
+        for shown, fd in _candidate_files(ws, start, glob):
             scanned += 1
-            for number, line in _matching_lines(file, needle):
-                matches.append(f"{ws.display(file)}:{number}: {line.strip()[:MAX_MATCH_CHARS]}")
+            for number, line in _matching_lines(fd, needle):
+                matches.append(f"{shown}:{number}: {line.strip()[:MAX_MATCH_CHARS]}")
                 if len(matches) == MAX_MATCHES:
                     return clip(_report(query, matches, scanned, stopped=True), budget)
     return clip(_report(query, matches, scanned, stopped=False), budget)
@@ -47,31 +45,50 @@ def _report(query: str, matches: list[str], scanned: int, stopped: bool) -> str:
     return header + "\n" + "\n".join(matches)
 
 
-def _candidate_files(ws: Workspace, start: Path, glob: str | None) -> Iterator[Path]:
-    """Regular files under `start`; links are skipped so nothing outside can be reached."""
-    if start.is_file():
-        yield start
+def _candidate_files(ws: Workspace, start: Opened, glob: str | None) -> Iterator[tuple[str, int]]:
+    """(name for the model, open fd) of the regular files at or under `start`. Links are
+    never followed, and files with other hard links are left out unless allowed."""
+    if not stat.S_ISDIR(os.fstat(start.fd).st_mode):
+        shown = display(start.parts)
+        ws.check_file(os.fstat(start.fd), shown)
+        os.set_blocking(start.fd, True)
+        yield shown, start.fd
         return
     scanned = 0
-    for folder, dirs, files in os.walk(start, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        for name in sorted(files):
-            file = Path(folder, name)
-            relative = file.relative_to(ws.root).as_posix()
-            if glob and not (fnmatch(name, glob) or fnmatch(relative, glob)):
-                continue
-            if file.is_symlink() or not ws.contains(file) or not file.is_file():
-                continue
-            if file.stat().st_size > MAX_SEARCH_FILE_BYTES:
-                continue
-            scanned += 1
+    for parts, entry, dir_fd in walk_tree(start.fd, start.parts, SKIPPED_DIRS):
+        shown = display((*parts, entry.name))
+        if glob and not (fnmatch(entry.name, glob) or fnmatch(shown, glob)):
+            continue
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        fd = _open_searchable(ws, dir_fd, entry.name, shown)
+        if fd is None:
+            continue
+        scanned += 1
+        try:
             if scanned > MAX_FILES_SCANNED:
                 return
-            yield file
+            yield shown, fd
+        finally:
+            os.close(fd)
 
 
-def _matching_lines(file: Path, needle: str) -> Iterator[tuple[int, str]]:
-    with open_text(file) as text:
+def _open_searchable(ws: Workspace, dir_fd: int, name: str, shown: str) -> int | None:
+    """`name` in `dir_fd` opened without following a link, if it may be searched."""
+    try:
+        fd = os.open(name, READ_FLAGS | os.O_NOFOLLOW, dir_fd=dir_fd)
+    except OSError:  # gone, unreadable, or swapped for a link since the listing
+        return None
+    status = os.fstat(fd)
+    if ws.refusal(status, shown) or status.st_size > MAX_SEARCH_FILE_BYTES:
+        os.close(fd)
+        return None
+    os.set_blocking(fd, True)
+    return fd
+
+
+def _matching_lines(fd: int, needle: str) -> Iterator[tuple[int, str]]:
+    with open_text(fd) as text:
         if text is None:
             return
         for number, line in enumerate(bounded_lines(text), start=1):

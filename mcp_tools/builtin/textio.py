@@ -6,9 +6,6 @@ import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-
-from .workspace import open_no_follow
 
 SNIFF_BYTES = 8192
 MAX_LINE_CHARS = 1000
@@ -20,9 +17,10 @@ def looks_binary(head: bytes) -> bool:
 
 
 @contextmanager
-def open_text(real: Path) -> Iterator[io.TextIOWrapper | None]:
-    """The file as UTF-8 text (bad bytes replaced), or None when it looks binary."""
-    raw = os.fdopen(open_no_follow(real, os.O_RDONLY), "rb")
+def open_text(fd: int) -> Iterator[io.TextIOWrapper | None]:
+    """The open file `fd` as UTF-8 text (bad bytes replaced), or None when it looks binary;
+    `fd` stays open."""
+    raw = os.fdopen(fd, "rb", closefd=False)
     try:
         if looks_binary(raw.read(SNIFF_BYTES)):
             yield None
