@@ -26,7 +26,14 @@ from graph.turn import instructions_update, step_separator
 async def start_turn(state: State) -> dict[str, Any]:
     """Reset the per-turn counters; the new messages are already in the state. A system
     message among them (Studio) becomes the session's instructions."""
-    update = {"steps": 0, "retries": 0, "call_errors": {}, "usage": {}, "trimmed": 0}
+    update = {
+        "steps": 0,
+        "retries": 0,
+        "call_errors": {},
+        "usage": {},
+        "trimmed": 0,
+        "written_bytes": 0,
+    }
     return {**update, **instructions_update(state["messages"])}
 
 

@@ -10,4 +10,8 @@ UNUSABLE_CALL_MESSAGE = (
 NOT_RUN_MESSAGE = (
     "Not run: another tool call in the same reply was invalid. Call it again if it is still needed."
 )
+OVER_CAP_MESSAGE = (
+    "Not run: this reply made {made} tool calls and at most {cap} run per reply "
+    "(MAX_TOOL_CALLS_PER_REPLY={cap}). Call it again in a later reply if it is still needed."
+)
 TRUNCATED_NOTE = "\n[output truncated: showing {shown} of {total} characters]"

@@ -28,6 +28,8 @@ class State(InputState, total=False):
     """Re-asks after unusable tool calls in the current turn."""
     call_errors: dict[str, str]
     """Tool-call id -> why the last model reply's call cannot be run."""
+    written_bytes: int
+    """Bytes the file tools wrote in the current turn (TOOL_WRITE_BYTES_PER_TURN)."""
     usage: dict[str, Any]
     """Token usage summed over the current turn's model calls."""
     trimmed: int

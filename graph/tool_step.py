@@ -15,10 +15,11 @@ from agent.settings import Settings
 from graph.approval import ask_approval, needs_approval, refused
 from graph.context import Context
 from graph.deps import AgentDeps
-from graph.prompts import NOT_RUN_MESSAGE
+from graph.prompts import NOT_RUN_MESSAGE, OVER_CAP_MESSAGE
 from graph.state import State
 from graph.tool_activity import watched
 from graph.tool_runner import error_message, run_tool
+from mcp_tools.builtin.quota import turn_write_budget
 from mcp_tools.registry import BUILTIN, ToolEntry
 
 # An MCP call may first restart a crashed or hung server (start-up timeout 30 s, ping 2 s).
@@ -26,8 +27,20 @@ MCP_RECONNECT_ALLOWANCE = 35.0
 
 
 async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
-    """Answer every call of the last reply the server can answer; client calls wait."""
+    """Answer every call of the last reply the server can answer; client calls wait.
+    Calls past MAX_TOOL_CALLS_PER_REPLY are not run: the model is told so for each."""
     calls = state["messages"][-1].tool_calls
+    cap = deps.settings.max_tool_calls_per_reply
+    limit, written = deps.settings.tool_write_bytes_per_turn, state.get("written_bytes", 0)
+    with turn_write_budget(limit, written) as budget:
+        answers = await _run_calls(calls[:cap], state, runtime, deps)
+    skipped = [over_cap_message(call, len(calls), cap) for call in calls[cap:]]
+    return {"messages": answers + skipped, "written_bytes": budget.used}
+
+
+async def _run_calls(
+    calls: list[dict[str, Any]], state: State, runtime: Runtime[Context], deps: AgentDeps
+) -> list[ToolMessage]:
     errors = state.get("call_errors") or {}
     client_names = runtime.context.client_tool_names
     allowed = {entry.name: entry for entry in deps.tools.select(runtime.context.enabled_tools)}
@@ -49,7 +62,12 @@ async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) ->
         )
         for call in ours
     ]
-    return {"messages": list(await asyncio.gather(*jobs))}
+    return list(await asyncio.gather(*jobs))
+
+
+def over_cap_message(call: dict[str, Any], made: int, cap: int) -> ToolMessage:
+    """What the model is told about a call past the per-reply cap (it was not run)."""
+    return server_tool_message(call, OVER_CAP_MESSAGE.format(made=made, cap=cap), status="error")
 
 
 async def _refused_or_answer(
