@@ -96,3 +96,22 @@ def test_a_hard_link_to_an_outside_file_is_not_read(agent: Service, sim: SimServ
     assert search.startswith("No matches")
     assert not [text for text in _tool_results(sim) if SECRET in text]
     assert str(agent.cwd) not in str(sim.control.bodies("/v1/chat/completions"))
+
+
+def test_client_calls_past_the_cap_are_not_handed_to_the_client(
+    agent: Service, sim: SimServer
+) -> None:
+    calls = [_call("calculator", expression="1 + 1") for _ in range(CAP)]
+    calls.append(_call("get_weather", city="Oslo"))
+    sim.control.script({"tool_calls": calls}, {"content": "no weather"})
+    weather = {
+        "type": "function",
+        "function": {"name": "get_weather", "parameters": {"type": "object"}},
+    }
+    payload = {"messages": [{"role": "user", "content": "weather?"}], "tools": [weather]}
+    response = httpx.post(f"{agent.url}/v1/chat/completions", json=payload, timeout=120)
+    assert response.status_code == 200, response.text
+    choice = response.json()["choices"][0]
+    assert choice["finish_reason"] == "stop" and not choice["message"].get("tool_calls")
+    assert choice["message"]["content"] == "no weather"
+    assert _tool_results(sim)[-1].startswith(f"Not run: this reply made {CAP + 1} tool calls")
