@@ -108,15 +108,25 @@ async def test_nul_byte_is_refused(tools) -> None:
         await tools["read_file"].ainvoke({"path": "docs/\x00a.txt"})
 
 
-async def test_no_descriptor_is_left_open(root: Path, tools) -> None:
-    before = len(os.listdir("/proc/self/fd"))
+def _open_below(folder: Path) -> list[str]:
+    """This process's descriptors of anything in `folder` (other tests' descriptors vary)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(folder)):
+                found.append(target)
+    return found
+
+
+async def test_no_descriptor_is_left_open(tmp_path: Path, tools) -> None:
     for path in ("docs/deep/a.txt", "hard.txt", "loop_a", "../x", "nope/a.txt"):
         with contextlib.suppress(ToolException):
             await tools["read_file"].ainvoke({"path": path})
     await tools["search_files"].ainvoke({"query": "text"})
     await tools["list_files"].ainvoke({"recursive": True})
     await tools["write_file"].ainvoke({"path": "new/b.txt", "content": "b"})
-    assert len(os.listdir("/proc/self/fd")) == before
+    assert _open_below(tmp_path) == []
 
 
 async def test_turn_write_budget_refuses_writes_past_it(root: Path, tools) -> None:
