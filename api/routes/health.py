@@ -28,7 +28,7 @@ async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/ready")
+@router.get("/ready", responses={503: {"description": "Not ready: the same fields"}})
 async def ready(services: ServicesDep) -> JSONResponse:
     """Whether a model server and the session database answer; the turn queue."""
     upstream, database = await asyncio.gather(check_upstream(services), check_database(services))
