@@ -36,9 +36,28 @@ class ToolCall(OpenAIBaseModel):
     function: FunctionCall
 
 
+_MESSAGE_RULES = {
+    "allOf": [
+        {
+            "if": {"properties": {"role": {"const": "tool"}}},
+            "then": {
+                "required": ["tool_call_id"],
+                "properties": {"tool_call_id": {"type": "string", "minLength": 1}},
+            },
+        },
+        {
+            "if": {"properties": {"role": {"const": "user"}}},
+            "then": {"required": ["content"], "properties": {"content": {"not": {"type": "null"}}}},
+        },
+    ]
+}
+"""`_check_shape` in the published schema, so clients and schemathesis see the rule."""
+
+
 class ChatMessage(OpenAIBaseModel):
     """A request message; `content` may be a string or an array of parts."""
 
+    model_config = ConfigDict(extra="allow", json_schema_extra=_MESSAGE_RULES)
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[dict[str, Any]] | None = None
     name: str | None = None
