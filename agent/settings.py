@@ -177,6 +177,25 @@ class Settings(BaseSettings):
         5_000_000, ge=0, description="bytes write_file may write in one turn"
     )
 
+    # Request limits (README "Limits"): each refusal names its setting
+    max_request_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="request body bytes before 413"
+    )
+    max_messages: int = Field(2048, ge=1, description="messages (or input items) per request")
+    max_message_chars: int = Field(
+        1_000_000, ge=1, description="characters per message, all text parts together"
+    )
+    max_tools: int = Field(128, ge=0, description="client tools per request")
+    max_tool_schema_bytes: int = Field(
+        65536, ge=64, description="bytes of one tool's JSON (name, description, parameters)"
+    )
+    max_json_depth: int = Field(
+        64, ge=8, le=500, description="nesting of any JSON in a request, tool-call arguments too"
+    )
+    publish_docs: bool = Field(
+        False, description="serve /docs, /redoc and /openapi.json without a key when keys are on"
+    )
+
     @field_validator("tools_enabled", "tools_fetch_allow", "tools_require_approval", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:

@@ -13,10 +13,13 @@ from agent.backend_health import watching
 from agent.backends import BackendPool
 from agent.settings import Settings, get_settings
 from agent.upstream_check import probe_upstream
+from api.body_guard import BodyGuard
 from api.deps import Services
 from api.errors import register_exception_handlers
 from api.keys import KeyRing
+from api.limits import RequestLimits
 from api.logs import RequestLogMiddleware
+from api.openapi import honest_openapi
 from api.queue import TurnLimiter
 from api.routes import api_router, page
 from api.sessions import Sessions
@@ -81,9 +84,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="An agent for gpt-oss behind the OpenAI Chat Completions API.",
         lifespan=lifespan,
+        docs_url=None,  # served by api/routes/docs.py, behind the key
+        redoc_url=None,
+        openapi_url=None,
     )
+    app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
     register_exception_handlers(app)
-    app.add_middleware(RequestLogMiddleware)
+    limits = RequestLimits.from_settings(settings)
+    app.add_middleware(BodyGuard, max_bytes=settings.max_request_bytes, limits=limits)
+    app.add_middleware(RequestLogMiddleware)  # outermost: logs the guard's refusals too
     app.include_router(api_router)
     app.mount("/web", page.files, name="web")
     return app

@@ -38,8 +38,17 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "upstream_bad_response": (502, "upstream_error", {}),
     "upstream_not_found": (502, "upstream_error", {}),
     "upstream_dropped": (502, "upstream_error", {}),
+    "request_too_large": (413, "invalid_request_error", {}),
 }
 _BAD_REQUEST = (400, "invalid_request_error", {})
+
+
+def codes_by_status() -> dict[int, list[str]]:
+    """Every mapped code under the status it is answered with (400 also has the rest)."""
+    found: dict[int, list[str]] = {}
+    for code, (status, _, _) in _HTTP.items():
+        found.setdefault(status, []).append(code)
+    return found
 
 
 def http_of(exc: AgentError) -> tuple[int, str, dict[str, str]]:

@@ -95,18 +95,16 @@ class KeyRing:
         """No client key configured: every request is allowed as the anonymous owner."""
         return not self.keys
 
-    def identify(self, token: str) -> Caller | None:
-        """The caller holding `token`, or None. Every key is compared, so the time taken
-        does not depend on which key (if any) matched."""
+    def identify(self, token: bytes) -> Caller | None:
+        """The caller holding `token`, or None. Every key is compared as bytes, so the time
+        taken does not depend on which key (if any) matched, nor on the bytes sent."""
         found: Caller | None = None
         for key in self.keys:
-            if secrets.compare_digest(token.encode(), key.secret.encode()):
+            if secrets.compare_digest(token, key.secret.encode()):
                 found = Caller(owner_of(key.secret), key.name)
-        is_admin = self.admin is not None and secrets.compare_digest(
-            token.encode(), self.admin.encode()
-        )
+        is_admin = self.admin is not None and secrets.compare_digest(token, self.admin.encode())
         if is_admin:
-            return Caller(owner_of(token), "ADMIN_API_KEY", is_admin=True)
+            return Caller(owner_of(token.decode()), "ADMIN_API_KEY", is_admin=True)
         if found is None and self.open:
             return Caller(ANONYMOUS, "anonymous")
         return found
@@ -120,13 +118,22 @@ def wrong_key() -> AgentError:
     )
 
 
+def bearer_token(authorization: str | None) -> bytes:
+    """The key of `Authorization: Bearer <key>` as bytes; b"" for any other header (no
+    `Bearer ` scheme, or a byte outside printable ASCII), which matches no key."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token.isascii() or not token.isprintable():
+        return b""
+    return token.encode("ascii")
+
+
 def require_caller(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Caller:
     """The authenticated caller, or the 401."""
     ring: KeyRing = request.app.state.keys
-    token = (authorization or "").removeprefix("Bearer ").strip()
-    caller = ring.identify(token)
+    caller = ring.identify(bearer_token(authorization))
     if caller is None:
         raise wrong_key()
     return caller

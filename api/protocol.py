@@ -36,9 +36,28 @@ class ToolCall(OpenAIBaseModel):
     function: FunctionCall
 
 
+_MESSAGE_RULES = {
+    "allOf": [
+        {
+            "if": {"properties": {"role": {"const": "tool"}}},
+            "then": {
+                "required": ["tool_call_id"],
+                "properties": {"tool_call_id": {"type": "string", "minLength": 1}},
+            },
+        },
+        {
+            "if": {"properties": {"role": {"const": "user"}}},
+            "then": {"required": ["content"], "properties": {"content": {"not": {"type": "null"}}}},
+        },
+    ]
+}
+"""`_check_shape` in the published schema, so clients and schemathesis see the rule."""
+
+
 class ChatMessage(OpenAIBaseModel):
     """A request message; `content` may be a string or an array of parts."""
 
+    model_config = ConfigDict(extra="allow", json_schema_extra=_MESSAGE_RULES)
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[dict[str, Any]] | None = None
     name: str | None = None
@@ -112,7 +131,7 @@ class ChatCompletionRequest(OpenAIBaseModel):
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
-    tools: list[Tool] | None = Field(None, max_length=128)
+    tools: list[Tool] | None = None  # how many: MAX_TOOLS (api/limits.py)
     top_logprobs: int | None = Field(None, ge=0, le=20)
     top_p: float | None = Field(None, ge=0, le=1)
     user: str | None = None

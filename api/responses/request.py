@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -14,7 +14,7 @@ from api.protocol import ChatCompletionRequest, OpenAIBaseModel
 class ResponsesRequest(OpenAIBaseModel):
     """The fields of POST /v1/responses this service acts on."""
 
-    input: str | list[dict[str, Any]]
+    input: str | Annotated[list[dict[str, Any]], Field(min_length=1)]
     model: str | None = None
     instructions: str | None = None
     tools: list[dict[str, Any]] | None = None

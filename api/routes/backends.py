@@ -10,6 +10,7 @@ from agent.backend_config import BackendSpec
 from agent.errors import AgentError
 from api.deps import ServicesDep
 from api.keys import AdminDep
+from api.openapi import BODY, error_responses
 
 router = APIRouter(prefix="/v1/backends", tags=["backends"])
 
@@ -21,7 +22,7 @@ async def list_backends(services: ServicesDep) -> dict[str, Any]:
     return {"object": "list", "data": data}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=error_responses(*BODY, 403))
 async def register_backend(
     spec: BackendSpec, services: ServicesDep, admin: AdminDep
 ) -> dict[str, Any]:
@@ -29,7 +30,7 @@ async def register_backend(
     return services.backends.register(spec).describe()
 
 
-@router.delete("/{name}")
+@router.delete("/{name}", responses=error_responses(403, 404))
 async def remove_backend(name: str, services: ServicesDep, admin: AdminDep) -> dict[str, Any]:
     """Take a backend out; its turns in flight finish on it."""
     if services.backends.remove(name) is None:

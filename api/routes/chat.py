@@ -15,6 +15,7 @@ from api.continuity import continued_session
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.logs import note
+from api.openapi import TURN, error_responses
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER
 from api.streaming import ChunkWriter, sse_events
@@ -27,7 +28,17 @@ CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"
 SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]
 
 
-@router.post("/chat/completions", response_model=ChatCompletionResponse)
+STREAM_RESPONSE = {
+    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+}
+"""`stream: true` answers with server-sent events instead of the JSON object."""
+
+
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletionResponse,
+    responses={**STREAM_RESPONSE, **error_responses(*TURN)},
+)
 async def create_chat_completion(
     request: ChatCompletionRequest,
     services: ServicesDep,

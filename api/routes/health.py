@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.backend_health import check_all
@@ -22,13 +22,13 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse)
 async def metrics() -> Response:
     """Prometheus metrics: turns, model calls, tool calls, server tool results."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/ready")
+@router.get("/ready", responses={503: {"description": "Not ready: the same fields"}})
 async def ready(services: ServicesDep) -> JSONResponse:
     """Whether a model server and the session database answer; the turn queue."""
     upstream, database = await asyncio.gather(check_upstream(services), check_database(services))

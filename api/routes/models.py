@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from agent.backends import model_not_found
 from api.deps import ServicesDep
+from api.openapi import error_responses
 from api.protocol import ModelCard, ModelList
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
@@ -22,7 +23,7 @@ async def list_models(services: ServicesDep) -> ModelList:
     )
 
 
-@router.get("/{model_id:path}")
+@router.get("/{model_id:path}", responses=error_responses(404))
 async def get_model(model_id: str, services: ServicesDep) -> ModelCard:
     """One model, or 404."""
     available = services.backends.models()

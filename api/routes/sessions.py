@@ -9,12 +9,13 @@ from pydantic import BaseModel, StringConstraints
 
 from api.deps import ServicesDep
 from api.keys import ANONYMOUS, CallerDep, keys_required
+from api.openapi import BODY, SESSION_CHANGE, error_responses
 from api.ownership import owned_sessions, require_owned
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 
-@router.get("")
+@router.get("", responses=error_responses(403))
 async def list_sessions(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """The sessions the caller's key created (refused in open mode: all are anonymous)."""
     if caller.owner == ANONYMOUS:
@@ -22,7 +23,7 @@ async def list_sessions(services: ServicesDep, caller: CallerDep) -> dict[str, A
     return await owned_sessions(services.sessions, services.owners, caller)
 
 
-@router.get("/{session_id}")
+@router.get("/{session_id}", responses=error_responses(404))
 async def get_session(session_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """The session's instructions and messages, as OpenAI chat messages."""
     await require_owned(services.owners, session_id, caller)
@@ -33,7 +34,7 @@ class SessionRename(BaseModel):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
-@router.patch("/{session_id}")
+@router.patch("/{session_id}", responses=error_responses(*BODY, *SESSION_CHANGE))
 async def rename_session(
     session_id: str, body: SessionRename, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
@@ -44,7 +45,7 @@ async def rename_session(
     return await services.sessions.history(session_id)
 
 
-@router.delete("/{session_id}")
+@router.delete("/{session_id}", responses=error_responses(*SESSION_CHANGE))
 async def delete_session(
     session_id: str, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
@@ -56,7 +57,7 @@ async def delete_session(
     return {"id": session_id, "object": "session.deleted", "deleted": True}
 
 
-@router.post("/{session_id}/reset")
+@router.post("/{session_id}/reset", responses=error_responses(*SESSION_CHANGE))
 async def reset_session(
     session_id: str, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:

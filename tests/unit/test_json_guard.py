@@ -1,0 +1,71 @@
+"""The JSON checks of the body guard: what is refused, what is not, and nesting measured the
+same way on text (tool-call arguments) as on parsed JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agent.errors import AgentError
+from api.json_guard import parse_strict
+from api.limits import bracket_depth
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,:'),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(alphabet='[]{}"\\ab', max_size=4), inner, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@given(JSON_VALUES)
+def test_bracket_depth_of_json_text_is_its_nesting(value: object) -> None:
+    assert bracket_depth(json.dumps(value)) == _depth(value)
+
+
+@pytest.mark.parametrize(
+    "text", ["NaN", "[Infinity]", '{"a": -Infinity}', "1e999", '{"x": [-1e400]}']
+)
+def test_numbers_json_cannot_write_back_are_refused(text: str) -> None:
+    with pytest.raises(AgentError) as refused:
+        parse_strict(text, 64)
+    assert refused.value.code == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    ("text", "param"),
+    [('"\\ud800"', None), ('{"a": ["\\udfff"]}', "a.0"), ('{"\\ud800": 1}', None)],
+)
+def test_a_lone_surrogate_is_refused_where_it_is(text: str, param: str | None) -> None:
+    with pytest.raises(AgentError) as refused:
+        parse_strict(text, 64)
+    assert refused.value.code == "invalid_json" and refused.value.param == param
+
+
+def test_a_surrogate_pair_and_other_unicode_pass() -> None:
+    value = parse_strict('{"emoji": "\\ud83d\\ude00", "text": "clé 日本"}', 64)
+    assert value == {"emoji": "😀", "text": "clé 日本"}
+
+
+@pytest.mark.parametrize("levels", [9, 5000])
+def test_nesting_past_the_limit_is_refused(levels: int) -> None:
+    with pytest.raises(AgentError) as refused:
+        parse_strict("[" * levels + "]" * levels, 8)
+    assert refused.value.code == "json_too_deep" and "MAX_JSON_DEPTH" in refused.value.message
+
+
+def test_nesting_at_the_limit_passes() -> None:
+    assert parse_strict("[" * 8 + "]" * 8, 8) is not None
