@@ -18,10 +18,11 @@ from api.errors import register_exception_handlers
 from api.keys import KeyRing
 from api.logs import RequestLogMiddleware
 from api.queue import TurnLimiter
+from api.readiness import ReadinessCheck
 from api.routes import api_router, page
 from api.sessions import Sessions
 from graph.builder import build_graph
-from graph.checkpoint import open_store
+from graph.checkpoint import open_store, store_errors
 from graph.deps import AgentDeps
 from mcp_tools.loader import open_tools
 
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.session_lock_timeout,
             settings.db_pool_size,
             settings.max_concurrent_turns,
+            settings.db_connect_timeout,
         )
         app.state.keys = KeyRing.from_settings(settings)
         backends = BackendPool.from_settings(settings)
@@ -62,10 +64,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.services = Services(
                 settings=settings,
                 graph=graph,
-                sessions=Sessions(graph),
+                sessions=Sessions(graph, store.health),
                 locks=store.locks,
                 tools=tools,
                 checkpointer=store.checkpointer,
+                store_health=store.health,
+                readiness=ReadinessCheck(settings.ready_cache_seconds),
                 owners=store.owners,
                 limiter=TurnLimiter(
                     settings.max_concurrent_turns, settings.max_queued_turns, settings.queue_timeout
@@ -82,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="An agent for gpt-oss behind the OpenAI Chat Completions API.",
         lifespan=lifespan,
     )
-    register_exception_handlers(app)
+    register_exception_handlers(app, store_errors(settings.database_url))
     app.add_middleware(RequestLogMiddleware)
     app.include_router(api_router)
     app.mount("/web", page.files, name="web")

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
+from api.deps import require_database
 from api.keys import require_caller
 from api.routes import backends, chat, health, models, page, queue, responses, sessions, tools
 
@@ -10,6 +11,10 @@ api_router.include_router(health.router)
 api_router.include_router(page.router)
 api_router.include_router(queue.router)
 protected = APIRouter(dependencies=[Depends(require_caller)])
-for module in (backends, chat, models, responses, sessions, tools):
+for module in (backends, models, tools):
     protected.include_router(module.router)
 api_router.include_router(protected)
+stored = APIRouter(dependencies=[Depends(require_caller), Depends(require_database)])
+for module in (chat, responses, sessions):
+    stored.include_router(module.router)
+api_router.include_router(stored)
