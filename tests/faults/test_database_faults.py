@@ -109,6 +109,7 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+@pytest.mark.postgres
 def test_postgres_lost_and_back_without_a_restart(
     sim: SimServer, postgres_url: str, tmp_path: Path
 ) -> None:
