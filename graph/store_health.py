@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import sqlite3
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.errors import AgentError
+
+logger = logging.getLogger(__name__)
 
 READ_TIMEOUT = 3.0  # seconds /ready waits for its read through the checkpointer
 UNREACHABLE = "the database server does not answer"
@@ -72,6 +75,7 @@ class SqliteHealth(StoreHealth):
         super().__init__(checkpointer)
         self.path = path
         self.identity = _identity(path)
+        self.noticed = False  # whether the log has said that the file is gone
 
     async def require(self) -> None:
         """Raise the 503 when the path no longer names the file this process opened."""
@@ -79,12 +83,17 @@ class SqliteHealth(StoreHealth):
             now = _identity(self.path)
         except FileNotFoundError:
             now = None
-        if now != self.identity:
-            how = "deleted" if now is None else "replaced by another file"
-            raise database_unavailable(
-                f"the SQLite file {self.path} was {how} while the service was running; "
-                "restore it and restart the service"
-            )
+        if now == self.identity:
+            return
+        how = "deleted" if now is None else "replaced by another file"
+        error = database_unavailable(
+            f"the SQLite file {self.path} was {how} while the service was running; "
+            "restore it and restart the service"
+        )
+        if not self.noticed:
+            logger.error("%s", error.message)
+            self.noticed = True
+        raise error
 
     errors = (sqlite3.OperationalError,)  # I/O errors, a full disk, a locked file
 

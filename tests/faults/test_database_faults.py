@@ -82,6 +82,8 @@ def test_deleting_the_sqlite_file_is_noticed(sqlite_service: Service, tmp_path: 
     _unavailable(chat(sqlite_service, "a new session too"))
     _unavailable(httpx.get(f"{sqlite_service.url}/v1/sessions/{session}"))
     assert not (tmp_path / "sessions.db").exists()  # nothing wrote a new file either
+    sqlite_service.stop()
+    assert f"the SQLite file {tmp_path / 'sessions.db'} was deleted" in sqlite_service.output()
 
 
 def test_a_sqlite_write_error_is_503_and_passes(sqlite_service: Service) -> None:
@@ -128,6 +130,8 @@ def test_postgres_lost_and_back_without_a_restart(
         proxy.cut()
         _unavailable(chat(svc, "during the outage", session))
         _unavailable(chat(svc, "a new session during the outage"))
+        streamed = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "s"}]}
+        _unavailable(httpx.post(f"{svc.url}/v1/chat/completions", json=streamed, timeout=60))
         _unavailable(httpx.get(f"{svc.url}/v1/sessions/{session}", timeout=60))
         ready = httpx.get(f"{svc.url}/ready", timeout=60)
         assert ready.status_code == 503 and ready.json()["database"]["ok"] is False
