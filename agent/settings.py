@@ -196,6 +196,14 @@ class Settings(BaseSettings):
         False, description="serve /docs, /redoc and /openapi.json without a key when keys are on"
     )
 
+    # Database faults and readiness (issue 14)
+    db_connect_timeout: float = Field(
+        5.0, gt=0, description="seconds a request waits for a Postgres connection before 503"
+    )
+    ready_cache_seconds: float = Field(
+        5.0, ge=0, description="seconds /ready reuses its last answer (0: check every call)"
+    )
+
     @field_validator("tools_enabled", "tools_fetch_allow", "tools_require_approval", mode="before")
     @classmethod
     def _csv(cls, value: Any) -> Any:

@@ -21,10 +21,11 @@ from api.limits import RequestLimits
 from api.logs import RequestLogMiddleware
 from api.openapi import honest_openapi
 from api.queue import TurnLimiter
+from api.readiness import ReadinessCheck
 from api.routes import api_router, page
 from api.sessions import Sessions
 from graph.builder import build_graph
-from graph.checkpoint import open_store
+from graph.checkpoint import open_store, store_errors
 from graph.deps import AgentDeps
 from mcp_tools.loader import open_tools
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.session_lock_timeout,
             settings.db_pool_size,
             settings.max_concurrent_turns,
+            settings.db_connect_timeout,
         )
         app.state.keys = KeyRing.from_settings(settings)
         backends = BackendPool.from_settings(settings)
@@ -65,10 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.services = Services(
                 settings=settings,
                 graph=graph,
-                sessions=Sessions(graph),
+                sessions=Sessions(graph, store.health),
                 locks=store.locks,
                 tools=tools,
                 checkpointer=store.checkpointer,
+                store_health=store.health,
+                readiness=ReadinessCheck(settings.ready_cache_seconds),
                 owners=store.owners,
                 limiter=TurnLimiter(
                     settings.max_concurrent_turns, settings.max_queued_turns, settings.queue_timeout
@@ -89,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
-    register_exception_handlers(app)
+    register_exception_handlers(app, store_errors(settings.database_url))
     limits = RequestLimits.from_settings(settings)
     app.add_middleware(BodyGuard, max_bytes=settings.max_request_bytes, limits=limits)
     app.add_middleware(RequestLogMiddleware)  # outermost: logs the guard's refusals too

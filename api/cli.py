@@ -63,6 +63,22 @@ def check_team_files(settings: Settings) -> None:
         raise typer.Exit(code=2) from None
 
 
+def claim_sqlite_file(settings: Settings) -> None:
+    """Hold the SQLite file for the life of this process, or exit 2: a second process on
+    the same file would interleave turns and lose some (see README, "Several processes")."""
+    if not settings.database_url.startswith("sqlite:///"):
+        return
+    from graph.checkpoint import sqlite_path
+    from graph.sqlite_lock import SqliteInUse, acquire
+
+    try:
+        acquire(sqlite_path(settings.database_url))
+    except SqliteInUse as exc:
+        err.print("[bold red]oss-agent: cannot start[/]")
+        err.print(f"  {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+
+
 @app.command()
 def serve() -> None:
     """Start the API server (API_HOST:API_PORT)."""
@@ -73,6 +89,7 @@ def serve() -> None:
 
     settings = load_settings()
     check_team_files(settings)
+    claim_sqlite_file(settings)
     configure_logging(settings.log_level.value, settings.log_format)
     print_banner(settings)
     uvicorn.run(

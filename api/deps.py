@@ -11,9 +11,11 @@ from langgraph.graph.state import CompiledStateGraph
 from agent.backends import BackendPool
 from agent.settings import Settings
 from api.queue import TurnLimiter
+from api.readiness import ReadinessCheck
 from api.sessions import Sessions
 from graph.locks import SessionLocks
 from graph.owners import Owners
+from graph.store_health import StoreHealth
 from mcp_tools.registry import ToolRegistry
 
 
@@ -30,6 +32,8 @@ class Services:
     owners: Owners
     limiter: TurnLimiter
     backends: BackendPool
+    store_health: StoreHealth
+    readiness: ReadinessCheck
 
 
 def get_services(request: Request) -> Services:
@@ -38,3 +42,9 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def require_database(request: Request) -> None:
+    """The 503 database_unavailable before a route that needs the session database, when
+    it is known to be gone (a deleted SQLite file, a Postgres that stopped answering)."""
+    await get_services(request).store_health.require()

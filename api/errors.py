@@ -32,6 +32,7 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "session_busy": (409, "conflict_error", _RETRY),
     "approval_pending": (409, "conflict_error", {}),
     "too_many_turns": (503, "server_busy", _RETRY),
+    "database_unavailable": (503, "server_error", _RETRY),
     "upstream_timeout": (504, "upstream_error", {}),
     "upstream_unreachable": (502, "upstream_error", {}),
     "upstream_error": (502, "upstream_error", {}),
@@ -133,8 +134,23 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=500, headers=headers)
 
 
-def register_exception_handlers(app: FastAPI) -> None:
-    """Map validation, agent, HTTP and unexpected errors to OpenAI-shaped responses."""
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A failure of the session database: the 503 database_unavailable (or too_many_turns
+    when the database answers but every connection is busy)."""
+    known = await request.app.state.services.store_health.translate(exc)
+    if known is None:
+        return await _unexpected(request, exc)
+    logger.warning("%s %s: %s", request.method, request.url.path, known.message)
+    return error_response(known)
+
+
+def register_exception_handlers(
+    app: FastAPI, database_errors: tuple[type[Exception], ...] = ()
+) -> None:
+    """Map validation, agent, HTTP, database and unexpected errors to OpenAI-shaped
+    responses; `database_errors` are the exception types the session store fails with."""
+    for error_type in database_errors:
+        app.add_exception_handler(error_type, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(AgentError, _agent_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

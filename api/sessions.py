@@ -13,6 +13,7 @@ from agent.errors import AgentError
 from agent.messages import content_text, to_openai
 from graph.approval import pending_approvals
 from graph.context import Context
+from graph.store_health import StoreHealth
 
 SESSION_ID_HEADER = "X-Session-ID"
 
@@ -55,8 +56,10 @@ def unknown_session(session_id: str) -> AgentError:
 class Sessions:
     """Reads and writes the conversations stored by the graph's checkpointer."""
 
-    def __init__(self, graph: CompiledStateGraph) -> None:
+    def __init__(self, graph: CompiledStateGraph, health: StoreHealth | None = None) -> None:
         self.graph = graph
+        self.health = health or StoreHealth(graph.checkpointer)
+        """Turns ask it whether a failure was the database's (the 503 database_unavailable)."""
 
     async def snapshot(self, session_id: str) -> Any | None:
         """The latest checkpoint of a session, or None when it does not exist."""

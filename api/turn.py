@@ -154,8 +154,11 @@ async def _guarded(
         if pending:
             yield APPROVALS, pending
     except BaseException as exc:
-        TURNS.labels(_outcome(exc)).inc()
+        known = await sessions.health.translate(exc)
+        TURNS.labels(_outcome(known or exc)).inc()
         await _restore_fully(sessions, plan)
+        if known is not None:
+            raise known from exc
         raise
     TURNS.labels("ok").inc()
     TURN_SECONDS.observe(time.monotonic() - started)

@@ -13,6 +13,8 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from graph.locks import SessionLocks
 from graph.owners import MemoryOwners, Owners, sqlite_owners
+from graph.sqlite_lock import sqlite_lock
+from graph.store_health import SqliteHealth, StoreHealth
 
 
 @dataclass
@@ -22,6 +24,19 @@ class SessionStore:
     checkpointer: BaseCheckpointSaver
     locks: SessionLocks
     owners: Owners
+    health: StoreHealth
+
+
+def store_errors(database_url: str) -> tuple[type[Exception], ...]:
+    """The exception types the store named by `database_url` fails with (the API answers
+    them with a 503 instead of a 500)."""
+    if database_url.startswith(("postgresql://", "postgres://")):
+        from graph.postgres_health import PostgresHealth
+
+        return PostgresHealth.errors
+    if database_url.startswith("memory://"):
+        return ()
+    return SqliteHealth.errors
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -31,24 +46,32 @@ def sqlite_path(database_url: str) -> Path:
 
 @asynccontextmanager
 async def open_store(
-    database_url: str, lock_timeout: float = 60.0, pool_size: int = 10, max_turns: int = 1
+    database_url: str,
+    lock_timeout: float = 60.0,
+    pool_size: int = 10,
+    max_turns: int = 1,
+    connect_timeout: float = 5.0,
 ) -> AsyncIterator[SessionStore]:
     """Open the store named by `database_url` for the life of the service; `max_turns` turns
-    may run at once, each holding one session lock."""
+    may run at once, each holding one session lock. A SQLite file is held by this process
+    alone; a database call waits `connect_timeout` seconds for a Postgres connection."""
     if database_url.startswith(("postgresql://", "postgres://")):
         from graph.checkpoint_postgres import open_postgres_store  # psycopg only when used
 
         lock_pool_size = max(pool_size, max_turns)
         async with open_postgres_store(
-            database_url, lock_timeout, pool_size, lock_pool_size
+            database_url, lock_timeout, pool_size, lock_pool_size, connect_timeout
         ) as store:
             yield SessionStore(*store)
     elif database_url.startswith("memory://"):
-        yield SessionStore(InMemorySaver(), SessionLocks(lock_timeout), MemoryOwners())
+        saver = InMemorySaver()
+        yield SessionStore(saver, SessionLocks(lock_timeout), MemoryOwners(), StoreHealth(saver))
     else:
         path = sqlite_path(database_url)
         path.parent.mkdir(parents=True, exist_ok=True)
-        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-            await saver.setup()
-            owners = await sqlite_owners(saver)
-            yield SessionStore(saver, SessionLocks(lock_timeout), owners)
+        with sqlite_lock(path):
+            async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+                await saver.setup()
+                owners = await sqlite_owners(saver)
+                health = SqliteHealth(saver, path)
+                yield SessionStore(saver, SessionLocks(lock_timeout), owners, health)

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import psycopg
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -18,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from agent.settings import mask_url_password
 from graph.locks import PostgresSessionLocks
 from graph.owners import Owners, postgres_owners
+from graph.postgres_health import PostgresHealth, probe
 
 SETUP_LOCK_KEY = 7_241_958_301  # serialises schema migrations of concurrent processes
 SETUP_POLL = 0.1  # seconds between tries for SETUP_LOCK_KEY
@@ -29,31 +29,32 @@ class StoreUnavailable(RuntimeError):
 
 async def _check_reachable(url: str) -> None:
     """Fail fast, naming the database, instead of a pool timeout 30 s later."""
-    try:
-        conn = await psycopg.AsyncConnection.connect(url, connect_timeout=10)
-    except psycopg.OperationalError as exc:
-        reason = str(exc).strip().splitlines()[-1]
+    reason = await probe(url, 10)
+    if reason is not None:
+        reason = reason.splitlines()[-1]
         raise StoreUnavailable(
             f"cannot connect to the session database {mask_url_password(url)}: {reason}"
-        ) from None
-    await conn.close()
+        )
 
 
 @asynccontextmanager
 async def open_postgres_store(
-    url: str, lock_timeout: float, pool_size: int, lock_pool_size: int
-) -> AsyncIterator[tuple[AsyncPostgresSaver, PostgresSessionLocks, Owners]]:
-    """The checkpointer, the session locks and the session owners of the Postgres database
-    at `url`. `lock_pool_size` is at least the running-turn limit, so the turn queue, not
-    the lock pool, limits how many turns run."""
+    url: str, lock_timeout: float, pool_size: int, lock_pool_size: int, wait: float
+) -> AsyncIterator[tuple[AsyncPostgresSaver, PostgresSessionLocks, Owners, PostgresHealth]]:
+    """The checkpointer, the session locks, the session owners and the health of the
+    Postgres database at `url`. `lock_pool_size` is at least the running-turn limit, so the
+    turn queue, not the lock pool, limits how many turns run. A database call waits `wait`
+    seconds for a connection before it is answered with a 503."""
     await _check_reachable(url)
     # A turn keeps its lock's connection while the saver needs others: one shared pool
     # deadlocks as soon as `pool_size` turns run at once, so the locks get their own.
-    async with _pool(url, pool_size) as pool, _pool(url, lock_pool_size) as lock_pool:
+    async with _pool(url, pool_size, wait) as pool, _pool(url, lock_pool_size, wait) as lock_pool:
         saver = AsyncPostgresSaver(pool)
+        health = PostgresHealth(saver, url, wait)
         async with lock_pool.connection() as conn:  # the saver's pool may have one connection
             owners = await _setup_alone(saver, pool, conn)
-        yield saver, PostgresSessionLocks(lock_pool, lock_timeout), owners
+        locks = PostgresSessionLocks(lock_pool, lock_timeout, health.unreachable, wait)
+        yield saver, locks, owners, health
 
 
 async def _setup_alone(saver: AsyncPostgresSaver, pool: Any, conn: Any) -> Owners:
@@ -81,6 +82,18 @@ async def _poll_lock(conn: Any, key: int) -> None:
         await asyncio.sleep(SETUP_POLL)
 
 
-def _pool(url: str, size: int) -> AsyncConnectionPool:
+def _pool(url: str, size: int, wait: float) -> AsyncConnectionPool:
+    """A pool that survives the database going away: each connection is checked when taken
+    (a dead one is replaced), and a pool that gave up reconnecting after `2 * wait` seconds
+    tries again on the next request instead of backing off for minutes."""
     kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
-    return AsyncConnectionPool(url, min_size=1, max_size=size, kwargs=kwargs, open=False)
+    return AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=size,
+        kwargs=kwargs,
+        open=False,
+        timeout=wait,
+        check=AsyncConnectionPool.check_connection,
+        reconnect_timeout=2 * wait,
+    )

@@ -6,16 +6,19 @@ import asyncio
 import hashlib
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from agent.errors import AgentError
+from graph.store_health import UNREACHABLE, database_unavailable
 
 # Entered once the session is free in this process (a chat turn passes its queue slot), so
 # a turn waiting for a busy session holds no slot; on Postgres the advisory-lock connection
 # is taken inside it, so only admitted (running) turns hold lock connections.
 Admission = AbstractAsyncContextManager[Any] | None
+Unreachable = Callable[[], Awaitable[str | None]]
+"""Why the database cannot be reached now, or None."""
 
 
 def session_busy(session_id: str) -> AgentError:
@@ -72,10 +75,14 @@ def advisory_key(session_id: str) -> int:
 class PostgresSessionLocks(SessionLocks):
     """Adds a Postgres advisory lock, so turns on a session never interleave across processes."""
 
-    def __init__(self, pool: Any, timeout: float, poll: float = 0.05) -> None:
+    def __init__(
+        self, pool: Any, timeout: float, unreachable: Unreachable, wait: float, poll: float = 0.05
+    ) -> None:
         super().__init__(timeout)
         self._pool = pool
         self._poll = poll
+        self._unreachable = unreachable
+        self._wait = wait
 
     @asynccontextmanager
     async def hold(self, session_id: str, admitted: Admission = None) -> AsyncIterator[None]:
@@ -95,15 +102,29 @@ class PostgresSessionLocks(SessionLocks):
 
     @asynccontextmanager
     async def _connection(self, deadline: float) -> AsyncIterator[Any]:
-        """A lock connection; each running turn holds one, so waiting for one is bounded."""
+        """A lock connection; each running turn holds one, so waiting for one is bounded.
+        Errors of the turn itself pass through untouched (they are not the pool's)."""
+        conn = await self._getconn(deadline)
+        try:
+            async with conn:
+                yield conn
+        finally:
+            await self._pool.putconn(conn)
+
+    async def _getconn(self, deadline: float) -> Any:
+        """Wait for a connection in steps of `wait` seconds; between steps, a database that
+        does not answer is the 503 database_unavailable, not a busy server."""
         from psycopg_pool import PoolTimeout  # imported only by Postgres stores
 
-        try:
-            connection = self._pool.connection(timeout=max(deadline - time.monotonic(), 0.1))
-            async with connection as conn:
-                yield conn
-        except PoolTimeout:
-            raise too_many_turns() from None
+        while True:
+            step = max(min(deadline - time.monotonic(), self._wait), 0.1)
+            try:
+                return await self._pool.getconn(timeout=step)
+            except PoolTimeout:
+                if await self._unreachable() is not None:
+                    raise database_unavailable(UNREACHABLE) from None
+                if time.monotonic() >= deadline:
+                    raise too_many_turns() from None
 
     async def _acquire(self, conn: Any, key: int, session_id: str, deadline: float) -> None:
         while True:

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
+from api.deps import require_database
 from api.keys import require_caller
 from api.openapi import error_responses
 from api.routes import (
@@ -23,6 +24,13 @@ api_router.include_router(page.router)
 api_router.include_router(queue.router)
 api_router.include_router(docs.router)
 protected = APIRouter(dependencies=[Depends(require_caller)], responses=error_responses(401))
-for module in (backends, chat, models, responses, sessions, tools):
+for module in (backends, models, tools):
     protected.include_router(module.router)
 api_router.include_router(protected)
+stored = APIRouter(
+    dependencies=[Depends(require_caller), Depends(require_database)],
+    responses=error_responses(401, 503),
+)
+for module in (chat, responses, sessions):
+    stored.include_router(module.router)
+api_router.include_router(stored)

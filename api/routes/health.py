@@ -1,17 +1,16 @@
-"""Liveness (/health) and readiness (/ready: upstream, database, tool sources)."""
+"""Liveness (/health), metrics and readiness (/ready: upstream, database, tool sources)."""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from agent.backend_health import check_all
-from agent.settings import mask_url_password
-from api.deps import Services, ServicesDep
+from agent.errors import AgentError
+from api.deps import ServicesDep
+from api.keys import require_caller
 
 router = APIRouter(tags=["health"])
 
@@ -29,44 +28,33 @@ async def metrics() -> Response:
 
 
 @router.get("/ready", responses={503: {"description": "Not ready: the same fields"}})
-async def ready(services: ServicesDep) -> JSONResponse:
-    """Whether a model server and the session database answer; the turn queue."""
-    upstream, database = await asyncio.gather(check_upstream(services), check_database(services))
+async def ready(
+    request: Request, services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> JSONResponse:
+    """Whether a model server and the session database answer (checked at most once per
+    READY_CACHE_SECONDS). Only a caller the keys admit sees the details: the backends, the
+    database error, the tool sources and the turn queue."""
+    readiness = await services.readiness.current(services)
+    status_code = 200 if readiness.ok else 503
+    if not _admitted(request, authorization):
+        return JSONResponse({"status": "ok" if readiness.ok else "not ready"}, status_code)
     sources = [
         {"name": s.name, "ok": s.ok, "error": s.error, "tools": s.tool_count}
         for s in services.tools.sources.values()
     ]
-    ok = upstream["ok"] and database["ok"]
     body = {
-        "status": "ready" if ok else "not_ready",
-        "upstream": upstream,
-        "database": database,
+        "status": "ready" if readiness.ok else "not_ready",
+        **readiness.details,
         "tool_sources": sources,
         "queue": services.limiter.status(),
     }
-    return JSONResponse(body, status_code=200 if ok else 503)
+    return JSONResponse(body, status_code)
 
 
-async def check_upstream(services: Services) -> dict[str, Any]:
-    """GET {base_url}/models of every backend with a short timeout; ok when one answers."""
-    results = await check_all(services.backends)
-    backends = [
-        {
-            "name": backend.spec.name,
-            "url": mask_url_password(backend.spec.base_url),
-            "ok": answered,
-            "error": None if answered else backend.last_error,
-        }
-        for backend, answered in results
-    ]
-    return {"ok": any(answered for _, answered in results), "backends": backends}
-
-
-async def check_database(services: Services) -> dict[str, Any]:
-    """Read one (absent) thread through the checkpointer."""
+def _admitted(request: Request, authorization: str | None) -> bool:
+    """Whether the bearer key is one the routes accept (anyone when no key is configured)."""
     try:
-        config = {"configurable": {"thread_id": "__readiness__", "checkpoint_ns": ""}}
-        await asyncio.wait_for(services.checkpointer.aget_tuple(config), 3.0)
-    except Exception as exc:
-        return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-    return {"ok": True}
+        require_caller(request, authorization)
+    except AgentError:
+        return False
+    return True

@@ -83,7 +83,8 @@ def test_burst_beyond_the_limit(limited: Service, sim: SimServer) -> None:
     assert not [text for text in asked if text.startswith("slow r")]
     after = _status(limited)
     assert (after["running"], after["queued"]) == (0, 0)
-    ready = httpx.get(f"{limited.url}/ready").json()["queue"]
+    auth = {"Authorization": f"Bearer {KEY}"}  # /ready's details are for callers with a key
+    ready = httpx.get(f"{limited.url}/ready", headers=auth).json()["queue"]
     assert ready["max_running"] == RUNNING
     metrics = httpx.get(f"{limited.url}/metrics").text
     assert "oss_agent_turns_running 0.0" in metrics and "oss_agent_turns_queued 0.0" in metrics

@@ -1,0 +1,109 @@
+"""Whether the session database can be used now; its failures become the 503
+`database_unavailable` (retry later) instead of a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from agent.errors import AgentError
+
+logger = logging.getLogger(__name__)
+
+READ_TIMEOUT = 3.0  # seconds /ready waits for its read through the checkpointer
+UNREACHABLE = "the database server does not answer"
+_URL_PASSWORD = re.compile(r"(\w://[^/\s:@]*:)[^@\s]*@")
+
+
+def database_unavailable(reason: str) -> AgentError:
+    """The 503 for a database that is gone, unreachable or failing."""
+    return AgentError(
+        f"The session database is unavailable ({reason}); nothing was stored. Retry once "
+        "it is back (the server's /ready says when).",
+        code="database_unavailable",
+    )
+
+
+def describe(exc: BaseException) -> str:
+    """A failure in one line, passwords masked (never sent to callers without a key)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return _URL_PASSWORD.sub(r"\1****@", f"{type(exc).__name__}: {text}")
+
+
+class StoreHealth:
+    """The health of a memory store, which cannot fail; the base of the others."""
+
+    errors: tuple[type[Exception], ...] = ()
+    """The exception types this store's failures come as."""
+
+    def __init__(self, checkpointer: Any) -> None:
+        self.checkpointer = checkpointer
+
+    async def require(self) -> None:
+        """Raise the 503 when the database is known to be unusable (checked before turns
+        and session changes)."""
+
+    async def problem(self) -> str | None:
+        """Why the database cannot be used now, or None (for /ready): one read of an
+        absent thread through the checkpointer."""
+        try:
+            await self.require()
+            config = {"configurable": {"thread_id": "__readiness__", "checkpoint_ns": ""}}
+            await asyncio.wait_for(self.checkpointer.aget_tuple(config), READ_TIMEOUT)
+        except AgentError as exc:
+            return exc.message
+        except Exception as exc:
+            await self.translate(exc)  # a Postgres store remembers that it is down
+            return describe(exc)
+        return None
+
+    async def translate(self, exc: BaseException) -> AgentError | None:
+        """`exc` as the 503 when it is a database failure; None for anything else."""
+        return None
+
+
+class SqliteHealth(StoreHealth):
+    """A SQLite file: an I/O error is a 503, and so is the file deleted or replaced under
+    the running service (its writes would go to an unlinked file and be lost)."""
+
+    def __init__(self, checkpointer: Any, path: Path) -> None:
+        super().__init__(checkpointer)
+        self.path = path
+        self.identity = _identity(path)
+        self.noticed = False  # whether the log has said that the file is gone
+
+    async def require(self) -> None:
+        """Raise the 503 when the path no longer names the file this process opened."""
+        try:
+            now = _identity(self.path)
+        except FileNotFoundError:
+            now = None
+        if now == self.identity:
+            return
+        how = "deleted" if now is None else "replaced by another file"
+        error = database_unavailable(
+            f"the SQLite file {self.path} was {how} while the service was running; "
+            "restore it and restart the service"
+        )
+        if not self.noticed:
+            logger.error("%s", error.message)
+            self.noticed = True
+        raise error
+
+    errors = (sqlite3.OperationalError,)  # I/O errors, a full disk, a locked file
+
+    async def translate(self, exc: BaseException) -> AgentError | None:
+        """A failure of the file as the 503."""
+        if isinstance(exc, self.errors):
+            return database_unavailable(describe(exc))
+        return None
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    stat = os.stat(path)
+    return stat.st_dev, stat.st_ino
