@@ -10,8 +10,7 @@ MAX_QUEUED_TURNS lets every session wait for a slot, so backpressure is not an e
 
 Prints the turns, the errors (by kind, with samples) and the service's resident memory
 (VmRSS in /proc/<pid>/status) before the load, every few seconds, and after it.
-`--quick` is 20 sessions for 5 s (the test suite runs it).
-"""
+`--quick` is 20 sessions for 5 s (the test suite runs it)."""
 
 from __future__ import annotations
 
