@@ -5,14 +5,12 @@ Run: `uv run python bench/soak.py [--sessions 200] [--seconds 60] [--quick] [--j
 Starts the simulator and one `oss-agent serve` (SQLite sessions in a temporary folder),
 both on 127.0.0.1 only. Each session sends turns one after another until the time is up,
 streamed and not in turn, each only its new message (the service keeps the history), and
-checks the answer is the simulator's echo of it. A turn is bounded by the HTTP timeout and
-the soak by its duration plus one timeout. The service's queue is made deep enough for
-every session to wait in it (MAX_QUEUED_TURNS), so backpressure is not counted as an error.
+checks the answer is the simulator's echo of it; a turn is bounded by the HTTP timeout.
+MAX_QUEUED_TURNS lets every session wait for a slot, so backpressure is not an error.
 
 Prints the turns, the errors (by kind, with samples) and the service's resident memory
 (VmRSS in /proc/<pid>/status) before the load, every few seconds, and after it.
-`--quick` is 20 sessions for 5 s (the test suite runs it).
-"""
+`--quick` is 20 sessions for 5 s (the test suite runs it)."""
 
 from __future__ import annotations
 

@@ -39,7 +39,11 @@ class Workspace:
                 f"'{path}' is an absolute path; use a path relative to the workspace, "
                 "for example 'notes/todo.txt' or '.'"
             )
-        root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            root_fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as error:  # its message would name the server's path
+            reason = error.strerror or type(error).__name__
+            raise ToolException(f"the workspace cannot be opened: {reason}") from None
         try:
             with _told_to_model(path):
                 opened = open_beneath(root_fd, PurePosixPath(self.root), text, flags, make_dirs)

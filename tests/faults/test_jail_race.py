@@ -29,6 +29,7 @@ def _swapper(root: Path, outside: Path, stop: threading.Event, swaps: list[int])
         os.sched_yield()
         os.unlink(real)
         os.rename(link, real)
+        os.sched_yield()  # leave the real directory in place for a moment too
         swaps[0] += 1
 
 
@@ -45,9 +46,12 @@ def _race(tmp_path: Path, attempt) -> Counter:
     thread.start()
     seen: Counter = Counter()
     try:
-        # At least READS reads, and on until the swapper has swapped MIN_SWAPS times
-        # (a loaded machine may give its thread little time), but never more than MAX_READS.
-        while (seen.total() < READS or swaps[0] < MIN_SWAPS) and seen.total() < MAX_READS:
+        # At least READS reads, and on until the swapper has swapped MIN_SWAPS times and a
+        # read found the real directory (a loaded machine schedules the two threads
+        # unevenly), but never more than MAX_READS.
+        while seen.total() < MAX_READS and (
+            seen.total() < READS or swaps[0] < MIN_SWAPS or not seen["inside"]
+        ):
             try:
                 result = attempt(ws)
             except ToolException as error:

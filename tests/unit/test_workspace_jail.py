@@ -143,3 +143,12 @@ async def test_a_failed_write_is_not_charged(tools) -> None:
     with turn_write_budget(limit=100) as budget, pytest.raises(ToolException):
         await tools["write_file"].ainvoke({"path": "../x.txt", "content": "12345"})
     assert budget.used == 0
+
+
+async def test_a_removed_workspace_is_told_without_its_path(tmp_path: Path) -> None:
+    root = tmp_path / "gone"
+    tools = tools_for(root)
+    root.rmdir()
+    with pytest.raises(ToolException, match="workspace cannot be opened") as caught:
+        await tools["list_files"].ainvoke({})
+    assert str(tmp_path) not in str(caught.value)
