@@ -27,6 +27,13 @@ BODY = (400, 413)
 """What any request with a body may meet before its route runs (api/body_guard.py)."""
 TURN = (*BODY, 404, 409, 429, 502, 503, 504)
 """What a request that runs an agent turn may meet."""
+_SSE_EVENT = {
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}},
+    "required": ["data"],
+}
+STREAM_RESPONSE = {200: {"content": {"text/event-stream": {"itemSchema": _SSE_EVENT}}}}
+"""`stream: true` answers with server-sent events (each `data` a JSON chunk, or `[DONE]`)."""
 SESSION_CHANGE = (404, 409, 503)
 """What changing a session may meet: unknown, busy, or (Postgres) no lock connection."""
 

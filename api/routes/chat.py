@@ -15,7 +15,7 @@ from api.continuity import continued_session
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.logs import note
-from api.openapi import TURN, error_responses
+from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER
 from api.streaming import ChunkWriter, sse_events
@@ -26,12 +26,6 @@ router = APIRouter(prefix="/v1", tags=["chat"])
 CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"
 """Set when the turn's model calls left out this many of the oldest stored messages."""
 SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]
-
-
-STREAM_RESPONSE = {
-    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
-}
-"""`stream: true` answers with server-sent events instead of the JSON object."""
 
 
 @router.post(

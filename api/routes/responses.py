@@ -12,7 +12,7 @@ from sse_starlette import EventSourceResponse
 from agent.errors import AgentError
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
-from api.openapi import TURN, error_responses
+from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.ownership import require_owned
 from api.responses.events import EventWriter, response_events
 from api.responses.output import ResponseRef, new_ref, response_object, unknown_response
@@ -26,7 +26,7 @@ from graph.turn import TurnOutcome
 router = APIRouter(prefix="/v1", tags=["responses"])
 
 
-@router.post("/responses", responses=error_responses(*TURN))
+@router.post("/responses", responses={**STREAM_RESPONSE, **error_responses(*TURN)})
 async def create_response(body: ResponsesRequest, services: ServicesDep, caller: CallerDep) -> Any:
     """One turn: on a new session, or on the session of `previous_response_id`."""
     given = (
