@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="bearer key for the upstream")
     llm_server: UpstreamKind = Field(UpstreamKind.VLLM, description="vllm|ollama|llamacpp|openai")
     llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for the upstream")
-    llm_max_retries: int = Field(1, ge=0, le=10, description="SDK retries on the same server")
+    llm_max_retries: int = Field(
+        1, ge=0, le=10, description="retries of a connection that failed before any reply byte"
+    )
     reasoning_effort: str | None = Field(None, description="low|medium|high, or unset")
     reasoning_opened_in_prompt: bool = Field(
         False,
@@ -165,6 +167,14 @@ class Settings(BaseSettings):
 
     log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
     log_format: LogFormat = Field(LogFormat.TEXT, description="text|json (one object per line)")
+
+    # Upstream client
+    llm_deadline: float = Field(
+        600.0,
+        gt=0,
+        description="seconds one model call may take in all, however steadily the server"
+        " sends (LLM_TIMEOUT bounds connecting and each read)",
+    )
 
     @field_validator("tools_enabled", "tools_fetch_allow", "tools_require_approval", mode="before")
     @classmethod
