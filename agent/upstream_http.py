@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -151,10 +152,33 @@ async def post_stream(
         raise UpstreamTruncated("the stream ended without [DONE] and without a finish reason")
 
 
+_calls_in_flight: ContextVar[set[asyncio.Task[Any]] | None] = ContextVar(
+    "calls_in_flight", default=None
+)
+
+
+def track_calls() -> set[asyncio.Task[Any]]:
+    """From now on, the tasks of model calls started in this context (and the tasks it
+    starts, such as a graph's nodes) are kept in the returned set while they run."""
+    calls: set[asyncio.Task[Any]] = set()
+    _calls_in_flight.set(calls)
+    return calls
+
+
+def cancel_calls(calls: set[asyncio.Task[Any]]) -> None:
+    """Cancel the model calls still running: their connections close at once."""
+    for task in list(calls):
+        task.cancel()
+
+
 @contextlib.asynccontextmanager
 async def _bounded(server: ModelServer) -> AsyncIterator[None]:
     """LLM_DEADLINE over the whole call; a cancellation from outside closes the connection
     (leaving `_opened`) and is counted."""
+    calls = _calls_in_flight.get()
+    task = asyncio.current_task()
+    if calls is not None and task is not None:
+        calls.add(task)
     try:
         async with asyncio.timeout(server.deadline):
             yield
@@ -163,6 +187,9 @@ async def _bounded(server: ModelServer) -> AsyncIterator[None]:
     except asyncio.CancelledError:
         UPSTREAM_CANCELLED.inc()
         raise
+    finally:
+        if calls is not None:
+            calls.discard(task)  # type: ignore[arg-type]
 
 
 @contextlib.asynccontextmanager
