@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import httpx
 
-from agent.model import UpstreamMalformed
 from agent.settings import ToolCallMode, UpstreamKind
-from agent.upstream_http import DeadlineExceeded, ModelServer, UpstreamStatus, get_json
+from agent.upstream_failures import DeadlineExceeded, UpstreamMalformed, UpstreamStatus
+from agent.upstream_http import ModelServer, get_json
 
 log = logging.getLogger(__name__)
 

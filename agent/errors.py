@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import httpx
 
-from agent.model import UpstreamMalformed
 from agent.settings import mask_url_password
 from agent.upstream_check import missing_v1_hint
-from agent.upstream_http import (
+from agent.upstream_failures import (
     DeadlineExceeded,
+    UpstreamMalformed,
     UpstreamReported,
     UpstreamStatus,
     UpstreamTruncated,

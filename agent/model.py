@@ -14,6 +14,7 @@ from langchain_core.messages import BaseMessage
 
 from agent.messages import REASONING, content_text, to_openai
 from agent.settings import UpstreamKind
+from agent.upstream_failures import UpstreamMalformed
 
 # Where each kind of server reads the reasoning of an earlier assistant turn.
 REASONING_INPUT_FIELD = {
@@ -22,10 +23,6 @@ REASONING_INPUT_FIELD = {
     UpstreamKind.LLAMACPP: "reasoning_content",
     UpstreamKind.OPENAI: "reasoning",
 }
-
-
-class UpstreamMalformed(Exception):
-    """The server's reply is not what the OpenAI wire format promises (named in the text)."""
 
 
 def reasoning_from(fields: dict[str, Any] | None) -> str:

@@ -16,7 +16,8 @@ from agent.reply import ModelReply
 from agent.settings import ToolCallMode
 from agent.strategies import strategy_for
 from agent.toolcalls import ToolCall
-from agent.upstream_http import ModelServer, UpstreamStatus
+from agent.upstream_failures import UpstreamStatus
+from agent.upstream_http import ModelServer
 
 OnDelta = Callable[[str, str], None]
 """Receives ("content" | "reasoning", text) as the reply forms."""

@@ -1,13 +1,9 @@
 """The HTTP exchange with a model server: one kept `httpx.AsyncClient` per backend, JSON
 bodies out, JSON replies or SSE events in (parsed with orjson), nothing built per chunk.
 
-Rules of the exchange (issue 14):
-* LLM_TIMEOUT bounds connecting and each read; LLM_DEADLINE bounds the whole call.
-* LLM_MAX_RETRIES retries only a connection that failed before any response byte;
-  a timeout is never retried.
-* A task cancelled mid-call (the client went away) closes the upstream connection at once.
-
-Failures are raised as the exceptions below (or httpx's); agent/errors.py names them.
+LLM_TIMEOUT bounds connecting and each read, LLM_DEADLINE the whole call; LLM_MAX_RETRIES
+retries only a connection that failed before any response byte (never a timeout). A call
+cancelled midway closes its connection at once. Failures: agent/upstream_failures.py.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -23,9 +18,18 @@ import httpx
 import orjson
 
 from agent.backend_config import BackendSpec
+from agent.inflight import calls_in_flight
 from agent.metrics import UPSTREAM_CANCELLED
-from agent.model import REASONING_INPUT_FIELD, UpstreamMalformed
+from agent.model import REASONING_INPUT_FIELD
 from agent.settings import Settings, UpstreamKind
+from agent.upstream_failures import (
+    DeadlineExceeded,
+    UpstreamMalformed,
+    UpstreamReported,
+    UpstreamStatus,
+    UpstreamTruncated,
+    clip,
+)
 
 OnEvent = Callable[[dict[str, Any]], None]
 """Receives each parsed SSE data object of a stream, in order."""
@@ -39,36 +43,6 @@ _BEFORE_ANY_BYTE = (
     httpx.ReadError,
     httpx.WriteError,
 )
-
-
-class UpstreamStatus(Exception):
-    """The server answered a non-2xx status; `body` is its parsed JSON (or text)."""
-
-    def __init__(self, status: int, body: Any, headers: httpx.Headers) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
-        self.body = body
-        self.headers = headers
-
-    @property
-    def detail(self) -> str:
-        """The server's own words: its error object's message, else the body."""
-        inner = self.body.get("error", self.body) if isinstance(self.body, dict) else self.body
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        return _clip(inner, 500) if inner else f"HTTP {self.status}"
-
-
-class UpstreamTruncated(Exception):
-    """The stream ended without `[DONE]` and without a finish reason: the reply is cut."""
-
-
-class UpstreamReported(Exception):
-    """The server sent an error object in the middle of its stream (vLLM does on a crash)."""
-
-
-class DeadlineExceeded(Exception):
-    """The call ran longer than LLM_DEADLINE."""
 
 
 @dataclass(frozen=True)
@@ -100,7 +74,6 @@ def model_server(settings: Settings, backend: BackendSpec) -> ModelServer:
         timeout=httpx.Timeout(settings.llm_timeout),
         headers=headers,
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
-        trust_env=False,
     )
     return ModelServer(
         base_url=backend.base_url.rstrip("/"),
@@ -123,7 +96,7 @@ async def post_json(server: ModelServer, path: str, body: dict[str, Any]) -> dic
     async with _bounded(server), _opened(server, "POST", path, body) as response:
         reply = _json(await response.aread())
     if not isinstance(reply, dict):
-        raise UpstreamMalformed(f"the reply is JSON but not an object: {_clip(reply)}")
+        raise UpstreamMalformed(f"the reply is JSON but not an object: {clip(reply)}")
     return reply
 
 
@@ -136,14 +109,14 @@ async def post_stream(
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
                 if line and not line.startswith((":", "event:", "id:", "retry:")):
-                    raise UpstreamMalformed(f"a stream line that is not SSE: {_clip(line)}")
+                    raise UpstreamMalformed(f"a stream line that is not SSE: {clip(line)}")
                 continue
             data = line[5:].strip()
             if data == "[DONE]":
                 return
             event = _json(data)
             if not isinstance(event, dict):
-                raise UpstreamMalformed(f"a stream event that is not an object: {_clip(data)}")
+                raise UpstreamMalformed(f"a stream event that is not an object: {clip(data)}")
             if "error" in event and not event.get("choices"):
                 raise UpstreamReported(_error_text(event["error"]))
             on_event(event)
@@ -152,30 +125,11 @@ async def post_stream(
         raise UpstreamTruncated("the stream ended without [DONE] and without a finish reason")
 
 
-_calls_in_flight: ContextVar[set[asyncio.Task[Any]] | None] = ContextVar(
-    "calls_in_flight", default=None
-)
-
-
-def track_calls() -> set[asyncio.Task[Any]]:
-    """From now on, the tasks of model calls started in this context (and the tasks it
-    starts, such as a graph's nodes) are kept in the returned set while they run."""
-    calls: set[asyncio.Task[Any]] = set()
-    _calls_in_flight.set(calls)
-    return calls
-
-
-def cancel_calls(calls: set[asyncio.Task[Any]]) -> None:
-    """Cancel the model calls still running: their connections close at once."""
-    for task in list(calls):
-        task.cancel()
-
-
 @contextlib.asynccontextmanager
 async def _bounded(server: ModelServer) -> AsyncIterator[None]:
     """LLM_DEADLINE over the whole call; a cancellation from outside closes the connection
     (leaving `_opened`) and is counted."""
-    calls = _calls_in_flight.get()
+    calls = calls_in_flight()
     task = asyncio.current_task()
     if calls is not None and task is not None:
         calls.add(task)
@@ -224,7 +178,7 @@ def _json(data: bytes | str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise UpstreamMalformed(f"the reply is not JSON ({exc}): {_clip(data)}") from None
+        raise UpstreamMalformed(f"the reply is not JSON ({exc}): {clip(data)}") from None
 
 
 def _body(data: bytes) -> Any:
@@ -240,11 +194,4 @@ def _has_finish(event: dict[str, Any]) -> bool:
 
 
 def _error_text(error: Any) -> str:
-    if isinstance(error, dict):
-        return str(error.get("message") or error)
-    return str(error)
-
-
-def _clip(value: Any, limit: int = 200) -> str:
-    text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-    return text if len(text) <= limit else text[:limit] + "…"
+    return str(error.get("message") or error) if isinstance(error, dict) else str(error)

@@ -14,9 +14,9 @@ from langchain_core.messages import BaseMessage
 from langgraph.types import Command
 
 from agent.errors import AgentError
+from agent.inflight import cancel_calls, track_calls
 from agent.messages import to_langchain
 from agent.metrics import TURN_SECONDS, TURNS
-from agent.upstream_http import cancel_calls, track_calls
 from api.approvals import decisions
 from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions, thread_config

@@ -8,7 +8,8 @@ import pytest
 from agent import capabilities
 from agent.backend_config import single_backend
 from agent.settings import Settings, ToolCallMode, UpstreamKind
-from agent.upstream_http import ModelServer, UpstreamStatus, model_server
+from agent.upstream_failures import UpstreamStatus
+from agent.upstream_http import ModelServer, model_server
 from tests.upstream_sim.fixtures import SimServer
 from tests.upstream_sim.tool_rules import AUTO_NEEDS_FLAGS, NAMED_NOT_OFFERED
 

@@ -11,10 +11,11 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agent.backend_config import single_backend
-from agent.model import UpstreamMalformed, chat_messages, request_body
+from agent.model import chat_messages, request_body
 from agent.parsing import ReplyParser
 from agent.settings import Settings
 from agent.strategies.base import ChatAnswer, chat_answer
+from agent.upstream_failures import UpstreamMalformed
 from agent.upstream_http import ModelServer, model_server
 from tests.upstream_sim.fixtures import SimServer
 
