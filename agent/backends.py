@@ -11,9 +11,9 @@ from typing import Any
 from agent.backend_config import BackendSpec, read_backends_file, single_backend
 from agent.errors import AgentError
 from agent.metrics import BACKEND_HEALTHY, BACKEND_IN_FLIGHT
-from agent.model import ReasoningChatOpenAI, make_chat_model
 from agent.request_fields import for_server
 from agent.settings import Settings, mask_url_password
+from agent.upstream_http import ModelServer, model_server
 
 
 @dataclass
@@ -21,8 +21,7 @@ class Backend:
     """A model server and what this process knows about it right now."""
 
     spec: BackendSpec
-    llm: ReasoningChatOpenAI  # the SDK retries LLM_MAX_RETRIES times: the model's only server
-    single_try: ReasoningChatOpenAI  # no SDK retry: another backend can take the step
+    server: ModelServer  # retries LLM_MAX_RETRIES times: used when it is the model's only one
     healthy: bool = True
     in_flight: int = 0
     failures: int = 0
@@ -126,12 +125,15 @@ class BackendPool:
 
     def add(self, spec: BackendSpec) -> Backend:
         """Add a backend (replacing one of the same name)."""
-        llm = make_chat_model(self.settings, spec)
-        single_try = make_chat_model(self.settings, spec, max_retries=0)
-        backend = self.backends[spec.name] = Backend(spec, llm, single_try)
+        backend = self.backends[spec.name] = Backend(spec, model_server(self.settings, spec))
         BACKEND_HEALTHY.labels(spec.name).set(1)
         BACKEND_IN_FLIGHT.labels(spec.name).set(0)
         return backend
+
+    async def aclose(self) -> None:
+        """Close every backend's connections (at shutdown)."""
+        for backend in self.backends.values():
+            await backend.server.http.aclose()
 
     def remove(self, name: str) -> Backend | None:
         """Forget a backend; turns already using it finish on it."""

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 
 import httpx
-import openai
 
 from agent.settings import ToolCallMode, UpstreamKind
+from agent.upstream_failures import DeadlineExceeded, UpstreamMalformed, UpstreamStatus
+from agent.upstream_http import ModelServer, get_json
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ def backend(base_url: str) -> Backend:
 
 def refuses_tools(exc: Exception) -> bool:
     """Is this the server's 400 for a request that carries `tools` it cannot handle?"""
-    if not isinstance(exc, openai.BadRequestError):
+    if not isinstance(exc, UpstreamStatus) or exc.status != 400:
         return False
-    return bool(_REFUSES_TOOLS.search(f"{exc.message} {exc.body}"))
+    return bool(_REFUSES_TOOLS.search(f"{exc.detail} {exc.body}"))
 
 
 # gpt-oss's <|call|>: a reply that stopped on it but carries no tool call lost its call in a
@@ -88,31 +89,28 @@ def forget_native_tools(base_url: str, kind: UpstreamKind, why: str) -> ToolCall
     return mode
 
 
-async def context_length(base_url: str, model: str, api_key: str | None) -> int | None:
-    """The server's context length for `model`, if it reports one (vLLM's /v1/models
+async def context_length(server: ModelServer) -> int | None:
+    """The server's context length for its model, if it reports one (vLLM's /v1/models
     gives `max_model_len`); asked once per backend."""
-    known = backend(base_url)
+    known = backend(server.base_url)
     if not known.context_length_asked:
         known.context_length_asked = True
-        known.context_length = await _ask_context_length(base_url, model, api_key)
+        known.context_length = await _ask_context_length(server)
     return known.context_length
 
 
-async def _ask_context_length(base_url: str, model: str, api_key: str | None) -> int | None:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+async def _ask_context_length(server: ModelServer) -> int | None:
     try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.get(f"{base_url.rstrip('/')}/models", headers=headers)
-            models = response.json().get("data") or []
-    except (httpx.HTTPError, ValueError, AttributeError):
+        models = (await get_json(server, "/models")).get("data") or []
+    except (httpx.HTTPError, UpstreamStatus, UpstreamMalformed, DeadlineExceeded, AttributeError):
         return None
     for entry in models:
-        if isinstance(entry, dict) and entry.get("id") == model:
+        if isinstance(entry, dict) and entry.get("id") == server.model:
             length = entry.get("max_model_len")
             return length if isinstance(length, int) and length > 0 else None
     return None
 
 
 def first_line(exc: Exception) -> str:
-    text = getattr(exc, "message", None) or str(exc)
+    text = getattr(exc, "detail", None) or str(exc)
     return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__

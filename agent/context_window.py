@@ -16,8 +16,9 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from agent.errors import AgentError
+from agent.errors import UPSTREAM_FAILURES, AgentError
 from agent.messages import content_text, reasoning_of
+from agent.upstream_http import ModelServer, get_json
 
 logger = logging.getLogger(__name__)
 
@@ -65,21 +66,22 @@ class ContextWindows:
         self.configured = configured
         self._known: dict[str, int] = {}
 
-    async def window(self, client: Any, backend: str) -> int:
-        """The window of `backend`, whose `openai.AsyncOpenAI` is `client`; asked once."""
+    async def window(self, server: ModelServer, backend: str) -> int:
+        """The window of `backend`, served by `server`; asked once."""
         if self.configured is not None:
             return self.configured
         if backend not in self._known:
-            self._known[backend] = await _reported_window(client) or DEFAULT_CONTEXT_WINDOW
+            self._known[backend] = await _reported_window(server) or DEFAULT_CONTEXT_WINDOW
         return self._known[backend]
 
 
-async def _reported_window(client: Any) -> int | None:
+async def _reported_window(server: ModelServer) -> int | None:
     try:
-        page = await client.models.list()
-    except Exception as exc:  # the model call itself will report an unreachable server
+        cards = (await get_json(server, "/models")).get("data")
+    except (*UPSTREAM_FAILURES, AttributeError) as exc:
+        # the model call itself will report an unreachable server
         logger.warning("could not read the context window from /v1/models: %s", exc)
         return None
-    lengths = [getattr(card, "max_model_len", None) for card in page.data]
+    lengths = [card.get("max_model_len") for card in cards or [] if isinstance(card, dict)]
     known = [n for n in lengths if isinstance(n, int) and n > 0]
     return min(known) if known else None

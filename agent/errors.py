@@ -5,10 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import openai
+import httpx
 
 from agent.settings import mask_url_password
 from agent.upstream_check import missing_v1_hint
+from agent.upstream_failures import (
+    DeadlineExceeded,
+    UpstreamMalformed,
+    UpstreamReported,
+    UpstreamStatus,
+    UpstreamTruncated,
+)
+
+UPSTREAM_FAILURES = (
+    httpx.HTTPError,
+    UpstreamStatus,
+    UpstreamMalformed,
+    UpstreamTruncated,
+    UpstreamReported,
+    DeadlineExceeded,
+)
+"""What a model call can raise; `upstream_error` names each for the client."""
+DEFAULT_RETRY_AFTER = "1"
+"""Seconds a client is told to wait after an upstream 429 that named no time."""
 
 
 class AgentError(Exception):
@@ -41,89 +60,96 @@ class ReceivedCounter:
         self.on_delta(kind, text)
 
 
-# Errors after the connection was made: the server went away in the middle of its reply.
-# Matched by name: the OpenAI SDK uses its own fork of httpx (httpx2) with the same classes.
-_MID_REPLY = {"RemoteProtocolError", "ReadError", "WriteError"}
+# Errors after the connection was made: the server went away in the middle of its reply
+# (or, before the status line, when retries were used up).
+_MID_REPLY = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 def upstream_error(exc: Exception, base_url: str, received: int = 0) -> UpstreamError:
-    """Translate an OpenAI SDK exception from the upstream into what our client sees;
-    `received` is how many reply deltas had arrived when it happened."""
+    """Translate a failed model call into what our client sees; `received` is how many
+    reply deltas had arrived when it happened."""
     base_url = mask_url_password(base_url)
-    if isinstance(exc, openai.APIConnectionError) and _any_cause(exc, _MID_REPLY):
-        return _dropped(exc, base_url, received)
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, UpstreamStatus):
+        return _status_error(exc, base_url)
+    if isinstance(exc, _MID_REPLY):
+        return _dropped(str(exc), base_url, received)
+    if isinstance(exc, UpstreamTruncated):
+        return UpstreamError(
+            f"The model server at {base_url} ended its reply stream after {_how_far(received)} "
+            "without [DONE] or a finish reason: the reply is incomplete and was not kept.",
+            code="upstream_dropped",
+        )
+    if isinstance(exc, DeadlineExceeded):
+        return UpstreamError(
+            f"The model server at {base_url} sent {_how_far(received)} but did not finish "
+            f"its reply in time: {exc} (LLM_DEADLINE).",
+            code="upstream_timeout",
+        )
+    if isinstance(exc, httpx.TimeoutException):
         return UpstreamError(
             f"The model server at {base_url} did not answer in time (LLM_TIMEOUT).",
             code="upstream_timeout",
         )
-    if isinstance(exc, openai.APIConnectionError):
+    if isinstance(exc, UpstreamReported):
         return UpstreamError(
-            f"The model server at {base_url} is unreachable "
-            f"({str(_root(exc)).rstrip('.')}). "
-            "Check LLM_BASE_URL and that the server is running.",
-            code="upstream_unreachable",
-        )
-    if isinstance(exc, openai.APIStatusError) and exc.status_code == 404:
-        return _not_found(exc, base_url)
-    if isinstance(exc, openai.APIStatusError) and 400 <= exc.status_code < 500:
-        return UpstreamError(
-            f"The model server rejected the request ({exc.status_code}): {_detail(exc)}",
-            code="upstream_rejected",
-        )
-    if isinstance(exc, openai.APIStatusError):
-        return UpstreamError(
-            f"The model server failed ({exc.status_code}): {_detail(exc)}",
+            f"The model server at {base_url} failed in the middle of its reply: {exc}",
             code="upstream_error",
         )
+    if isinstance(exc, UpstreamMalformed):
+        return UpstreamError(
+            f"The model server at {base_url} returned something unusable: {exc}",
+            code="upstream_bad_response",
+        )
     return UpstreamError(
-        f"The model server returned something unusable: {type(exc).__name__}: {exc}",
-        code="upstream_bad_response",
+        f"The model server at {base_url} is unreachable "
+        f"({_text(exc)}). "
+        "Check LLM_BASE_URL and that the server is running.",
+        code="upstream_unreachable",
     )
 
 
-def _causes(exc: BaseException) -> list[BaseException]:
-    """`exc` and what caused it, outermost first (LangChain wraps the SDK's error, which
-    wraps httpx's, which wraps httpcore's)."""
-    chain = [exc]
-    while chain[-1].__cause__ is not None:
-        chain.append(chain[-1].__cause__)
-    return chain
+def _status_error(exc: UpstreamStatus, base_url: str) -> UpstreamError:
+    if exc.status == 404:
+        return _not_found(exc, base_url)
+    if exc.status == 429:
+        error = UpstreamError(
+            f"The model server at {base_url} is rate limiting requests (429): {exc.detail}",
+            code="upstream_rate_limited",
+        )
+        error.headers["retry-after"] = exc.headers.get("retry-after") or DEFAULT_RETRY_AFTER
+        return error
+    if 400 <= exc.status < 500:
+        return UpstreamError(
+            f"The model server rejected the request ({exc.status}): {exc.detail}",
+            code="upstream_rejected",
+        )
+    return UpstreamError(
+        f"The model server failed ({exc.status}): {exc.detail}", code="upstream_error"
+    )
 
 
-def _root(exc: BaseException) -> BaseException:
-    return _causes(exc)[-1]
+def _text(exc: BaseException) -> str:
+    return str(exc).rstrip(".") or type(exc).__name__
 
 
-def _any_cause(exc: BaseException, names: set[str]) -> bool:
-    return any(type(cause).__name__ in names for cause in _causes(exc))
+def _how_far(received: int) -> str:
+    return f"{received} tokens" if received else "no reply text"
 
 
-def _dropped(exc: openai.APIConnectionError, base_url: str, received: int) -> UpstreamError:
+def _dropped(why: str, base_url: str, received: int) -> UpstreamError:
     how_far = f"after {received} tokens" if received else "before the reply was complete"
     return UpstreamError(
         f"The model server at {base_url} closed the connection in the middle of its reply: "
-        f"connection dropped {how_far} ({str(_root(exc)).rstrip('.')}). The server may "
-        "have crashed, restarted or run out of memory; its log says why.",
+        f"connection dropped {how_far} ({why.rstrip('.') or 'no reason given'}). The server "
+        "may have crashed, restarted or run out of memory; its log says why.",
         code="upstream_dropped",
     )
 
 
-def _not_found(exc: openai.APIStatusError, base_url: str) -> UpstreamError:
+def _not_found(exc: UpstreamStatus, base_url: str) -> UpstreamError:
     """A 404 from the upstream is a configuration problem, not the client's request."""
     fix = missing_v1_hint(base_url) or "check that LLM_MODEL names a model the server serves"
     return UpstreamError(
-        f"The model server at {base_url} answered 404 Not Found ({_detail(exc)}): {fix}",
+        f"The model server at {base_url} answered 404 Not Found ({exc.detail}): {fix}",
         code="upstream_not_found",
     )
-
-
-def _detail(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-    return exc.message

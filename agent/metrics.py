@@ -40,3 +40,8 @@ BACKEND_IN_FLIGHT = Gauge(
 BACKEND_HEALTHY = Gauge(
     "oss_agent_backend_healthy", "1 while a backend is in rotation, 0 when taken out.", ["backend"]
 )
+UPSTREAM_CANCELLED = Counter(
+    "oss_agent_upstream_cancelled_total",
+    "Model calls whose upstream connection was closed before the reply ended because the"
+    " turn was cancelled (the client went away).",
+)

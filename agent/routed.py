@@ -48,13 +48,13 @@ async def call_routed(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> 
             raise no_backend(model)
         watched = ReceivedCounter(on_delta)
         started = time.monotonic()
-        # When another backend serves the model this loop is the retry: the SDK's own
-        # retries would ask the failing backend again (up to LLM_TIMEOUT each) first.
+        # When another backend serves the model this loop is the retry: LLM_MAX_RETRIES
+        # would ask the failing backend again first.
         alone = pool.pick(model, tried | {backend.spec.name}) is None
-        llm = backend.llm if alone else backend.single_try
+        server = backend.server if alone else backend.server.single_try()
         try:
             with pool.busy(backend):
-                reply = await call_model(llm, for_backend(call, backend), watched)
+                reply = await call_model(server, for_backend(call, backend), watched)
         except UpstreamError as exc:
             if exc.code not in RETRYABLE:
                 raise

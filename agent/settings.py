@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="bearer key for the upstream")
     llm_server: UpstreamKind = Field(UpstreamKind.VLLM, description="vllm|ollama|llamacpp|openai")
     llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for the upstream")
-    llm_max_retries: int = Field(1, ge=0, le=10, description="SDK retries on the same server")
+    llm_max_retries: int = Field(
+        1, ge=0, le=10, description="retries of a connection that failed before any reply byte"
+    )
     reasoning_effort: str | None = Field(None, description="low|medium|high, or unset")
     reasoning_opened_in_prompt: bool = Field(
         False,
@@ -202,6 +204,14 @@ class Settings(BaseSettings):
     )
     ready_cache_seconds: float = Field(
         5.0, ge=0, description="seconds /ready reuses its last answer (0: check every call)"
+    )
+
+    # Upstream client
+    llm_deadline: float = Field(
+        600.0,
+        gt=0,
+        description="seconds one model call may take in all, however steadily the server"
+        " sends (LLM_TIMEOUT bounds connecting and each read)",
     )
 
     @field_validator("tools_enabled", "tools_fetch_allow", "tools_require_approval", mode="before")

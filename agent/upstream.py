@@ -7,17 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from agent import capabilities
-from agent.errors import ReceivedCounter, upstream_error
-from agent.model import ReasoningChatOpenAI
+from agent.errors import UPSTREAM_FAILURES, ReceivedCounter, upstream_error
 from agent.prompts.nudges import REQUIRED_NUDGE
 from agent.reply import ModelReply
 from agent.settings import ToolCallMode
 from agent.strategies import strategy_for
 from agent.toolcalls import ToolCall
+from agent.upstream_failures import UpstreamStatus
+from agent.upstream_http import ModelServer
 
 OnDelta = Callable[[str, str], None]
 """Receives ("content" | "reasoning", text) as the reply forms."""
@@ -40,14 +40,14 @@ class ModelCall:
 
 
 async def call_model(
-    llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDelta | None = None
+    server: ModelServer, call: ModelCall, on_delta: OnDelta | None = None
 ) -> ModelReply:
     """Run one step; upstream failures become UpstreamError with the right status."""
     received = ReceivedCounter(on_delta or _ignore)
     try:
-        raw = await _with_reasks(llm, call, received)
-    except openai.OpenAIError as exc:
-        raise upstream_error(exc, str(llm.openai_api_base), received.count) from exc
+        raw = await _with_reasks(server, call, received)
+    except UPSTREAM_FAILURES as exc:
+        raise upstream_error(exc, server.base_url, received.count) from exc
     return _checked(raw, call)
 
 
@@ -55,7 +55,7 @@ def _ignore(kind: str, text: str) -> None:
     return None
 
 
-async def _with_reasks(llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDelta) -> ModelReply:
+async def _with_reasks(server: ModelServer, call: ModelCall, on_delta: OnDelta) -> ModelReply:
     """Ask again (without storing the nudge) while tool_choice demands a call it lacks.
 
     When a call is demanded, an attempt's deltas are held until it is kept, so a
@@ -66,7 +66,7 @@ async def _with_reasks(llm: ReasoningChatOpenAI, call: ModelCall, on_delta: OnDe
     for attempt in range(call.reasks + 1):
         held: list[tuple[str, str]] = []
         sink = _holder(held) if demanded else on_delta
-        raw = await _once(llm, call, messages, tools, sink)
+        raw = await _once(server, call, messages, tools, sink)
         which = _missing_required(raw, call.tool_choice)
         if which is None or attempt == call.reasks:
             for kind, text in held:
@@ -87,7 +87,7 @@ def _holder(held: list[tuple[str, str]]) -> OnDelta:
 
 
 async def _once(
-    llm: ReasoningChatOpenAI,
+    server: ModelServer,
     call: ModelCall,
     messages: list[BaseMessage],
     tools: list[dict[str, Any]],
@@ -97,36 +97,33 @@ async def _once(
     bind = {"tool_choice": call.tool_choice, "parallel_tool_calls": call.parallel_tool_calls}
     options["bind"] = {key: value for key, value in bind.items() if value is not None}
     options["reasoning_opened"] = call.reasoning_opened
-    mode = _mode_for(llm, call.mode)
+    mode = _mode_for(server, call.mode)
     if mode is ToolCallMode.HARMONY:
-        await _allow_whole_context(llm, options)
+        await _allow_whole_context(server, options)
     if not (mode is ToolCallMode.AUTO and tools):
-        return await strategy_for(mode)(llm, messages, tools, options, on_delta)
+        return await strategy_for(mode)(server, messages, tools, options, on_delta)
     try:
-        reply = await strategy_for(mode)(llm, messages, tools, options, on_delta)
-    except openai.BadRequestError as exc:
+        reply = await strategy_for(mode)(server, messages, tools, options, on_delta)
+    except UpstreamStatus as exc:
         if not capabilities.refuses_tools(exc):
             raise
         why = f"it refused the tools: {capabilities.first_line(exc)}"
-        return await _fall_back(llm, call, messages, tools, on_delta, why, ModelReply())
+        return await _fall_back(server, call, messages, tools, on_delta, why, ModelReply())
     if capabilities.swallowed_call(reply.stop_reason, reply.calls):
         why = "it ended a reply on <|call|> but sent no tool call"
-        return await _fall_back(llm, call, messages, tools, on_delta, why, reply)
+        return await _fall_back(server, call, messages, tools, on_delta, why, reply)
     return reply
 
 
-def _mode_for(llm: ReasoningChatOpenAI, mode: ToolCallMode) -> ToolCallMode:
+def _mode_for(server: ModelServer, mode: ToolCallMode) -> ToolCallMode:
     """`auto` on a backend known to refuse native tools uses its fallback strategy."""
-    if (
-        mode is ToolCallMode.AUTO
-        and not capabilities.backend(str(llm.openai_api_base)).native_tools
-    ):
-        return capabilities.fallback_mode(llm.upstream_kind)
+    if mode is ToolCallMode.AUTO and not capabilities.backend(server.base_url).native_tools:
+        return capabilities.fallback_mode(server.kind)
     return mode
 
 
 async def _fall_back(
-    llm: ReasoningChatOpenAI,
+    server: ModelServer,
     call: ModelCall,
     messages: list[BaseMessage],
     tools: list[dict[str, Any]],
@@ -137,9 +134,9 @@ async def _fall_back(
     """Redo the step with the strategy `auto` now uses for this backend. What the failed
     attempt already streamed is not streamed again, and the reply keeps exactly what the
     client saw of the step."""
-    mode = capabilities.forget_native_tools(str(llm.openai_api_base), llm.upstream_kind, why)
+    mode = capabilities.forget_native_tools(server.base_url, server.kind, why)
     after = _AfterShown(shown, on_delta)
-    redo = await _once(llm, replace(call, mode=mode), messages, tools, after)
+    redo = await _once(server, replace(call, mode=mode), messages, tools, after)
     return replace(
         redo,
         content=shown.content + after.passed["content"],
@@ -170,14 +167,13 @@ def _common_prefix(a: str, b: str) -> int:
     return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
 
 
-async def _allow_whole_context(llm: ReasoningChatOpenAI, options: dict[str, Any]) -> None:
+async def _allow_whole_context(server: ModelServer, options: dict[str, Any]) -> None:
     """Raw completions default to 16 tokens (vLLM keeps that OpenAI default): without the
     client's max_tokens, allow up to the context length the server reports (vLLM caps it
     at what the prompt leaves)."""
     if options.get("max_tokens") is not None:
         return
-    key = llm.openai_api_key.get_secret_value() if llm.openai_api_key else None
-    length = await capabilities.context_length(str(llm.openai_api_base), llm.model_name, key)
+    length = await capabilities.context_length(server)
     if length:
         options["max_tokens"] = length
 

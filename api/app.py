@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             check = asyncio.create_task(warn_about_upstream(backends))
             yield
             check.cancel()
+            await backends.aclose()
 
     app = FastAPI(
         title="oss-agent",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from agent.settings import Settings
+from agent.settings import Settings, mask_url_password
 from api.doctor_probe import classify, probe_body
 
 PROBE_TIMEOUT = 60.0
@@ -37,13 +37,13 @@ def check_model_server(settings: Settings) -> list[Finding]:
             listed = http.get("/models")
         except httpx.HTTPError as exc:
             fix = "start the model server, or point LLM_BASE_URL at it (with its /v1)"
-            detail = f"{settings.llm_base_url}: {exc}"
+            detail = f"{mask_url_password(settings.llm_base_url)}: {exc}"
             return [Finding("model server reachable", False, detail, fix)]
         if listed.status_code >= 400:
             fix = "check LLM_BASE_URL (it ends with /v1) and LLM_API_KEY"
             detail = f"GET /models answered {listed.status_code}"
             return [Finding("model server reachable", False, detail, fix)]
-        found = [Finding("model server reachable", True, settings.llm_base_url)]
+        found = [Finding("model server reachable", True, mask_url_password(settings.llm_base_url))]
         served = [m.get("id") for m in listed.json().get("data", [])]
         if settings.llm_model not in served:
             fix = f"set LLM_MODEL to one of {served}"

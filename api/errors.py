@@ -28,6 +28,8 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "admin_key_required": (403, "permission_error", {}),
     "keys_required": (403, "permission_error", {}),
     "rate_limit_exceeded": (429, "rate_limit_error", {}),
+    # retry-after: the model server's own value when it sent one (UpstreamError.headers)
+    "upstream_rate_limited": (429, "rate_limit_error", _RETRY),
     "no_backend": (503, "upstream_error", {}),
     "session_busy": (409, "conflict_error", _RETRY),
     "approval_pending": (409, "conflict_error", {}),

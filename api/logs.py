@@ -66,6 +66,8 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RequestContextFilter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    for chatty in ("httpx", "httpcore"):  # a line per upstream request, URL included
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 class RequestLogMiddleware:

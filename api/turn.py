@@ -14,6 +14,7 @@ from langchain_core.messages import BaseMessage
 from langgraph.types import Command
 
 from agent.errors import AgentError
+from agent.inflight import cancel_calls, track_calls
 from agent.messages import to_langchain
 from agent.metrics import TURN_SECONDS, TURNS
 from api.approvals import decisions
@@ -145,6 +146,7 @@ async def _guarded(
 ) -> AsyncIterator[tuple[str, Any]]:
     config = thread_config(plan.session_id)
     started = time.monotonic()
+    calls = track_calls()
     try:
         async for mode, data in sessions.graph.astream(
             plan.graph_input, config, context=plan.context, stream_mode=modes
@@ -154,6 +156,9 @@ async def _guarded(
         if pending:
             yield APPROVALS, pending
     except BaseException as exc:
+        # LangGraph stops a given-up run's nodes only once its own cleanup gets there:
+        # the model call is stopped here, so the server does not generate for nobody
+        cancel_calls(calls)
         known = await sessions.health.translate(exc)
         TURNS.labels(_outcome(known or exc)).inc()
         await _restore_fully(sessions, plan)

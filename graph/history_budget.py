@@ -72,7 +72,7 @@ async def context_window(deps: AgentDeps, model: str | None) -> int:
     serving = [
         b for b in deps.backends.backends.values() if model is None or model in b.spec.models
     ]
-    windows = [await deps.windows.window(b.llm.root_async_client, b.spec.name) for b in serving]
+    windows = [await deps.windows.window(b.server, b.spec.name) for b in serving]
     return min(windows, default=deps.settings.context_window or DEFAULT_CONTEXT_WINDOW)
 
 

@@ -7,22 +7,20 @@ the stored reply is exactly what was streamed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.language_models import LanguageModelInput
-from langchain_core.messages import AIMessage, AIMessageChunk
-
-from agent.messages import REASONING, content_text
-from agent.model import NATIVE_CALLS
+from agent.model import first_choice, list_field, object_field, reasoning_from, text_field, usage_of
 from agent.parsing import Delta, ReplyParser
 from agent.reply import ModelReply
 from agent.toolcalls import collect_calls
+from agent.upstream_http import ModelServer, post_json, post_stream
 
 OnDelta = Callable[[str, str], None]
 """Receives ("content" | "reasoning", text) as the reply forms."""
+
+CHAT_PATH = "/chat/completions"
 
 
 def emit(delta: Delta, on_delta: OnDelta) -> None:
@@ -35,35 +33,73 @@ def emit(delta: Delta, on_delta: OnDelta) -> None:
 
 @dataclass
 class ChatAnswer:
-    """A chat reply as LangChain gave it, and the server's tool calls in the model's order."""
+    """What a chat reply says besides its text: the server's tool calls in the model's
+    order (arguments as sent), why it ended, and its token counts."""
 
-    message: AIMessage
-    native_calls: list[dict[str, Any]]
+    native_calls: list[dict[str, Any]] = field(default_factory=list)
+    finish_reason: str | None = None
+    stop_reason: int | str | None = None
+    """vLLM's `stop_reason`: the stop token or string that ended the reply, if sent."""
+    usage: dict[str, int] = field(default_factory=dict)
 
 
 async def chat_answer(
-    model: Any,
-    messages: LanguageModelInput,
-    options: dict[str, Any],
-    parser: ReplyParser,
-    on_delta: OnDelta,
+    server: ModelServer, body: dict[str, Any], parser: ReplyParser, on_delta: OnDelta
 ) -> ChatAnswer:
     """One chat completion, streamed or not, its text fields run through `parser`."""
-    if not options.pop("stream", False):
-        message = await model.ainvoke(messages, **options)
-        emit(parser.reasoning(message.additional_kwargs.get(REASONING, "")), on_delta)
-        emit(parser.content(content_text(message.content)), on_delta)
+    if not body["stream"]:
+        reply = await post_json(server, CHAT_PATH, body)
+        choice = first_choice(reply) or {}
+        message = object_field(choice, "message")
+        emit(parser.reasoning(reasoning_from(message)), on_delta)
+        emit(parser.content(text_field(message, "content")), on_delta)
         emit(parser.close(), on_delta)
-        return ChatAnswer(message, native_calls(message))
-    merged = AIMessageChunk(content="")
-    call_chunks: list[dict[str, Any]] = []
-    async for chunk in model.astream(messages, **options):
-        emit(parser.reasoning(chunk.additional_kwargs.get(REASONING, "")), on_delta)
-        emit(parser.content(content_text(chunk.content)), on_delta)
-        call_chunks += [dict(c) for c in chunk.tool_call_chunks]
-        merged = merged + chunk
+        calls = list_field(message, "tool_calls")
+        return ChatAnswer(
+            calls, choice.get("finish_reason"), choice.get("stop_reason"), usage_of(reply)
+        )
+    stream = _ChatStream(parser, on_delta)
+    await post_stream(server, CHAT_PATH, body, stream)
     emit(parser.close(), on_delta)
-    return ChatAnswer(merged, assemble_calls(call_chunks))
+    stream.answer.native_calls = assemble_calls(stream.call_chunks)
+    return stream.answer
+
+
+class _ChatStream:
+    """Feeds each stream event's deltas to the parser; keeps the call fragments, the
+    finish and stop reasons and the usage the events carry."""
+
+    def __init__(self, parser: ReplyParser, on_delta: OnDelta) -> None:
+        self.parser = parser
+        self.on_delta = on_delta
+        self.call_chunks: list[dict[str, Any]] = []
+        self.answer = ChatAnswer(usage=usage_of({}))
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        choice = first_choice(event)
+        if choice is not None:
+            delta = object_field(choice, "delta")
+            if reasoning := reasoning_from(delta):
+                emit(self.parser.reasoning(reasoning), self.on_delta)
+            if content := text_field(delta, "content"):
+                emit(self.parser.content(content), self.on_delta)
+            if "tool_calls" in delta:
+                self.call_chunks += [_call_chunk(c) for c in list_field(delta, "tool_calls")]
+            self.answer.finish_reason = choice.get("finish_reason") or self.answer.finish_reason
+            if choice.get("stop_reason") is not None:
+                self.answer.stop_reason = choice["stop_reason"]
+        if event.get("usage"):
+            self.answer.usage = usage_of(event)
+
+
+def _call_chunk(delta: dict[str, Any]) -> dict[str, Any]:
+    function = object_field(delta, "function")
+    return {
+        "index": delta.get("index"),
+        "id": delta.get("id"),
+        "name": function.get("name"),
+        "args": function.get("arguments"),
+    }
 
 
 def reply_from(
@@ -80,15 +116,6 @@ def reply_from(
     calls = collect_calls(parsed, native, tools, cut_off=cut_off)
     finish_reason = "length" if cut_off else "stop"
     return ModelReply(parsed.content or "", parsed.reasoning or "", calls, finish_reason, usage)
-
-
-def usage_of(message: AIMessage) -> dict[str, int]:
-    """OpenAI-style token counts of a LangChain reply."""
-    usage = message.usage_metadata or {}
-    return {
-        "prompt_tokens": usage.get("input_tokens", 0),
-        "completion_tokens": usage.get("output_tokens", 0),
-    }
 
 
 def assemble_calls(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -109,19 +136,6 @@ def assemble_calls(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         call["name"] += chunk.get("name") or ""
         call["args"] += chunk.get("args") or ""
     return [_raw(c["id"], c["name"], c["args"]) for c in calls]
-
-
-def native_calls(message: AIMessage) -> list[dict[str, Any]]:
-    """The server's tool calls of a full response as OpenAI dicts, arguments as sent, in the
-    order the server sent them (see `ReasoningChatOpenAI`, which keeps that order)."""
-    raw = message.additional_kwargs.get(NATIVE_CALLS)
-    if isinstance(raw, list):
-        return [c for c in raw if isinstance(c, dict)]
-    calls = [_raw(c.get("id"), c["name"], json.dumps(c["args"])) for c in message.tool_calls]
-    calls += [
-        _raw(c.get("id"), c.get("name"), c.get("args") or "") for c in message.invalid_tool_calls
-    ]
-    return calls
 
 
 def _raw(call_id: str | None, name: str | None, arguments: str) -> dict[str, Any]:

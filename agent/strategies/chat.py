@@ -8,16 +8,17 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from agent.messages import to_openai
-from agent.model import ReasoningChatOpenAI
+from agent.model import chat_messages, request_body
 from agent.parsing import ReplyParser
 from agent.prompts.hermes import render_hermes_messages
 from agent.reply import ModelReply
-from agent.strategies.base import OnDelta, chat_answer, reply_from, usage_of
+from agent.strategies.base import OnDelta, chat_answer, reply_from
 from agent.toolcalls import tail_call_namer, tool_functions
+from agent.upstream_http import ModelServer
 
 
 async def auto_reply(
-    llm: ReasoningChatOpenAI,
+    server: ModelServer,
     messages: list[BaseMessage],
     tools: list[dict[str, Any]],
     options: dict[str, Any],
@@ -32,7 +33,7 @@ async def auto_reply(
         reasoning_opened=options.pop("reasoning_opened", False),
         json_calls=not json_answer,
     )
-    return await _native_tools(llm, messages, tools, options, on_delta, parser)
+    return await _native_tools(server, messages, tools, options, on_delta, parser)
 
 
 def asks_for_json(options: dict[str, Any]) -> bool:
@@ -44,7 +45,7 @@ def asks_for_json(options: dict[str, Any]) -> bool:
 
 
 async def native_reply(
-    llm: ReasoningChatOpenAI,
+    server: ModelServer,
     messages: list[BaseMessage],
     tools: list[dict[str, Any]],
     options: dict[str, Any],
@@ -52,11 +53,11 @@ async def native_reply(
 ) -> ModelReply:
     """`tools` sent upstream; the server's calls cleaned, its text passed on as sent."""
     parser = ReplyParser(dialect=None, reasoning_dialect=None)
-    return await _native_tools(llm, messages, tools, options, on_delta, parser)
+    return await _native_tools(server, messages, tools, options, on_delta, parser)
 
 
 async def prompt_reply(
-    llm: ReasoningChatOpenAI,
+    server: ModelServer,
     messages: list[BaseMessage],
     tools: list[dict[str, Any]],
     options: dict[str, Any],
@@ -66,15 +67,16 @@ async def prompt_reply(
     plain = render_hermes_messages([to_openai(m) for m in messages], tools)
     options.pop("bind", None)
     options.pop("reasoning_opened", None)
+    stream = options.pop("stream", False)
     # auto, not just hermes: a gpt-oss server may still answer in (stripped) harmony
     parser = ReplyParser(list(tool_functions(tools)), reasoning_dialect=None)
-    answer = await chat_answer(llm, plain, options, parser, on_delta)
-    finish = answer.message.response_metadata.get("finish_reason")
-    return reply_from(parser, answer.native_calls, tools, finish, usage_of(answer.message))
+    body = request_body(server.model, options, stream, messages=plain)
+    answer = await chat_answer(server, body, parser, on_delta)
+    return reply_from(parser, answer.native_calls, tools, answer.finish_reason, answer.usage)
 
 
 async def _native_tools(
-    llm: ReasoningChatOpenAI,
+    server: ModelServer,
     messages: list[BaseMessage],
     tools: list[dict[str, Any]],
     options: dict[str, Any],
@@ -83,10 +85,10 @@ async def _native_tools(
 ) -> ModelReply:
     bind = options.pop("bind", {})
     options.pop("reasoning_opened", None)
-    model: Any = llm.bind_tools(tools, **bind) if tools else llm
-    answer = await chat_answer(model, messages, options, parser, on_delta)
-    metadata = answer.message.response_metadata
-    reply = reply_from(
-        parser, answer.native_calls, tools, metadata.get("finish_reason"), usage_of(answer.message)
-    )
-    return replace(reply, stop_reason=metadata.get("stop_reason"))
+    stream = options.pop("stream", False)
+    offered = {"tools": tools, **bind} if tools else {}
+    sent = chat_messages(messages, server.reasoning_field)
+    body = request_body(server.model, options, stream, messages=sent, **offered)
+    answer = await chat_answer(server, body, parser, on_delta)
+    reply = reply_from(parser, answer.native_calls, tools, answer.finish_reason, answer.usage)
+    return replace(reply, stop_reason=answer.stop_reason)

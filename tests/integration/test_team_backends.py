@@ -159,18 +159,22 @@ def _answered_after_a_failed(farm: Farm, text: str, stream: bool) -> bool:
     return False
 
 
-def test_sdk_retries_only_where_no_other_backend_serves_the_model(tmp_path: Path) -> None:
+def test_retries_only_where_no_other_backend_serves_the_model(tmp_path: Path) -> None:
     """With LLM_MAX_RETRIES=1 a failing backend is asked once when another backend serves
-    the model (call_routed moves the step on), twice when it is the model's only server."""
+    the model (call_routed moves the step on); when it is the model's only server, a
+    connection reset before any byte is asked again, a 5xx is not."""
     with running_farm(tmp_path, LLM_MAX_RETRIES="1") as farm:
         farm.a.control.rule("flaky", {"fault": "error500"})
         assert _answered_after_a_failed(farm, "flaky", stream=False)
         failed_on_a = [text for text in asked(farm.a) if text.startswith("flaky")]
         assert len(failed_on_a) == len(set(failed_on_a)) == 1, failed_on_a
-        farm.b.control.rule("lonely", {"fault": "error500"})
+        farm.b.control.rule("lonely", {"fault": "reset"})
         alone = chat(farm.svc, "lonely", model=OTHER)
         assert alone.status_code == 502, alone.text
         assert asked(farm.b).count("lonely") == 2  # the first try and LLM_MAX_RETRIES=1
+        farm.b.control.rule("failing", {"fault": "error500"})
+        assert chat(farm.svc, "failing", model=OTHER).status_code == 502
+        assert asked(farm.b).count("failing") == 1  # a status is an answer: not retried
 
 
 def _stream_events(response: httpx.Response) -> list[dict]:

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import httpx
-import openai
 import pytest
 
 from agent import capabilities
-from agent.settings import ToolCallMode, UpstreamKind
+from agent.backend_config import single_backend
+from agent.settings import Settings, ToolCallMode, UpstreamKind
+from agent.upstream_failures import UpstreamStatus
+from agent.upstream_http import ModelServer, model_server
 from tests.upstream_sim.fixtures import SimServer
 from tests.upstream_sim.tool_rules import AUTO_NEEDS_FLAGS, NAMED_NOT_OFFERED
 
 
-def bad_request(message: str) -> openai.BadRequestError:
-    request = httpx.Request("POST", "http://127.0.0.1:1/v1/chat/completions")
-    body = {"error": {"message": message, "type": "BadRequestError", "code": 400}}
-    response = httpx.Response(400, json=body, request=request)
-    return openai.BadRequestError(message, response=response, body=body)
+def bad_request(message: str, status: int = 400) -> UpstreamStatus:
+    body = {"error": {"message": message, "type": "BadRequestError", "code": status}}
+    return UpstreamStatus(status, body, httpx.Headers())
 
 
 @pytest.mark.parametrize(
@@ -32,6 +32,7 @@ def test_tool_refusals_are_recognised(message: str) -> None:
 )
 def test_other_rejections_are_not_refusals(message: str) -> None:
     assert not capabilities.refuses_tools(bad_request(message))
+    assert not capabilities.refuses_tools(bad_request(AUTO_NEEDS_FLAGS, status=500))
 
 
 def test_swallowed_call_needs_the_call_token_and_no_call() -> None:
@@ -48,11 +49,16 @@ def test_fallback_is_harmony_on_vllm_and_prompt_elsewhere() -> None:
         assert capabilities.fallback_mode(kind) is ToolCallMode.PROMPT
 
 
+def _server(base_url: str, model: str) -> ModelServer:
+    settings = Settings(_env_file=None, llm_base_url=base_url, llm_model=model)
+    return model_server(settings, single_backend(settings))
+
+
 async def test_context_length_is_read_from_the_models_list(sim: SimServer) -> None:
-    url = sim.base_url + "/"  # a distinct backend key for this test
     model = httpx.get(f"{sim.base_url}/models").json()["data"][0]["id"]
-    assert await capabilities.context_length(url, model, None) == 131072
-    assert await capabilities.context_length(url + "x", "not-served", None) is None
+    server = _server(sim.base_url.replace("127.0.0.1", "localhost"), model)  # its own backend
+    assert await capabilities.context_length(server) == 131072
+    assert await capabilities.context_length(_server(sim.base_url, "not-served")) is None
     asked = len(sim.control.requests("/v1/models"))
-    assert await capabilities.context_length(url, model, None) == 131072
+    assert await capabilities.context_length(server) == 131072
     assert len(sim.control.requests("/v1/models")) == asked  # asked once per backend

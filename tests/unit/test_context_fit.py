@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-import openai
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from agent.backend_config import single_backend
 from agent.context_window import DEFAULT_CONTEXT_WINDOW, ContextWindows, message_tokens
 from agent.errors import AgentError
+from agent.settings import Settings
+from agent.upstream_http import ModelServer, model_server
 from graph.context_fit import Costs, first_kept
 from tests.upstream_sim.fixtures import SimServer
 
@@ -56,12 +58,17 @@ def test_a_single_message_too_big_is_named() -> None:
     assert caught.value.code == "context_length_exceeded"
 
 
+def _server(base_url: str) -> ModelServer:
+    settings = Settings(_env_file=None, llm_base_url=base_url, llm_max_retries=0)
+    return model_server(settings, single_backend(settings))
+
+
 def test_the_window_is_read_from_the_server(sim: SimServer) -> None:
-    client = openai.AsyncOpenAI(base_url=sim.base_url, api_key="x", max_retries=0)
+    client = _server(sim.base_url)
     assert asyncio.run(ContextWindows(None).window(client, "sim")) == 131072
     assert asyncio.run(ContextWindows(4096).window(client, "sim")) == 4096
 
 
 def test_an_unreachable_server_gets_the_default() -> None:
-    client = openai.AsyncOpenAI(base_url="http://127.0.0.1:9/v1", api_key="x", max_retries=0)
+    client = _server("http://127.0.0.1:9/v1")
     assert asyncio.run(ContextWindows(None).window(client, "gone")) == DEFAULT_CONTEXT_WINDOW

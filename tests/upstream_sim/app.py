@@ -57,7 +57,7 @@ class SimApp:
             await control_api.handle(self.state, ex)
             return
         if ex.path.startswith("/v1/"):
-            self.state.record(ex.method, ex.path, _body_for_record(ex), ex.headers())
+            ex.record = self.state.record(ex.method, ex.path, _body_for_record(ex), ex.headers())
         handler = self.routes.get((ex.method, ex.path))
         if handler is None:
             await respond.send_error(ex, self.state.flavor, 404, f"Not Found: {ex.path}")

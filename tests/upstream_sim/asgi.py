@@ -24,6 +24,8 @@ class Exchange:
     receive: Receive
     send: Send
     raw_body: bytes
+    record: dict[str, Any] | None = None
+    """The request's entry in the simulator's log (a stream adds how it ended)."""
 
     @property
     def path(self) -> str:

@@ -76,10 +76,16 @@ async def stream(ex: Exchange, step: Step, flavor: FlavorConfig, events: list[st
         events = events[:cut]
     status = 200 if step.fault == "error_event" else step.status or 200
     await start(ex.send, status, wire.SSE_TYPES[flavor.name], step.headers)
-    for index, event in enumerate(events):
-        if index and step.chunk_delay:
-            await asyncio.sleep(step.chunk_delay)
-        await ex.send({"type": "http.response.body", "body": event.encode(), "more_body": True})
+    gone = asyncio.ensure_future(wait_for_client_to_leave(ex.receive))
+    try:
+        sent = await _send_events(ex, step, events, gone)
+    finally:
+        gone.cancel()
+    if ex.record is not None:  # how the stream ended, for tests of the client's side
+        outcome = "client_gone" if sent < len(events) else "sent"
+        ex.record["stream"] = {"events": len(events), "sent": sent, "outcome": outcome}
+    if sent < len(events):
+        return
     if step.fault == "drop":
         await close_connection(ex, reset=False)
         return
@@ -88,6 +94,20 @@ async def stream(ex: Exchange, step: Step, flavor: FlavorConfig, events: list[st
         return
     tail = _error_event(step, flavor) + wire.DONE_EVENT if step.fault == "error_event" else ""
     await ex.send({"type": "http.response.body", "body": tail.encode(), "more_body": False})
+
+
+async def _send_events(
+    ex: Exchange, step: Step, events: list[str], gone: asyncio.Future[None]
+) -> int:
+    """Write the events, `chunk_delay` apart; stop as soon as the client has gone. How many
+    were written."""
+    for index, event in enumerate(events):
+        if index and step.chunk_delay:
+            await asyncio.wait({gone}, timeout=step.chunk_delay)
+        if gone.done():
+            return index
+        await ex.send({"type": "http.response.body", "body": event.encode(), "more_body": True})
+    return len(events)
 
 
 async def _fault_before_response(ex: Exchange, step: Step, flavor: FlavorConfig) -> bool:

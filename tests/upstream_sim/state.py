@@ -33,8 +33,10 @@ class SimState:
             return self.queue.popleft()
         return None
 
-    def record(self, method: str, path: str, body: Any, headers: dict[str, str]) -> None:
-        self.requests.append({"method": method, "path": path, "body": body, "headers": headers})
+    def record(self, method: str, path: str, body: Any, headers: dict[str, str]) -> dict:
+        entry = {"method": method, "path": path, "body": body, "headers": headers}
+        self.requests.append(entry)
+        return entry
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,169 @@
+"""CPU of the model-call path: our upstream client against the LangChain path it replaced.
+
+Run: `uv run python bench/upstream_cpu.py [--rounds 7] [--tokens 2000] [--history 1000]`.
+
+A fast stand-in server (the upstream simulator, in its own process) streams a reply of
+`--tokens` content events (4 characters each, about a token). Each path reads it, runs
+every delta through the same `ReplyParser` and hands what it returns to a delta callback;
+the CPU time this process spends (time.process_time, so the server's CPU is not counted)
+is divided by the events read.
+
+* new: `agent.strategies.base.chat_answer` (httpx + orjson, SSE read line by line).
+* old: LangChain `ChatOpenAI.astream` as agent/strategies/base.py used it before
+  (OpenAI SDK objects per chunk, LangChain chunks, `merged = merged + chunk` per chunk).
+  It is kept only here, as the baseline.
+
+A second measure sends a session of `--history` stored messages and gets a one-word
+answer (not streamed): CPU per model call, mostly building the request.
+
+Rounds alternate the two paths (order shuffled per round); medians and ratios are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import random
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_openai import ChatOpenAI
+
+from agent.backend_config import single_backend
+from agent.messages import content_text
+from agent.model import chat_messages, request_body
+from agent.parsing import ReplyParser
+from agent.settings import Settings
+from agent.strategies.base import chat_answer, emit
+from agent.upstream_http import ModelServer, model_server
+from tests.upstream_sim.control import SimControl
+from tests.upstream_sim.fixtures import free_port, start_process
+
+CHUNK = 4  # characters per streamed event: about a token
+Path = Callable[[list[BaseMessage], bool], Awaitable[int]]
+
+
+def history(length: int) -> list[BaseMessage]:
+    """A stored session: user and assistant turns of a sentence or two each."""
+    text = "Please look at the weather report for the city and summarise it briefly. " * 2
+    turns = [HumanMessage(text) if i % 2 == 0 else AIMessage(text) for i in range(length - 1)]
+    return [*turns, HumanMessage("stream please")]
+
+
+def new_path(server: ModelServer) -> Path:
+    async def call(messages: list[BaseMessage], stream: bool) -> int:
+        parser = ReplyParser()
+        seen = [0]
+
+        def on_delta(kind: str, text: str) -> None:
+            seen[0] += 1
+
+        body = request_body(
+            server.model, {}, stream, messages=chat_messages(messages, server.reasoning_field)
+        )
+        await chat_answer(server, body, parser, on_delta)
+        return seen[0]
+
+    return call
+
+
+def old_path(llm: ChatOpenAI) -> Path:
+    async def call(messages: list[BaseMessage], stream: bool) -> int:
+        parser = ReplyParser()
+        seen = [0]
+
+        def on_delta(kind: str, text: str) -> None:
+            seen[0] += 1
+
+        if not stream:
+            message = await llm.ainvoke(messages)
+            emit(parser.content(content_text(message.content)), on_delta)
+            emit(parser.close(), on_delta)
+            return seen[0]
+        merged = AIMessageChunk(content="")
+        async for chunk in llm.astream(messages):
+            emit(parser.content(content_text(chunk.content)), on_delta)
+            merged = merged + chunk
+        emit(parser.close(), on_delta)
+        return seen[0]
+
+    return call
+
+
+async def measure(path: Path, messages: list[BaseMessage], events: int, calls: int) -> float:
+    """CPU seconds per streamed event of `calls` streamed calls that each read `events`
+    content events, or per call when `events` is 0 (not streamed)."""
+    started = time.process_time()
+    for _ in range(calls):
+        await path(messages, events > 0)
+    spent = time.process_time() - started
+    return spent / (events * calls) if events else spent / calls
+
+
+async def run(args: argparse.Namespace, base_url: str, control: SimControl) -> None:
+    settings = Settings(_env_file=None, llm_base_url=base_url, llm_max_retries=0)
+    paths = {
+        "new": new_path(model_server(settings, single_backend(settings))),
+        "old": old_path(
+            ChatOpenAI(
+                model=settings.llm_model,
+                base_url=base_url,
+                api_key="unused",
+                max_retries=0,
+                stream_usage=True,
+            )
+        ),
+    }
+    words = " ".join(["tok"] * args.tokens)
+    control.rule("stream please", {"content": words, "chunk_size": CHUNK})
+    events = math.ceil(len(words) / CHUNK)
+    short = [HumanMessage("stream please")]
+    long = history(args.history)
+    per_token: dict[str, list[float]] = {name: [] for name in paths}
+    per_call: dict[str, list[float]] = {name: [] for name in paths}
+    for path in paths.values():  # warm up both (imports, connections)
+        await measure(path, short, events, 1)
+    rng = random.Random(13)
+    for _ in range(args.rounds):
+        order = list(paths)
+        rng.shuffle(order)
+        for name in order:
+            per_token[name].append(await measure(paths[name], short, events, 3))
+            per_call[name].append(await measure(paths[name], long, 0, 3))
+    report(per_token, per_call, args)
+
+
+def report(
+    per_token: dict[str, list[float]], per_call: dict[str, list[float]], args: argparse.Namespace
+) -> None:
+    token = {name: statistics.median(values) for name, values in per_token.items()}
+    call = {name: statistics.median(values) for name, values in per_call.items()}
+    print(f"{args.rounds} rounds, a {args.tokens}-event stream, a {args.history}-message session")
+    print(f"{'path':<6} {'CPU µs per event':>18} {'CPU ms per call':>18}")
+    for name in ("old", "new"):
+        print(f"{name:<6} {token[name] * 1e6:>18.1f} {call[name] * 1e3:>18.1f}")
+    print(
+        f"new/old: per event {token['new'] / token['old']:.3f}, "
+        f"per {args.history}-message call {call['new'] / call['old']:.3f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--tokens", type=int, default=2000)
+    parser.add_argument("--history", type=int, default=1000)
+    args = parser.parse_args()
+    port = free_port()
+    command = [sys.executable, "-m", "tests.upstream_sim", "--host", "127.0.0.1"]
+    with start_process([*command, "--port", str(port)], {}, f"http://127.0.0.1:{port}/health"):
+        base_url = f"http://127.0.0.1:{port}/v1"
+        asyncio.run(run(args, base_url, SimControl(base_url)))
+
+
+if __name__ == "__main__":
+    main()
