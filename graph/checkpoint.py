@@ -7,19 +7,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from graph.locks import SessionLocks
 from graph.owners import MemoryOwners, Owners, sqlite_owners
+from graph.prune import sqlite_prune
+from graph.turn_saver import TurnSaver
 
 
 @dataclass
 class SessionStore:
     """Where sessions live and how turns on one session are kept apart."""
 
-    checkpointer: BaseCheckpointSaver
+    checkpointer: TurnSaver
     locks: SessionLocks
     owners: Owners
 
@@ -44,11 +45,13 @@ async def open_store(
         ) as store:
             yield SessionStore(*store)
     elif database_url.startswith("memory://"):
-        yield SessionStore(InMemorySaver(), SessionLocks(lock_timeout), MemoryOwners())
+        saver = TurnSaver(InMemorySaver(), prune=None)
+        yield SessionStore(saver, SessionLocks(lock_timeout), MemoryOwners())
     else:
         path = sqlite_path(database_url)
         path.parent.mkdir(parents=True, exist_ok=True)
-        async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-            await saver.setup()
-            owners = await sqlite_owners(saver)
+        async with AsyncSqliteSaver.from_conn_string(str(path)) as sqlite:
+            await sqlite.setup()
+            owners = await sqlite_owners(sqlite)
+            saver = TurnSaver(sqlite, sqlite_prune(sqlite))
             yield SessionStore(saver, SessionLocks(lock_timeout), owners)

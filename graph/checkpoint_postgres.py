@@ -18,6 +18,8 @@ from psycopg_pool import AsyncConnectionPool
 from agent.settings import mask_url_password
 from graph.locks import PostgresSessionLocks
 from graph.owners import Owners, postgres_owners
+from graph.prune import postgres_prune
+from graph.turn_saver import TurnSaver
 
 SETUP_LOCK_KEY = 7_241_958_301  # serialises schema migrations of concurrent processes
 SETUP_POLL = 0.1  # seconds between tries for SETUP_LOCK_KEY
@@ -42,7 +44,7 @@ async def _check_reachable(url: str) -> None:
 @asynccontextmanager
 async def open_postgres_store(
     url: str, lock_timeout: float, pool_size: int, lock_pool_size: int
-) -> AsyncIterator[tuple[AsyncPostgresSaver, PostgresSessionLocks, Owners]]:
+) -> AsyncIterator[tuple[TurnSaver, PostgresSessionLocks, Owners]]:
     """The checkpointer, the session locks and the session owners of the Postgres database
     at `url`. `lock_pool_size` is at least the running-turn limit, so the turn queue, not
     the lock pool, limits how many turns run."""
@@ -53,7 +55,8 @@ async def open_postgres_store(
         saver = AsyncPostgresSaver(pool)
         async with lock_pool.connection() as conn:  # the saver's pool may have one connection
             owners = await _setup_alone(saver, pool, conn)
-        yield saver, PostgresSessionLocks(lock_pool, lock_timeout), owners
+        turns = TurnSaver(saver, postgres_prune(saver))
+        yield turns, PostgresSessionLocks(lock_pool, lock_timeout), owners
 
 
 async def _setup_alone(saver: AsyncPostgresSaver, pool: Any, conn: Any) -> Owners:

@@ -108,6 +108,31 @@ def turn_outcome(
     )
 
 
+def turn_record(
+    start: int, values: dict[str, Any], approvals: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the session keeps of a finished turn to rebuild its outcome later (a stored
+    response): where its output starts and ends, its usage, what it waits for."""
+    return {
+        "start": start,
+        "end": len(values.get("messages", [])),
+        "usage": values.get("usage") or {},
+        "trimmed": values.get("trimmed") or 0,
+        "approvals": approvals,
+    }
+
+
+def recorded_outcome(values: dict[str, Any], record: dict[str, Any]) -> TurnOutcome:
+    """The outcome of a turn from its `turn_record` and the session's current state."""
+    then = {
+        **values,
+        "messages": values.get("messages", [])[: record["end"]],
+        "usage": record["usage"],
+        "trimmed": record["trimmed"],
+    }
+    return turn_outcome(then, record["start"], record["approvals"])
+
+
 def step_separator(kind: str, earlier: list[AIMessage]) -> str:
     """What goes before a step's first delta of `kind` when earlier steps of the turn wrote
     some: the same separator `turn_outcome` joins them with."""
