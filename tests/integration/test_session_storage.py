@@ -50,6 +50,7 @@ def test_a_big_message_is_stored_once_and_freed_with_its_session(
     fresh_service: Service, sim: SimServer, tmp_path: Path
 ) -> None:
     database = tmp_path / "sessions.db"
+    fresh_service.env["CONTEXT_WINDOW"] = str(100 * BIG)  # the big message is sent, not refused
     fresh_service.start()
     sim.control.script({"content": "Got it."})
     session = _chat(fresh_service, "x" * BIG).headers["x-session-id"]
