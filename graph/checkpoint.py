@@ -12,7 +12,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from graph.locks import SessionLocks
 from graph.owners import MemoryOwners, Owners, sqlite_owners
-from graph.prune import sqlite_prune
+from graph.store_sql import SqliteSql
 from graph.turn_saver import TurnSaver
 
 
@@ -45,7 +45,7 @@ async def open_store(
         ) as store:
             yield SessionStore(*store)
     elif database_url.startswith("memory://"):
-        saver = TurnSaver(InMemorySaver(), prune=None)
+        saver = TurnSaver(InMemorySaver(), sql=None)
         yield SessionStore(saver, SessionLocks(lock_timeout), MemoryOwners())
     else:
         path = sqlite_path(database_url)
@@ -53,5 +53,5 @@ async def open_store(
         async with AsyncSqliteSaver.from_conn_string(str(path)) as sqlite:
             await sqlite.setup()
             owners = await sqlite_owners(sqlite)
-            saver = TurnSaver(sqlite, sqlite_prune(sqlite))
+            saver = TurnSaver(sqlite, SqliteSql(sqlite))
             yield SessionStore(saver, SessionLocks(lock_timeout), owners)

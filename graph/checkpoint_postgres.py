@@ -18,7 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from agent.settings import mask_url_password
 from graph.locks import PostgresSessionLocks
 from graph.owners import Owners, postgres_owners
-from graph.prune import postgres_prune
+from graph.store_sql import PostgresSql
 from graph.turn_saver import TurnSaver
 
 SETUP_LOCK_KEY = 7_241_958_301  # serialises schema migrations of concurrent processes
@@ -55,7 +55,7 @@ async def open_postgres_store(
         saver = AsyncPostgresSaver(pool)
         async with lock_pool.connection() as conn:  # the saver's pool may have one connection
             owners = await _setup_alone(saver, pool, conn)
-        turns = TurnSaver(saver, postgres_prune(saver))
+        turns = TurnSaver(saver, PostgresSql(saver))
         yield turns, PostgresSessionLocks(lock_pool, lock_timeout), owners
 
 

@@ -12,7 +12,7 @@ never reaches the database, so there is nothing to roll back. Saves without a tu
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,13 +26,13 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
 
+from graph.latest_cache import LatestCache
+from graph.store_sql import StoreSql
+
 TURN_KEY = "turn_key"
 """The config key (under "configurable") naming the open turn a run's saves belong to."""
 TURN_LOG = "turns"
 """Checkpoint metadata: one record per committed turn of the session (see `TurnLog`)."""
-
-Prune = Callable[[str], Awaitable[None]]
-"""Delete a thread's checkpoints (and their writes) older than its latest."""
 
 
 @dataclass
@@ -71,11 +71,13 @@ class _Held:
 class TurnSaver(BaseCheckpointSaver):
     """Wraps the store's own saver (SQLite, Postgres, memory); see the module docstring."""
 
-    def __init__(self, inner: BaseCheckpointSaver, prune: Prune | None) -> None:
+    def __init__(self, inner: BaseCheckpointSaver, sql: StoreSql | None) -> None:
+        """`sql` None (memory store): nothing is pruned or cached."""
         super().__init__(serde=inner.serde)
         self.inner = inner
-        self._prune = prune
+        self._sql = sql
         self._held: dict[str, _Held] = {}
+        self._cache = LatestCache()
 
     @asynccontextmanager
     async def turn(self, thread_id: str) -> AsyncIterator[RunnableConfig]:
@@ -95,15 +97,17 @@ class TurnSaver(BaseCheckpointSaver):
             return
         for write in held.own_writes():
             await self.inner.aput_writes(*write)
-        metadata = {**(held.metadata or {}), TURN_LOG: [*held.log, record]}
-        await self.inner.aput(held.config, held.checkpoint, metadata, held.versions)  # type: ignore[arg-type]
+        held.metadata = {**(held.metadata or {}), TURN_LOG: [*held.log, record]}  # type: ignore[typeddict-unknown-key]
+        await self.inner.aput(held.config, held.checkpoint, held.metadata, held.versions)
+        thread = str(held.config["configurable"]["thread_id"])
+        self._cache.remember(thread, held.as_tuple(held.config))
         await self._pruned(held.config)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         held = self._held.get(config["configurable"].get(TURN_KEY, ""))
         if held is not None and held.checkpoint is not None and held.config is not None:
             return held.as_tuple(held.config)
-        latest = await self.inner.aget_tuple(_without_key(config))
+        latest = await self._load(_without_key(config))
         if held is not None and latest is not None:  # the run loads where the turn starts
             held.log = list((latest.metadata or {}).get(TURN_LOG, []))
         return latest
@@ -131,6 +135,7 @@ class TurnSaver(BaseCheckpointSaver):
             return _config_of(config, checkpoint["id"])
         metadata = {**metadata, TURN_LOG: await self._log(config)}  # type: ignore[typeddict-item]
         saved = await self.inner.aput(config, checkpoint, metadata, new_versions)
+        self._cache.forget(str(config["configurable"]["thread_id"]))
         await self._pruned(config)
         return saved
 
@@ -143,11 +148,13 @@ class TurnSaver(BaseCheckpointSaver):
     ) -> None:
         key = config["configurable"].get(TURN_KEY)
         if key is None:
+            self._cache.forget(str(config["configurable"]["thread_id"]))
             await self.inner.aput_writes(config, writes, task_id, task_path)
         elif (held := self._held.get(key)) is not None:
             held.writes.append((_without_key(config), writes, task_id, task_path))
 
     async def adelete_thread(self, thread_id: str) -> None:
+        self._cache.forget(str(thread_id))
         await self.inner.adelete_thread(thread_id)
 
     def get_next_version(self, current: Any, channel: None) -> Any:
@@ -156,12 +163,25 @@ class TurnSaver(BaseCheckpointSaver):
     async def _log(self, config: RunnableConfig) -> list[dict[str, Any]]:
         """The turn log of the thread's latest stored checkpoint (carried to the next)."""
         thread = {"configurable": {"thread_id": config["configurable"]["thread_id"]}}
-        latest = await self.inner.aget_tuple(thread)
+        latest = await self._load(thread)
         return list((latest.metadata or {}).get(TURN_LOG, [])) if latest else []
 
+    async def _load(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """A stored checkpoint; the latest (no checkpoint id asked) from the cache if current."""
+        conf = config["configurable"]
+        if self._sql is None or conf.get("checkpoint_id") or conf.get("checkpoint_ns"):
+            return await self.inner.aget_tuple(config)
+        thread = str(conf["thread_id"])
+        cached = self._cache.get(thread, await self._sql.latest_id(thread))
+        if cached is not None:
+            return cached
+        loaded = await self.inner.aget_tuple(config)
+        self._cache.remember(thread, loaded)
+        return loaded
+
     async def _pruned(self, config: RunnableConfig) -> None:
-        if self._prune is not None:
-            await self._prune(str(config["configurable"]["thread_id"]))
+        if self._sql is not None:
+            await self._sql.prune(str(config["configurable"]["thread_id"]))
 
 
 def _config_of(config: RunnableConfig, checkpoint_id: str) -> RunnableConfig:
