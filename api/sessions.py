@@ -12,7 +12,6 @@ from langgraph.graph.state import CompiledStateGraph
 from agent.errors import AgentError
 from agent.messages import content_text, to_openai
 from graph.approval import pending_approvals
-from graph.context import Context
 from graph.store_health import StoreHealth
 
 SESSION_ID_HEADER = "X-Session-ID"
@@ -78,13 +77,6 @@ class Sessions:
         values = {"messages": [], "instructions": instructions}
         await self.graph.aupdate_state(thread_config(session_id), values, as_node="start_turn")
         return await self.require(session_id)
-
-    async def restore(self, checkpoint: Any) -> None:
-        """Make `checkpoint` the latest state again: a failed turn leaves no trace."""
-        await self.graph.aupdate_state(checkpoint.config, None, as_node="__copy__")
-        if pending_approvals(checkpoint):  # the copy has no interrupt: run up to it again
-            config = thread_config(checkpoint.config["configurable"]["thread_id"])
-            await self.graph.ainvoke(None, config, context=Context())
 
     async def delete(self, session_id: str) -> None:
         """Forget a session entirely."""

@@ -1,10 +1,9 @@
-"""One chat turn: decide what is new, run the graph, undo everything if it fails."""
+"""One chat turn: decide what is new, run the graph, store the turn only if it finishes."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
@@ -19,14 +18,18 @@ from agent.messages import to_langchain
 from agent.metrics import TURN_SECONDS, TURNS
 from api.approvals import decisions
 from api.protocol import ChatCompletionRequest
-from api.sessions import Sessions, thread_config
+from api.sessions import Sessions
 from graph.approval import pending_approvals
 from graph.context import Context
 from graph.tool_activity import ACTIVITY_KINDS
-from graph.turn import TurnOutcome, new_messages, split_instructions, turn_outcome
+from graph.turn import (
+    TurnOutcome,
+    new_messages,
+    split_instructions,
+    turn_outcome,
+    turn_record,
+)
 from mcp_tools.registry import ToolRegistry
-
-logger = logging.getLogger(__name__)
 
 APPROVALS = "approvals"
 """The event that ends a turn stopped to wait for approval of some tool calls."""
@@ -40,7 +43,6 @@ class TurnPlan:
     graph_input: dict[str, Any] | Command
     """New messages, or the decisions that resume a turn waiting for approval."""
     context: Context
-    checkpoint: Any
     start_index: int
 
 
@@ -99,7 +101,7 @@ async def plan_turn(
     pending = pending_approvals(checkpoint)
     if pending:
         resume = Command(resume=decisions(sent, pending))
-        return TurnPlan(session_id, resume, context, checkpoint, len(stored))
+        return TurnPlan(session_id, resume, context, len(stored))
     fresh = new_messages(stored, sent)
     if not fresh:
         raise AgentError(
@@ -108,11 +110,11 @@ async def plan_turn(
             code="no_new_message",
         )
     if checkpoint is None:
-        checkpoint = await sessions.create(session_id, instructions)
+        await sessions.create(session_id, instructions)
     graph_input: dict[str, Any] = {"messages": fresh}
     if instructions is not None:
         graph_input["instructions"] = instructions
-    return TurnPlan(session_id, graph_input, context, checkpoint, len(stored) + len(fresh))
+    return TurnPlan(session_id, graph_input, context, len(stored) + len(fresh))
 
 
 async def run_turn(
@@ -136,32 +138,39 @@ def stream_turn(sessions: Sessions, plan: TurnPlan) -> AsyncGenerator[tuple[str,
     """Run the turn, yielding ("custom", delta) while it runs, ("values", state) events,
     and last (APPROVALS, calls) when it stopped to wait for approval.
 
-    Closing the generator before its end rolls the turn back (the caller closes it before
-    it releases the session)."""
+    Closing the generator before its end leaves the session as it was before the turn (the
+    caller closes it before it releases the session)."""
     return _guarded(sessions, plan, ["custom", "values"])
 
 
 async def _guarded(
     sessions: Sessions, plan: TurnPlan, modes: list[str]
 ) -> AsyncIterator[tuple[str, Any]]:
-    config = thread_config(plan.session_id)
+    """Run the turn; it is stored (whole) only when it gets to its end (graph/turn_saver.py)."""
+    saver = sessions.graph.checkpointer
     started = time.monotonic()
     calls = track_calls()
     try:
-        async for mode, data in sessions.graph.astream(
-            plan.graph_input, config, context=plan.context, stream_mode=modes
-        ):
-            yield mode, data
-        pending = pending_approvals(await sessions.graph.aget_state(config))
-        if pending:
-            yield APPROVALS, pending
+        async with saver.turn(plan.session_id) as config:
+            final: dict[str, Any] = {}
+            events = sessions.graph.astream(
+                plan.graph_input, config, context=plan.context, stream_mode=modes, durability="exit"
+            )
+            async with contextlib.aclosing(events):  # its exit save lands while the turn is open
+                async for mode, data in events:
+                    final = data if mode == "values" else final
+                    yield mode, data
+            pending = pending_approvals(await sessions.graph.aget_state(config))
+            record = turn_record(plan.start_index, final, pending)
+            await _uncancelled(saver.commit(config, record))
+            if pending:
+                yield APPROVALS, pending
     except BaseException as exc:
         # LangGraph stops a given-up run's nodes only once its own cleanup gets there:
         # the model call is stopped here, so the server does not generate for nobody
         cancel_calls(calls)
         known = await sessions.health.translate(exc)
         TURNS.labels(_outcome(known or exc)).inc()
-        await _restore_fully(sessions, plan)
         if known is not None:
             raise known from exc
         raise
@@ -177,17 +186,16 @@ def _outcome(exc: BaseException) -> str:
     return "internal_error"
 
 
-async def _restore_fully(sessions: Sessions, plan: TurnPlan) -> None:
-    """Roll the turn back and wait for it even if this task is cancelled again meanwhile:
-    the caller releases the session lock next, and the next turn must not see half a turn."""
-    restoring = asyncio.ensure_future(_restore(sessions, plan))
-    while not restoring.done():
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(restoring)
-
-
-async def _restore(sessions: Sessions, plan: TurnPlan) -> None:
-    try:
-        await sessions.restore(plan.checkpoint)
-    except Exception:
-        logger.exception("could not roll back session %s", plan.session_id)
+async def _uncancelled(step: Any) -> None:
+    """Finish `step` even if this task is cancelled meanwhile (then re-raise): the caller
+    releases the session lock next, and the next turn must find the commit done."""
+    running = asyncio.ensure_future(step)
+    cancelled = False
+    while not running.done():
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            cancelled = True
+    running.result()
+    if cancelled:
+        raise asyncio.CancelledError

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -15,13 +14,15 @@ from graph.locks import SessionLocks
 from graph.owners import MemoryOwners, Owners, sqlite_owners
 from graph.sqlite_lock import sqlite_lock
 from graph.store_health import SqliteHealth, StoreHealth
+from graph.store_sql import SqliteSql
+from graph.turn_saver import TurnSaver
 
 
 @dataclass
 class SessionStore:
     """Where sessions live and how turns on one session are kept apart."""
 
-    checkpointer: BaseCheckpointSaver
+    checkpointer: TurnSaver
     locks: SessionLocks
     owners: Owners
     health: StoreHealth
@@ -64,14 +65,15 @@ async def open_store(
         ) as store:
             yield SessionStore(*store)
     elif database_url.startswith("memory://"):
-        saver = InMemorySaver()
+        saver = TurnSaver(InMemorySaver(), sql=None)
         yield SessionStore(saver, SessionLocks(lock_timeout), MemoryOwners(), StoreHealth(saver))
     else:
         path = sqlite_path(database_url)
         path.parent.mkdir(parents=True, exist_ok=True)
         with sqlite_lock(path):
-            async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-                await saver.setup()
-                owners = await sqlite_owners(saver)
-                health = SqliteHealth(saver, path)
+            async with AsyncSqliteSaver.from_conn_string(str(path)) as sqlite:
+                await sqlite.setup()
+                owners = await sqlite_owners(sqlite)
+                health = SqliteHealth(sqlite, path)
+                saver = TurnSaver(sqlite, SqliteSql(sqlite))
                 yield SessionStore(saver, SessionLocks(lock_timeout), owners, health)

@@ -18,6 +18,8 @@ from agent.settings import mask_url_password
 from graph.locks import PostgresSessionLocks
 from graph.owners import Owners, postgres_owners
 from graph.postgres_health import PostgresHealth, probe
+from graph.store_sql import PostgresSql
+from graph.turn_saver import TurnSaver
 
 SETUP_LOCK_KEY = 7_241_958_301  # serialises schema migrations of concurrent processes
 SETUP_POLL = 0.1  # seconds between tries for SETUP_LOCK_KEY
@@ -40,7 +42,7 @@ async def _check_reachable(url: str) -> None:
 @asynccontextmanager
 async def open_postgres_store(
     url: str, lock_timeout: float, pool_size: int, lock_pool_size: int, wait: float
-) -> AsyncIterator[tuple[AsyncPostgresSaver, PostgresSessionLocks, Owners, PostgresHealth]]:
+) -> AsyncIterator[tuple[TurnSaver, PostgresSessionLocks, Owners, PostgresHealth]]:
     """The checkpointer, the session locks, the session owners and the health of the
     Postgres database at `url`. `lock_pool_size` is at least the running-turn limit, so the
     turn queue, not the lock pool, limits how many turns run. A database call waits `wait`
@@ -54,7 +56,7 @@ async def open_postgres_store(
         async with lock_pool.connection() as conn:  # the saver's pool may have one connection
             owners = await _setup_alone(saver, pool, conn)
         locks = PostgresSessionLocks(lock_pool, lock_timeout, health.unreachable, wait)
-        yield saver, locks, owners, health
+        yield TurnSaver(saver, PostgresSql(saver)), locks, owners, health
 
 
 async def _setup_alone(saver: AsyncPostgresSaver, pool: Any, conn: Any) -> Owners:

@@ -13,7 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, RemoveMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+)
 
 from agent.messages import (
     client_view,
@@ -54,8 +60,24 @@ def new_messages(stored: list[BaseMessage], sent: list[BaseMessage]) -> list[Bas
     that the request starts with, and keep the rest.
     """
     sent_keys = [fingerprint(m) for m in sent]
-    overlap = max(_overlap(view, sent_keys) for view in (client_view(stored), stored))
+    recent = _recent(stored, len(sent))
+    overlap = max(_overlap(view, sent_keys) for view in (client_view(recent), recent))
     return sent[overlap:]
+
+
+def _recent(stored: list[BaseMessage], count: int) -> list[BaseMessage]:
+    """The shortest tail of `stored` that starts at a user message and holds `count` of
+    them (all of `stored` when it has fewer). An overlap is at most `count` messages long,
+    and folding (`client_view`) never crosses a user message, so the tail's view is the
+    end of the whole history's view: a turn costs the same whatever the session's length.
+    """
+    seen = 0
+    for index in range(len(stored) - 1, -1, -1):
+        if isinstance(stored[index], HumanMessage):
+            seen += 1
+            if seen == count:
+                return stored[index:]
+    return stored
 
 
 def _overlap(stored: list[BaseMessage], sent_keys: list[Any]) -> int:
@@ -106,6 +128,31 @@ def turn_outcome(
         usage=values.get("usage") or {},
         trimmed_messages=values.get("trimmed") or 0,
     )
+
+
+def turn_record(
+    start: int, values: dict[str, Any], approvals: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """What the session keeps of a finished turn to rebuild its outcome later (a stored
+    response): where its output starts and ends, its usage, what it waits for."""
+    return {
+        "start": start,
+        "end": len(values.get("messages", [])),
+        "usage": values.get("usage") or {},
+        "trimmed": values.get("trimmed") or 0,
+        "approvals": approvals,
+    }
+
+
+def recorded_outcome(values: dict[str, Any], record: dict[str, Any]) -> TurnOutcome:
+    """The outcome of a turn from its `turn_record` and the session's current state."""
+    then = {
+        **values,
+        "messages": values.get("messages", [])[: record["end"]],
+        "usage": record["usage"],
+        "trimmed": record["trimmed"],
+    }
+    return turn_outcome(then, record["start"], record["approvals"])
 
 
 def step_separator(kind: str, earlier: list[AIMessage]) -> str:

@@ -101,3 +101,15 @@ def test_diverging_history_is_appended_whole() -> None:
 def test_empty_store() -> None:
     sent = [HumanMessage("a")]
     assert new_messages([], sent) == sent
+
+
+def test_a_window_resent_from_a_long_session_is_not_stored_again() -> None:
+    """Only the tail a request can overlap is compared; folding still works across it."""
+    long = [m for _ in range(300) for m in STORED]  # 1,800 stored messages
+    window = [
+        {"role": "user", "content": "add"},
+        {"role": "assistant", "content": "Let me add.\n\nIt is 2."},
+        {"role": "user", "content": "next"},
+    ]
+    assert texts(new_messages(long, [to_langchain(m) for m in window])) == ["next"]
+    assert texts(new_messages(long, [HumanMessage("hi"), HumanMessage("x")])) == ["hi", "x"]
