@@ -149,14 +149,24 @@ def test_a_failed_step_is_retried_on_another_backend(farm: Farm) -> None:
 
 
 def _answered_after_a_failed(farm: Farm, text: str, stream: bool) -> bool:
-    """Send `text` until backend a got it first (and failed); b must have answered it."""
+    """Send `text` until backend a got it first (and failed); b must have answered it.
+    Each attempt waits for a's health check to put it back in rotation first: turns can
+    come faster than BACKEND_HEALTH_INTERVAL, and an unhealthy a is picked last."""
     for attempt in range(6):
+        _wait_until_healthy(farm.svc, "a")
         response = chat(farm.svc, f"{text} #{attempt}", stream=stream)
         assert response.status_code == 200, response.text
         assert answer(response) == f"echo: {text} #{attempt}"
         if f"{text} #{attempt}" in asked(farm.a):
             return True
     return False
+
+
+def _wait_until_healthy(svc: Service, name: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not backends(svc)[name]["healthy"]:
+        assert time.monotonic() < deadline, f"backend {name} never came back"
+        time.sleep(0.05)
 
 
 def test_retries_only_where_no_other_backend_serves_the_model(tmp_path: Path) -> None:
