@@ -22,10 +22,15 @@ import uvicorn
 
 MODEL = "gpt-oss-20b"
 TOKEN = "tok "
-"""One token of every reply; counting `tok` in a text counts its tokens."""
+"""Every token is `tok` and a digit and a space; counting `tok` in a text counts its tokens.
+(The digits vary because LiteLLM ends a stream that repeats one chunk 100 times.)"""
 
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def _token(index: int) -> str:
+    return f"{TOKEN.strip()}{index % 10} "
 
 
 def _event(body: dict[str, Any]) -> bytes:
@@ -45,7 +50,7 @@ class Wire:
 
         self.tokens = tokens
         self.first = chunk({"role": "assistant", "content": ""})
-        self.token = chunk({"content": TOKEN})
+        self.token_chunks = [chunk({"content": _token(i)}) for i in range(10)]
         self.last = chunk({}, "stop")
         self.head = head
         self.done = b"data: [DONE]\n\n"
@@ -56,7 +61,7 @@ class Wire:
         return {"prompt_tokens": 10, "completion_tokens": tokens, "total_tokens": 10 + tokens}
 
     def full(self, tokens: int) -> bytes:
-        message = {"role": "assistant", "content": TOKEN * tokens}
+        message = {"role": "assistant", "content": "".join(_token(i) for i in range(tokens))}
         choice = {"index": 0, "message": message, "finish_reason": "stop"}
         body = {**self.head, "object": "chat.completion", "choices": [choice]}
         return json.dumps({**body, "usage": self.usage(tokens)}).encode()
@@ -100,7 +105,7 @@ class StandIn:
             delay = started + (index + 1) * self.interval - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            await _more(send, wire.token)
+            await _more(send, wire.token_chunks[index % 10])
         tail = wire.last
         if (request.get("stream_options") or {}).get("include_usage"):
             tail += _event({**wire.head, "choices": [], "usage": wire.usage(tokens)})
