@@ -78,6 +78,7 @@ async def measure(columns: list[Target], args: argparse.Namespace) -> Samples:
                     (column.cpu_seconds() - cpu) / done.tokens
                 )
                 samples[column.name]["tokens_per_second"].append(done.tokens_per_second)
+                samples[column.name]["failed_streams"].append(done.failed)
     return samples
 
 

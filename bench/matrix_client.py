@@ -58,22 +58,26 @@ async def first_token(target: Target, client: httpx.AsyncClient, tokens: int) ->
     return found
 
 
-async def _count_tokens(target: Target, client: httpx.AsyncClient) -> int:
-    count, tail = 0, b""
+async def _count_tokens(target: Target, client: httpx.AsyncClient) -> tuple[int, bytes]:
+    """The tokens one stream delivered, and its last bytes (to show what went wrong)."""
+    count, tail, last = 0, b"", b""
     body = chat_body()
     async with client.stream("POST", target.url, json=body, headers=target.headers) as response:
-        response.raise_for_status()
         async for data in response.aiter_raw():
             joined = tail + data
             count += joined.count(_WORD)
             tail = joined[-(len(_WORD) - 1) :]
-    return count
+            last = data
+    return count, last[-300:]
 
 
 @dataclass
 class Burst:
     seconds: float
     tokens: int
+    """Tokens delivered by all streams."""
+    failed: int
+    """Streams that ended before their last token (an error, in-band or not)."""
 
     @property
     def tokens_per_second(self) -> float:
@@ -81,16 +85,14 @@ class Burst:
 
 
 async def burst(target: Target, client: httpx.AsyncClient, streams: int, tokens: int) -> Burst:
-    """`streams` concurrent streams; each must deliver all `tokens` tokens."""
+    """`streams` concurrent streams that should each deliver `tokens` tokens."""
     started = time.perf_counter()
-    counts = await asyncio.gather(*(_count_tokens(target, client) for _ in range(streams)))
+    ends = await asyncio.gather(*(_count_tokens(target, client) for _ in range(streams)))
     elapsed = time.perf_counter() - started
-    short = [c for c in counts if c != tokens]
+    short = [(count, last) for count, last in ends if count != tokens]
     if short:
-        raise RuntimeError(
-            f"{target.name}: {len(short)} streams with the wrong token count: {short[:5]}"
-        )
-    return Burst(elapsed, sum(counts))
+        print(f"{target.name}: {len(short)} of {streams} streams fell short: {short[0]}")
+    return Burst(elapsed, sum(count for count, _ in ends), len(short))
 
 
 def client_for(streams: int) -> httpx.AsyncClient:

@@ -41,7 +41,9 @@ def _cells(name: str, figures: dict[str, float], direct: dict[str, float]) -> li
             f"(stand-in: {cpu:.0f} µs)",
             f"100 % ({figures['tokens_per_second']:.0f} tok/s)",
         ]
-    return [f"{ttft:+.1f} ms", f"{figures['first_tokens']:g}", f"{cpu:.0f} µs", f"{share:.1f} %"]
+    failed = figures["failed_streams"]
+    share_cell = f"{share:.1f} %" + (f" ({failed:g} streams failed)" if failed else "")
+    return [f"{ttft:+.1f} ms", f"{figures['first_tokens']:g}", f"{cpu:.0f} µs", share_cell]
 
 
 def table(results: dict[str, dict[str, float]], streams: int, tokens_per_second: float) -> str:
