@@ -25,9 +25,9 @@ _END: Item = ("end", None)
 
 
 class TurnEvents:
-    """Items written by the turn (never blocking) and read by one reader. Text deltas of one
-    kind written while the reader was busy (writing to the client) come out as one delta: a
-    lone delta is read at once, a burst costs one event."""
+    """Items written by the turn (never blocking) and read by one reader, in order. Text
+    deltas of one kind written before the reader took the last of them (while it was busy
+    writing to the client) come out as one: a lone delta is read at once."""
 
     def __init__(self) -> None:
         self._items: deque[Item] = deque()
