@@ -30,6 +30,7 @@ from bench import matrix_targets as targets
 from bench.matrix_client import burst, client_for, first_token
 from bench.matrix_report import machine_lines, table
 from bench.matrix_targets import Target
+from tests.integration.test_postgres import scratch_database
 
 Samples = dict[str, dict[str, list[float]]]
 OTHER_BENCHES = {"startup": ["--rounds", "3"], "session_growth": []}
@@ -103,7 +104,7 @@ def run_matrix(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         )
         if args.postgres:
             for workers in (int(n) for n in args.postgres_workers.split(",")):
-                database = stack.enter_context(targets.scratch_database(args.postgres))
+                database = stack.enter_context(scratch_database(args.postgres))
                 name = f"oss-agent PG x{workers}"
                 columns.append(
                     stack.enter_context(

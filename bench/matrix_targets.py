@@ -6,11 +6,9 @@ from __future__ import annotations
 import contextlib
 import secrets
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 
@@ -101,22 +99,3 @@ def litellm(upstream: str, workdir: Path) -> Iterator[Target]:
     with start_process(cmd, env, f"{root}/health/liveliness", timeout=300) as running:
         url = f"{root}/v1/chat/completions"
         yield Target("LiteLLM proxy", url, running.popen.pid, {"Authorization": f"Bearer {key}"})
-
-
-@contextlib.contextmanager
-def scratch_database(server_url: str) -> Iterator[str]:
-    """A database of its own on the Postgres server at `server_url`, dropped afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    name = f"bench_matrix_{uuid.uuid4().hex[:12]}"
-    parts = urlsplit(server_url)
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
