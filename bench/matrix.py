@@ -3,7 +3,8 @@
 Run: `uv run python bench/matrix.py [--quick] [--postgres URL] [--also startup,...]`.
 Starts a stand-in model server (bench/standin.py, vLLM's SSE wire, paced tokens), oss-agent
 in front of it (sessions in memory unless `--database`), optionally oss-agent with several
-workers on Postgres, and the LiteLLM proxy when `bench/litellm_venv.sh` has installed it.
+workers on Postgres, oss-agent from another source tree (`--compare`, a before/after in one
+run), and the LiteLLM proxy when `bench/litellm_venv.sh` has installed it.
 Every measurement is taken for each column in turn, in an order shuffled per round, and
 reported as medians:
 
@@ -48,6 +49,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="memory://", help="oss-agent's DATABASE_URL")
     parser.add_argument("--postgres", help="add oss-agent columns on this Postgres server")
     parser.add_argument("--postgres-workers", default="2", help="their worker counts: 1,2")
+    parser.add_argument(
+        "--compare", help="add oss-agent run from this source tree (e.g. `git archive` of a commit)"
+    )
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
     parser.add_argument("--also", default="", help=f"then run: {', '.join(OTHER_BENCHES)}")
     args = parser.parse_args()
@@ -102,6 +106,14 @@ def run_matrix(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         columns.append(
             stack.enter_context(targets.oss_agent("oss-agent", upstream, workdir, args.database))
         )
+        if args.compare:
+            code = Path(args.compare).resolve()
+            name = f"oss-agent @{code.name}"
+            columns.append(
+                stack.enter_context(
+                    targets.oss_agent(name, upstream, workdir, args.database, code=code)
+                )
+            )
         if args.postgres:
             for workers in (int(n) for n in args.postgres_workers.split(",")):
                 database = stack.enter_context(scratch_database(args.postgres))

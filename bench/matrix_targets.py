@@ -68,13 +68,23 @@ def standin(tokens: int, tokens_per_second: float) -> Iterator[Target]:
 
 @contextlib.contextmanager
 def oss_agent(
-    name: str, upstream: str, workdir: Path, database: str, workers: int = 1
+    name: str,
+    upstream: str,
+    workdir: Path,
+    database: str,
+    workers: int = 1,
+    code: Path | None = None,
 ) -> Iterator[Target]:
+    """oss-agent in front of `upstream`; with `code`, that tree's packages are imported
+    instead of this checkout's (an earlier commit, for a before/after in one run)."""
     folder = workdir / name.replace(" ", "-")
     folder.mkdir()
     wide = {"MAX_CONCURRENT_TURNS": "1000", "MAX_QUEUED_TURNS": "1000", "DB_POOL_SIZE": "20"}
+    if code is not None:
+        wide["PYTHONPATH"] = str(code)
     env = service_env(upstream, folder, DATABASE_URL=database, LLM_MODEL=MODEL, LLM_TIMEOUT="120")
-    service = Service({**env, **wide}, folder, args=["--workers", str(workers)])
+    options = ["--workers", str(workers)] if workers != 1 else []
+    service = Service({**env, **wide}, folder, args=options)
     service.start(timeout=300)
     try:
         assert service.process is not None
