@@ -2,7 +2,7 @@
 # Install the LiteLLM proxy in a venv of its own (bench/.litellm-venv, git-ignored), for the
 # LiteLLM column of `python bench/matrix.py`. Never part of the project's own environment.
 # The version is pinned (LITELLM_VERSION to change it; LITELLM_PYTHON picks the interpreter);
-# 1.107.0 was a compromised release; newer [proxy] extras pin litellm-proxy-extras builds
+# 1.107.0 is reported as a compromised release; newer [proxy] extras pin litellm-proxy-extras builds
 # that PyPI mirrors may lack.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
