@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -80,20 +80,31 @@ def claim_sqlite_file(settings: Settings) -> None:
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    workers: Annotated[
+        int, typer.Option(min=1, help="worker processes (more than one needs Postgres)")
+    ] = 1,
+) -> None:
     """Start the API server (API_HOST:API_PORT)."""
     import uvicorn
 
-    from api.app import create_app
     from api.logs import configure_logging
 
     settings = load_settings()
     check_team_files(settings)
+    if workers > 1 and not settings.database_url.startswith("postgres"):
+        err.print(
+            "[bold red]oss-agent: --workers above 1 needs DATABASE_URL=postgresql://...[/]"
+            " (sessions in memory or SQLite live in one process)"
+        )
+        raise typer.Exit(code=2)
     claim_sqlite_file(settings)
     configure_logging(settings.log_level.value, settings.log_format)
     print_banner(settings)
     uvicorn.run(
-        create_app(settings),
+        "api.cli:worker_app" if workers > 1 else worker_app(settings),
+        factory=workers > 1,
+        workers=workers,
         host=settings.api_host,
         port=settings.api_port,
         log_level=settings.log_level.value.lower(),
@@ -101,6 +112,18 @@ def serve() -> None:
         access_log=False,  # RequestLogMiddleware logs each request, with its ids
         ws="none",  # no WebSocket routes: skip importing a WebSocket library
     )
+
+
+def worker_app(settings: Settings | None = None) -> Any:
+    """The app of one worker process; a spawned worker reads the settings and sets up its
+    logging itself."""
+    from api.app import create_app
+    from api.logs import configure_logging
+
+    if settings is None:
+        settings = load_settings()
+        configure_logging(settings.log_level.value, settings.log_format)
+    return create_app(settings)
 
 
 @app.command()

@@ -21,8 +21,15 @@ from graph.turn import TurnOutcome, turn_outcome
 logger = logging.getLogger(__name__)
 
 
+def sse_frame(payload: str) -> bytes:
+    """One SSE event, ready to send: sse-starlette passes bytes through as they are."""
+    return b"data: " + payload.encode() + b"\n\n"
+
+
 class ChunkWriter:
-    """Builds chunks that share one id and `created`, as OpenAI clients expect."""
+    """Builds chunks that share one id and `created`, as OpenAI clients expect. A text delta's
+    chunk is its pre-rendered head and tail around the quoted text (the same JSON
+    `chunk` would write): the hot path renders only the text."""
 
     def __init__(self, model: str, include_usage: bool, tool_activity: bool = False) -> None:
         self.id = new_completion_id()
@@ -30,40 +37,57 @@ class ChunkWriter:
         self.model = model
         self.include_usage = include_usage
         self.tool_activity = tool_activity
+        head = json.dumps(self._head(), ensure_ascii=False)[:-1]
+        self._delta_open = head + ', "choices": [{"index": 0, "delta": '
+        close = ', "logprobs": null, "finish_reason": null}]'
+        self._delta_close = close + (', "usage": null}' if include_usage else "}")
 
-    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> str:
+    def text(self, field: str, text: str) -> bytes:
+        """A chunk whose delta is `{field: text}`."""
+        quoted = json.dumps(text, ensure_ascii=False)
+        return sse_frame(f'{self._delta_open}{{"{field}": {quoted}}}{self._delta_close}')
+
+    def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
         """One chunk with a single choice."""
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return self._dump({"choices": [choice]})
 
-    def usage(self, turn: TurnOutcome) -> str:
+    def usage(self, turn: TurnOutcome) -> bytes:
         """The final usage chunk (empty `choices`)."""
         return self._dump({"choices": [], "usage": usage_of(turn).model_dump()})
 
-    def _dump(self, body: dict[str, Any]) -> str:
-        head = {"id": self.id, "object": "chat.completion.chunk", "created": self.created}
+    def _head(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+        }
+
+    def _dump(self, body: dict[str, Any]) -> bytes:
         extra = {"usage": None} if self.include_usage and "usage" not in body else {}
-        return json.dumps({**head, "model": self.model, **body, **extra}, ensure_ascii=False)
+        return sse_frame(json.dumps({**self._head(), **body, **extra}, ensure_ascii=False))
 
 
-def delta_chunk(writer: ChunkWriter, event: dict[str, Any]) -> str | None:
+def delta_chunk(writer: ChunkWriter, event: dict[str, Any]) -> bytes | None:
     """A content or reasoning delta (reasoning under both field names), or a server tool
     event under `delta.tool_activity` when the client asked for them."""
-    if event.get("kind") in ACTIVITY_KINDS:
+    kind = event.get("kind")
+    text = event.get("text")
+    if kind == "content" and text:
+        return writer.text("content", text)
+    if kind in ACTIVITY_KINDS:
         return (
             writer.chunk({"tool_activity": public_activity(event)})
             if writer.tool_activity
             else None
         )
-    text = event.get("text")
-    if not text:
-        return None
-    if event.get("kind") == "reasoning":
+    if kind == "reasoning" and text:
         return writer.chunk({"reasoning_content": text, "reasoning": text})
-    return writer.chunk({"content": text})
+    return None
 
 
-def tool_call_chunks(writer: ChunkWriter, calls: list[dict[str, Any]]) -> list[str]:
+def tool_call_chunks(writer: ChunkWriter, calls: list[dict[str, Any]]) -> list[bytes]:
     """Each client tool call: index, id and name first, then its arguments."""
     chunks = []
     for index, call in enumerate(calls):
@@ -80,35 +104,54 @@ def tool_call_chunks(writer: ChunkWriter, calls: list[dict[str, Any]]) -> list[s
 
 
 async def sse_events(
+    first: list[tuple[str, Any]],
     events: AsyncIterator[tuple[str, Any]],
     writer: ChunkWriter,
     start_index: int,
     cleanup: AsyncExitStack,
-) -> AsyncIterator[str]:
-    """SSE data lines for a running turn; errors are sent in-band; always ends with [DONE]."""
+) -> AsyncIterator[bytes]:
+    """SSE events for a running turn (its `first` events already read, then the rest);
+    errors are sent in-band; always ends with [DONE]."""
     try:
         yield writer.chunk({"role": "assistant", "content": ""})
-        values: dict[str, Any] = {}
-        approvals: list[dict[str, Any]] = []
+        seen = _Seen()
+        for mode, data in first:
+            if (frame := seen.frame(writer, mode, data)) is not None:
+                yield frame
         async for mode, data in events:
-            if mode == "values":
-                values = data
-            elif mode == APPROVALS:
-                approvals = data
-            elif (text := delta_chunk(writer, data)) is not None:
-                yield text
-        turn = turn_outcome(values, start_index, approvals)
+            if (frame := seen.frame(writer, mode, data)) is not None:
+                yield frame
+        turn = turn_outcome(seen.values, start_index, seen.approvals)
         note(tokens=usage_of(turn).total_tokens)
-        for text in tool_call_chunks(writer, turn.tool_calls):
-            yield text
+        for frame in tool_call_chunks(writer, turn.tool_calls):
+            yield frame
         yield writer.chunk({}, turn.finish_reason)
         if writer.include_usage:
             yield writer.usage(turn)
     except AgentError as exc:
-        yield json.dumps(agent_error_body(exc))
+        yield sse_frame(json.dumps(agent_error_body(exc)))
     except Exception as exc:
         logger.exception("stream failed")
-        yield json.dumps(error_body(f"Internal error ({type(exc).__name__})", "server_error"))
+        yield sse_frame(
+            json.dumps(error_body(f"Internal error ({type(exc).__name__})", "server_error"))
+        )
     finally:
         await cleanup.aclose()
-    yield "[DONE]"
+    yield sse_frame("[DONE]")
+
+
+class _Seen:
+    """The turn's last state and approvals, kept while its deltas become frames."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.approvals: list[dict[str, Any]] = []
+
+    def frame(self, writer: ChunkWriter, mode: str, data: Any) -> bytes | None:
+        if mode == "custom":
+            return delta_chunk(writer, data)
+        if mode == "values":
+            self.values = data
+        elif mode == APPROVALS:
+            self.approvals = data
+        return None

@@ -21,6 +21,7 @@ from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions
 from graph.approval import pending_approvals
 from graph.context import Context
+from graph.events import stream_with_events
 from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import (
     TurnOutcome,
@@ -153,9 +154,7 @@ async def _guarded(
     try:
         async with saver.turn(plan.session_id) as config:
             final: dict[str, Any] = {}
-            events = sessions.graph.astream(
-                plan.graph_input, config, context=plan.context, stream_mode=modes, durability="exit"
-            )
+            events = _turn_items(sessions.graph, plan, config, modes)
             async with contextlib.aclosing(events):  # its exit save lands while the turn is open
                 async for mode, data in events:
                     final = data if mode == "values" else final
@@ -176,6 +175,19 @@ async def _guarded(
         raise
     TURNS.labels("ok").inc()
     TURN_SECONDS.observe(time.monotonic() - started)
+
+
+def _turn_items(
+    graph: Any, plan: TurnPlan, config: dict[str, Any], modes: list[str]
+) -> AsyncIterator[tuple[str, Any]]:
+    """The graph's stream; with "custom" (deltas, tool activity), those come over the turn's
+    own event channel instead of LangGraph's stream machinery (cheaper per token). The turn
+    is saved once, when the run exits (graph/turn_saver.py)."""
+    if "custom" in modes:
+        return stream_with_events(graph, plan.graph_input, config, plan.context, durability="exit")
+    return graph.astream(
+        plan.graph_input, config, context=plan.context, stream_mode=modes, durability="exit"
+    )
 
 
 def _outcome(exc: BaseException) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.messages import REASONING
@@ -17,6 +16,7 @@ from agent.toolcalls import ToolCall
 from agent.upstream import ModelCall
 from graph.context import Context
 from graph.deps import AgentDeps
+from graph.events import event_writer
 from graph.history_budget import fit_call
 from graph.prompts import STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
@@ -40,7 +40,7 @@ async def start_turn(state: State) -> dict[str, Any]:
 async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
     """Ask the model for the next step and record its reply."""
     steps = state.get("steps", 0)
-    on_delta = _delta_writer(get_stream_writer(), _turn_replies(state))
+    on_delta = _delta_writer(event_writer(runtime.context), _turn_replies(state))
     if steps >= deps.settings.max_steps:
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
         on_delta("content", text)
@@ -73,7 +73,7 @@ def _count_calls(reply: ModelReply, context: Context) -> None:
 
 
 def _delta_writer(writer: Any, earlier: list[AIMessage]) -> Any:
-    """Stream deltas as custom events; a step's first content (reasoning) after earlier
+    """Stream deltas as the turn's events; a step's first content (reasoning) after earlier
     content (reasoning) in the same turn starts with the separator the joined turn has."""
     pending = {kind: step_separator(kind, earlier) for kind in ("content", "reasoning")}
 

@@ -76,7 +76,7 @@ async def _stream(
     include_usage = bool(request.stream_options and request.stream_options.include_usage)
     model = plan.context.model or services.settings.llm_model
     writer = ChunkWriter(model, include_usage, request.tool_activity)
-    body = sse_events(_replay(buffered, events), writer, plan.start_index, stack)
+    body = sse_events(buffered, events, writer, plan.start_index, stack)
     headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
     return EventSourceResponse(body, headers=headers, sep="\n", ping=15)
 
@@ -88,10 +88,3 @@ async def _until_first_delta(events: Any) -> list[tuple[str, Any]]:
         if mode == "custom":
             break
     return buffered
-
-
-async def _replay(buffered: list[tuple[str, Any]], events: Any) -> Any:
-    for item in buffered:
-        yield item
-    async for item in events:
-        yield item

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -23,8 +24,10 @@ START_TIMEOUT = float(os.environ.get("TEST_SERVICE_START_TIMEOUT", "180"))
 class Service:
     """One `oss-agent serve` process; restartable with the same settings."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, args: Sequence[str] = ()) -> None:
         self.port = free_port()
+        self.args = list(args)
+        """Options after `oss-agent serve` (e.g. `--workers 2`)."""
         self.env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",  # a start that fails shows everything printed so far
@@ -52,7 +55,7 @@ class Service:
     def start(self, timeout: float = START_TIMEOUT) -> Service:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [OSS_AGENT, "serve"],
+                [OSS_AGENT, "serve", *self.args],
                 cwd=self.cwd,
                 env=self.env,
                 stdout=log,

@@ -1,0 +1,71 @@
+"""`oss-agent serve --workers N`: several worker processes on one port, only on Postgres."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+
+import psutil
+import pytest
+
+from tests.integration.conftest import service_env
+from tests.integration.service import OSS_AGENT, Service
+from tests.integration.test_postgres import POSTGRES_URL, scratch_database, unreachable
+from tests.upstream_sim.fixtures import SimServer
+
+
+def test_workers_on_sqlite_are_refused(tmp_path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    result = subprocess.run(
+        [OSS_AGENT, "serve", "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--workers" in result.stderr and "postgresql://" in result.stderr
+
+
+@pytest.fixture
+def database() -> Iterator[str]:
+    if (why := unreachable(POSTGRES_URL)) is not None:
+        pytest.skip(f"no PostgreSQL at TEST_POSTGRES_URL: {why}")
+    with scratch_database(POSTGRES_URL) as url:
+        yield url
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(480)
+def test_two_workers_serve_one_session(sim: SimServer, database: str, tmp_path) -> None:
+    env = service_env(sim.base_url, tmp_path, DATABASE_URL=database)
+    service = Service(env, tmp_path, args=["--workers", "2"]).start()
+    try:
+        assert service.process is not None
+        workers = psutil.Process(service.process.pid).children(recursive=True)
+        assert len([w for w in workers if "python" in w.name().lower()]) >= 2
+        sim.control.script({"content": "first answer"}, {"content": "second answer"})
+        client = service.client()
+        messages = [{"role": "user", "content": "one"}]
+        first = client.chat.completions.with_raw_response.create(model="m", messages=messages)
+        session = first.headers["x-session-id"]
+        second = client.chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": "two"}],
+            extra_headers={"X-Session-ID": session},
+            stream=True,
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in second if c.choices)
+        assert first.parse().choices[0].message.content == "first answer"
+        assert text == "second answer"
+        stored = service.http().get(f"/v1/sessions/{session}").json()
+        assert [m["content"] for m in stored["messages"]][-4:] == [
+            "one",
+            "first answer",
+            "two",
+            "second answer",
+        ]
+    finally:
+        service.stop()
