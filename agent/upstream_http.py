@@ -171,7 +171,9 @@ async def _opened(
             )
         yield response
     finally:
-        await response.aclose()
+        # shielded: a second cancellation (the graph's own, after ours) must not cut the
+        # close short and leave the upstream generating into an open connection
+        await asyncio.shield(response.aclose())
 
 
 def _json(data: bytes | str) -> Any:

@@ -21,7 +21,6 @@ from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions
 from graph.approval import pending_approvals
 from graph.context import Context
-from graph.events import stream_with_events
 from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import (
     TurnOutcome,
@@ -180,11 +179,7 @@ async def _guarded(
 def _turn_items(
     graph: Any, plan: TurnPlan, config: dict[str, Any], modes: list[str]
 ) -> AsyncIterator[tuple[str, Any]]:
-    """The graph's stream; with "custom" (deltas, tool activity), those come over the turn's
-    own event channel instead of LangGraph's stream machinery (cheaper per token). The turn
-    is saved once, when the run exits (graph/turn_saver.py)."""
-    if "custom" in modes:
-        return stream_with_events(graph, plan.graph_input, config, plan.context, durability="exit")
+    """The graph's stream; the turn is saved once, when the run exits (graph/turn_saver.py)."""
     return graph.astream(
         plan.graph_input, config, context=plan.context, stream_mode=modes, durability="exit"
     )

@@ -34,7 +34,7 @@ from bench.matrix_targets import Target
 from tests.integration.test_postgres import scratch_database
 
 Samples = dict[str, dict[str, list[float]]]
-OTHER_BENCHES = {"startup": ["--rounds", "3"], "session_growth": []}
+OTHER_BENCHES = {"session_growth": ["--rounds", "5"], "startup": ["--rounds", "3"]}
 """Other bench modules `--also` can run after the matrix, with their arguments."""
 
 
@@ -53,7 +53,11 @@ def parse_args() -> argparse.Namespace:
         "--compare", help="add oss-agent run from this source tree (e.g. `git archive` of a commit)"
     )
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
-    parser.add_argument("--also", default="", help=f"then run: {', '.join(OTHER_BENCHES)}")
+    parser.add_argument(
+        "--also",
+        default=None,
+        help=f"then run these (default: {','.join(OTHER_BENCHES)}; none with --quick)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.samples, args.streams, args.tokens = 1, 2, 4, 20
@@ -152,7 +156,9 @@ def main() -> None:
         f"{args.tokens_per_second:g} tok/s; medians\n"
     )
     print(table(results, args.streams, args.tokens_per_second))
-    run_others(args.also)
+    run_others(
+        args.also if args.also is not None else "" if args.quick else ",".join(OTHER_BENCHES)
+    )
 
 
 if __name__ == "__main__":

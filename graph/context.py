@@ -36,9 +36,6 @@ class Context:
     """Whether the upstream is asked to stream."""
     upstream_fields: dict[str, Any] = field(default_factory=dict)
     """Other request fields for the model server (response_format, seed, top_k, ...)."""
-    events: Any = field(default=None, repr=False, compare=False)
-    """Set by the API only: the turn's event channel (graph.events.TurnEvents); unset, the
-    nodes' events go to LangGraph's "custom" stream (Studio)."""
 
     @property
     def client_tool_names(self) -> set[str]:

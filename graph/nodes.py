@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage
+from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.messages import REASONING
@@ -16,7 +17,6 @@ from agent.toolcalls import ToolCall
 from agent.upstream import ModelCall
 from graph.context import Context
 from graph.deps import AgentDeps
-from graph.events import event_writer
 from graph.history_budget import fit_call
 from graph.prompts import STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
@@ -40,7 +40,7 @@ async def start_turn(state: State) -> dict[str, Any]:
 async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
     """Ask the model for the next step and record its reply."""
     steps = state.get("steps", 0)
-    on_delta = _delta_writer(event_writer(runtime.context), _turn_replies(state))
+    on_delta = _delta_writer(get_stream_writer(), _turn_replies(state))
     if steps >= deps.settings.max_steps:
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
         on_delta("content", text)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from langchain_core.messages import ToolMessage
+from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.messages import server_tool_message
@@ -14,7 +15,6 @@ from agent.settings import Settings
 from graph.approval import ask_approval, needs_approval, refused
 from graph.context import Context
 from graph.deps import AgentDeps
-from graph.events import event_writer
 from graph.prompts import NOT_RUN_MESSAGE, OVER_CAP_MESSAGE
 from graph.state import State
 from graph.tool_activity import watched
@@ -53,7 +53,7 @@ async def _run_calls(
         and needs_approval(call["name"], deps.settings.tools_require_approval)
     ]
     decisions = ask_approval(risky)
-    write = event_writer(runtime.context)
+    write = get_stream_writer()
     jobs = [
         watched(
             write,
