@@ -1,4 +1,4 @@
-"""The streaming hot path's pieces: pre-rendered text chunks and the turn's event channel."""
+"""The streaming hot path's pieces: pre-rendered text chunks."""
 
 from __future__ import annotations
 
