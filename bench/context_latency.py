@@ -11,32 +11,20 @@ and its ratio to 10 messages from the same run.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from tests.integration.conftest import service_env
 from tests.integration.service import Service
-from tests.upstream_sim.fixtures import free_port, start_process
+from tests.upstream_sim.fixtures import running_simulator
 
 SIZES = (10, 100, 1000)
 FILLER = "a sentence of ordinary length to stand for a message in a long chat"
-
-
-@contextlib.contextmanager
-def simulator() -> Iterator[str]:
-    port = free_port()
-    root = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "tests.upstream_sim", "--host", "127.0.0.1", "--port", str(port)]
-    with start_process(cmd, None, f"{root}/health"):
-        yield f"{root}/v1"
 
 
 def history(size: int) -> list[dict[str, str]]:
@@ -75,8 +63,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--window", type=int, default=8192)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, simulator() as sim:
-        env = service_env(sim, Path(tmp), CONTEXT_WINDOW=str(args.window), LLM_TIMEOUT="120")
+    with tempfile.TemporaryDirectory() as tmp, running_simulator() as sim:
+        env = service_env(
+            sim.base_url, Path(tmp), CONTEXT_WINDOW=str(args.window), LLM_TIMEOUT="120"
+        )
         svc = Service(env, Path(tmp)).start(timeout=120)
         try:
             times = measure(svc.url, args.rounds)

@@ -26,10 +26,11 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.context_latency import simulator, timed_turn
+from bench.context_latency import timed_turn
 from tests.integration.conftest import service_env
 from tests.integration.service import Service
 from tests.integration.test_postgres import POSTGRES_URL, scratch_database, unreachable
+from tests.upstream_sim.fixtures import running_simulator
 
 SIZES = (10, 100, 1000)
 WINDOW = "1000000"  # no trimming: every stored message goes to the model
@@ -125,12 +126,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--stores", default="sqlite,postgres")
     args = parser.parse_args()
-    with simulator() as sim:
+    with running_simulator() as sim:
         for name in args.stores.split(","):
             if name == "postgres" and (reason := unreachable(POSTGRES_URL)):
                 print(f"\npostgres: skipped ({reason})")
                 continue
-            run(name, sim, args.rounds)
+            run(name, sim.base_url, args.rounds)
 
 
 if __name__ == "__main__":

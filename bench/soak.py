@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +28,7 @@ import httpx
 
 from tests.integration.conftest import service_env
 from tests.integration.service import Service
-from tests.upstream_sim.fixtures import free_port, start_process
+from tests.upstream_sim.fixtures import running_simulator
 
 TURN_TIMEOUT = 60.0
 SAMPLE_EVERY = 5.0
@@ -56,15 +54,6 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for process {pid}")
-
-
-@contextlib.contextmanager
-def simulator() -> Iterator[str]:
-    port = free_port()
-    root = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "tests.upstream_sim", "--host", "127.0.0.1", "--port", str(port)]
-    with start_process(cmd, None, f"{root}/health"):
-        yield f"{root}/v1"
 
 
 async def one_turn(client: httpx.AsyncClient, session: str | None, text: str, stream: bool):
@@ -151,13 +140,13 @@ async def soak(url: str, pid: int, sessions: int, seconds: float) -> dict:
 
 
 def run(sessions: int, seconds: float) -> dict:
-    with tempfile.TemporaryDirectory(prefix="soak-") as tmp, simulator() as sim_url:
+    with tempfile.TemporaryDirectory(prefix="soak-") as tmp, running_simulator() as sim:
         settings = {
             "MAX_QUEUED_TURNS": str(sessions),
             "QUEUE_TIMEOUT": str(TURN_TIMEOUT),
             "LLM_TIMEOUT": str(TURN_TIMEOUT),
         }
-        service = Service(service_env(sim_url, Path(tmp), **settings), Path(tmp))
+        service = Service(service_env(sim.base_url, Path(tmp), **settings), Path(tmp))
         service.start()
         try:
             result = asyncio.run(soak(service.url, service.process.pid, sessions, seconds))

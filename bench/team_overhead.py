@@ -16,32 +16,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 
 from tests.integration.conftest import service_env
 from tests.integration.service import Service
-from tests.upstream_sim.fixtures import free_port, start_process
+from tests.upstream_sim.fixtures import running_simulator
 
 MODEL = "gpt-oss-20b"
-
-
-@contextlib.contextmanager
-def simulator() -> Iterator[str]:
-    port = free_port()
-    root = f"http://127.0.0.1:{port}"
-    cmd = [sys.executable, "-m", "tests.upstream_sim", "--host", "127.0.0.1", "--port", str(port)]
-    with start_process(cmd, None, f"{root}/health"):
-        yield f"{root}/v1"
 
 
 def services(workdir: Path, a: str, b: str) -> dict[str, Service]:
@@ -98,8 +86,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--turns", type=int, default=64)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp, simulator() as a, simulator() as b:
-        running = services(Path(tmp), a, b)
+    with tempfile.TemporaryDirectory() as tmp, running_simulator() as a, running_simulator() as b:
+        running = services(Path(tmp), a.base_url, b.base_url)
         try:
             for svc in running.values():
                 svc.start(timeout=120)

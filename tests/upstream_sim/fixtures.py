@@ -107,18 +107,25 @@ def _stop(popen: subprocess.Popen[bytes]) -> None:
         popen.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def sim_server() -> Iterator[SimServer]:
-    """One simulator process (vllm flavor) for the whole test session."""
+@contextlib.contextmanager
+def running_simulator(timeout: float = 30) -> Iterator[SimServer]:
+    """A simulator process (vllm flavor) on a free loopback port, stopped on exit."""
     port = free_port()
     root = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "tests.upstream_sim", "--host", "127.0.0.1", "--port", str(port)]
-    with start_process(cmd, None, f"{root}/health", timeout=30) as process:
+    with start_process(cmd, None, f"{root}/health", timeout=timeout) as process:
         control = SimControl(root)
         try:
             yield SimServer(base_url=f"{root}/v1", control=control, process=process)
         finally:
             control.close()
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[SimServer]:
+    """One simulator process for the whole test session."""
+    with running_simulator() as server:
+        yield server
 
 
 @pytest.fixture
