@@ -6,6 +6,7 @@ Every field maps to the upper-case environment variable of the same name, e.g.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -305,6 +306,14 @@ def mask_url_password(url: str) -> str:
     creds, at, host = rest.rpartition("@")
     user, colon, _ = creds.partition(":")
     return f"{scheme}://{user}{':****' if colon else ''}{at}{host}"
+
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s@/]+@", re.IGNORECASE)
+
+
+def mask_url_passwords_in(text: str) -> str:
+    """`text` with the password of every URL in it hidden (log lines, error messages)."""
+    return _URL_PASSWORD.sub(r"\1:****@", text)
 
 
 def describe_errors(error: ValidationError) -> list[str]:

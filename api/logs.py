@@ -18,11 +18,10 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent.settings import LogFormat
+from agent.settings import LogFormat, mask_url_passwords_in
 
 REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTED_ID = re.compile(r"[\x21-\x7e]{1,128}")  # printable, no spaces: safe in logs
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+):[^\s@/]+@", re.IGNORECASE)
 _request_fields: ContextVar[dict[str, Any] | None] = ContextVar("request_fields", default=None)
 access_logger = logging.getLogger("oss_agent.access")
 
@@ -40,7 +39,7 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Always keeps the record; only rewrites it."""
         message = record.getMessage()
-        masked = _URL_PASSWORD.sub(r"\1:****@", message)
+        masked = mask_url_passwords_in(message)
         if masked != message or record.args:
             record.msg, record.args = masked, None
         record.__dict__.pop("color_message", None)  # uvicorn's copy with terminal colours

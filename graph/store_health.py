@@ -6,18 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from agent.errors import AgentError
+from agent.settings import mask_url_passwords_in
 
 logger = logging.getLogger(__name__)
 
 READ_TIMEOUT = 3.0  # seconds /ready waits for its read through the checkpointer
 UNREACHABLE = "the database server does not answer"
-_URL_PASSWORD = re.compile(r"(\w://[^/\s:@]*:)[^@\s]*@")
 
 
 def database_unavailable(reason: str) -> AgentError:
@@ -32,7 +31,7 @@ def database_unavailable(reason: str) -> AgentError:
 def describe(exc: BaseException) -> str:
     """A failure in one line, passwords masked (never sent to callers without a key)."""
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return _URL_PASSWORD.sub(r"\1****@", f"{type(exc).__name__}: {text}")
+    return mask_url_passwords_in(f"{type(exc).__name__}: {text}")
 
 
 class StoreHealth:
