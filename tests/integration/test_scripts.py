@@ -72,13 +72,16 @@ def test_serve_script_starts_the_service(tmp_path: Path) -> None:
 
 
 def test_kill_on_the_serve_script_pid_stops_the_service(tmp_path: Path) -> None:
-    """`kill PID` (SIGTERM to the script's own PID only, not its group) frees the port and
-    the SQLite lock: a second start on the same port and database works."""
+    """`./scripts/serve.sh --demo`, then `kill PID` (SIGTERM to the script's own PID only,
+    not its group) frees the port and the SQLite lock: a second start on the same port and
+    database works."""
     port = free_port()
     env, log = serve_env(tmp_path, port), tmp_path / "serve.log"
-    first = start_serve_script(env, log)
+    first = start_serve_script(env, log, "--demo")
     try:
         _wait_for_health(first, port, log)
+        ready = httpx.get(f"http://127.0.0.1:{port}/ready", timeout=30).json()
+        assert "demo model" in ready["demo"]
         os.kill(first.pid, signal.SIGTERM)
         # uvicorn shuts down, then re-raises the signal: 128 + SIGTERM from uv
         assert first.wait(60) == 128 + signal.SIGTERM, log.read_text(errors="replace")
