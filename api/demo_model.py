@@ -23,6 +23,7 @@ TRY_THIS = 'Try "what is 6*7" (the calculator tool) or "what time is it" (the cl
 
 # An arithmetic expression: numbers joined by operators, brackets allowed ("6*7", "(2+3)^2").
 _ARITHMETIC = re.compile(r"[\d(][\d\s.()]*(?:[-+*/^%][\s(]*[\d.][\d\s.()]*)+")
+QUESTION_CHARS = 500  # the regexes read only this much (a 1 MB message must not stall them)
 _TIME_WORDS = re.compile(r"\b(time|clock|date|today|day is it)\b", re.IGNORECASE)
 
 
@@ -43,7 +44,8 @@ class Reply:
 
 def reply_to(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> Reply:
     """The demo model's next turn for a chat request's `messages` and `tools`."""
-    offered = [t.get("function", {}).get("name", "") for t in tools or []]
+    offered = [t.get("function", {}).get("name", "") for t in tools or [] if isinstance(t, dict)]
+    messages = [m for m in messages if isinstance(m, dict)]
     last = messages[-1] if messages else {}
     if last.get("role") == "tool":
         return _after_tool(messages, last)
@@ -60,6 +62,7 @@ def text_of(content: Any) -> str:
 
 
 def _answer(question: str, offered: list[str]) -> Reply:
+    question = question[:QUESTION_CHARS]
     quoted = json.dumps(question.strip()[:200], ensure_ascii=False)
     expression = _ARITHMETIC.search(question)
     if expression and any(ch.isdigit() for ch in expression.group()):

@@ -53,3 +53,12 @@ def test_the_answer_after_a_tool_uses_its_result() -> None:
         {"role": "tool", "tool_call_id": "c1", "content": "42"},
     ]
     assert reply_to(messages, TOOLS).content == "6*7 = 42"
+
+
+def test_a_huge_message_is_answered_from_its_beginning() -> None:
+    reply = ask("1 " * 500_000 + "+ 1")  # no operator in the part that is read
+    assert reply.call is None and "demo model" in reply.content
+
+
+def test_odd_requests_get_an_answer_not_an_error() -> None:
+    assert "demo model" in reply_to(["not a message", {"role": "user"}], ["odd"]).content
