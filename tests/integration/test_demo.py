@@ -4,12 +4,13 @@ sessions, /ready)."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from tests.integration.conftest import service_env
-from tests.integration.service import Service
+from tests.integration.service import OSS_AGENT, Service
 from tests.upstream_sim.fixtures import free_port
 
 
@@ -89,3 +90,15 @@ def test_a_session_keeps_the_demo_turns(demo: Service) -> None:
     assert "demo model" in second.json()["choices"][0]["message"]["content"]
     roles = [m["role"] for m in history]
     assert roles == ["user", "assistant", "tool", "assistant", "user", "assistant"]
+
+
+def test_oss_agent_chat_against_the_demo(demo: Service) -> None:
+    result = subprocess.run(
+        [OSS_AGENT, "chat", "--url", demo.url],
+        input="what is 6*7\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "6*7 = 42\n"
