@@ -135,10 +135,13 @@ def check_port(settings: Settings, running: RunningService | None = None) -> Fin
 
 def _service_finding(running: RunningService) -> Finding:
     name = "oss-agent service"
+    where = f"already running at {running.url}"
+    if running.details.get("demo"):
+        where += " in demo mode (its answers come from the built-in demo model)"
     if running.ready:
-        return Finding(name, True, f"already running at {running.url}; its /ready: ready")
+        return Finding(name, True, f"{where}; its /ready: ready")
     problems = "; ".join(running.problems()) or "not ready (a client key shows why)"
-    detail = f"already running at {running.url}; its /ready: {problems}"
+    detail = f"{where}; its /ready: {problems}"
     return Finding(name, False, detail, f"see {running.url}/ready and the service's log")
 
 

@@ -178,3 +178,14 @@ def test_a_sqlite_file_held_by_a_service_on_another_port(
         result.stdout
     )
     assert "ok   port free" in result.stdout
+
+
+def test_beside_a_demo_service_it_says_demo_mode(sim: SimServer, tmp_path: Path) -> None:
+    svc = Service(service_env(sim.base_url, tmp_path), tmp_path, args=["--demo"]).start()
+    try:
+        sim.control.script(NATIVE_CALL)
+        result = doctor(sim, tmp_path, API_PORT=str(svc.port))
+    finally:
+        svc.stop()
+    said = " ".join(result.stdout.split())
+    assert f"ok oss-agent service: already running at {svc.url} in demo mode" in said, said
