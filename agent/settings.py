@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ToolCallMode(StrEnum):
-    """How tool calls are obtained from the upstream (see README, "Tool-call modes")."""
+    """How tool calls are obtained from the upstream (see docs/tool-call-modes.md)."""
 
     AUTO = "auto"
     NATIVE = "native"
@@ -262,7 +262,7 @@ class Settings(BaseSettings):
         " message to the model",
     )
 
-    # Request limits (README "Limits"): each refusal names its setting
+    # Request limits (docs/errors.md, "Limits"): each refusal names its setting
     max_request_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="request body bytes before 413"
     )
