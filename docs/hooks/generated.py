@@ -29,11 +29,12 @@ def render(name: str) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text fit for one Markdown table cell: one line, `|` escaped, and `<` `>` shown as
-    written outside code spans (`<API_KEY>` is not an HTML tag)."""
-    spans = " ".join(text.split()).replace("|", "\\|").split("`")
+    """Text fit for one Markdown table cell, shown as written: one line, and outside code
+    spans Markdown's punctuation escaped and `&` `<` `>` as entities (`<API_KEY>` is no tag)."""
+    spans = " ".join(text.split()).split("`")
     for i in range(0, len(spans), 2):
-        spans[i] = spans[i].replace("<", "&lt;").replace(">", "&gt;")
+        spans[i] = re.sub(r"([\\|*_\[\]!#+\-.{}()])", r"\\\1", spans[i])
+        spans[i] = spans[i].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return "`".join(spans)
 
 
