@@ -60,3 +60,32 @@ def test_imports_flow_one_way(layer: str) -> None:
     later = set(LAYERS[LAYERS.index(layer) + 1 :])
     for path in (REPO / layer).rglob("*.py"):
         assert not (_imports(path) & later), f"{path.relative_to(REPO)} imports {later}"
+
+
+def _default_tables() -> list[tuple[str, str, str]]:
+    """(page, variable, default cell) of every docs table headed `| ... | default | ...`."""
+    rows = []
+    for page in sorted((REPO / "docs").glob("*.md")):
+        for table in re.findall(
+            r"^\| \w+ \| default \|.*?(?=^[^|]|\Z)", page.read_text(), re.M | re.S
+        ):
+            for name, default in re.findall(r"^\| `(\w+)` \| ([^|]+) \|", table, re.M):
+                rows.append((page.name, name, default.strip()))
+    return rows
+
+
+def test_hand_written_setting_tables_give_the_code_defaults() -> None:
+    """The pages' own tables of settings (limits, the turn queue, Docker's) say the defaults
+    agent/settings.py has; the generated configuration table cannot differ."""
+    fields = Settings.model_fields
+    checked = 0
+    for page, name, cell in _default_tables():
+        field = fields.get(name.lower())
+        if field is None:
+            continue  # a Docker Compose variable, not a setting of the service
+        value = field.get_default(call_default_factory=True)
+        shown = "unset" if value is None else f"`{getattr(value, 'value', value)}`"
+        shown = shown.replace(".0`", "`") if isinstance(value, float) else shown
+        assert cell.split(" (")[0] == shown, f"{page}: {name.upper()} says {cell}, code {shown}"
+        checked += 1
+    assert checked >= 8  # errors.md's limits, team.md's queue, docker.md's API_KEY and API_PORT
