@@ -66,7 +66,7 @@ build_venv() {
     echo "engine: cannot install: no $TORCH_PIN wheel on pip's find-links" \
       "(PIP_FIND_LINKS=${PIP_FIND_LINKS:-unset}, plus pip's config files; checked with $py)." \
       "Get it from PyTorch's CPU wheel index (see PyTorch's install page) into a folder" \
-      "and set PIP_FIND_LINKS to it (see the testing documentation, 'Testing against a real vLLM')." >&2
+      "and set PIP_FIND_LINKS to it (see docs/engine-tests.md)." >&2
     exit "$NO_TORCH_WHEEL"
   fi
   rm -rf "$VENV"
