@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,23 @@ SESSION_HEADER = "X-Session-ID"
 
 
 class ChatError(Exception):
-    """What the service said went wrong (its OpenAI-shaped error message)."""
+    """What the service said went wrong (its OpenAI-shaped error message), or why it could
+    not be asked."""
+
+
+@contextmanager
+def reaching(url: str) -> Iterator[None]:
+    """Turn a connection failure into a ChatError that names `url` and what to do."""
+    try:
+        yield
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise ChatError(
+            f"no oss-agent service answers at {url} ({exc}). Start it with `oss-agent serve`"
+            " (or `oss-agent serve --demo` to try it without a model server), or point"
+            " --url / OSS_AGENT_URL at the service that runs."
+        ) from None
+    except httpx.TransportError as exc:
+        raise ChatError(f"the connection to {url} failed: {exc}") from None
 
 
 @dataclass
@@ -30,7 +47,8 @@ class ChatClient:
 
     def __init__(self, url: str, key: str | None, timeout: float = 300) -> None:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self.http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout)
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
         self.session: str | None = None
 
     def close(self) -> None:
@@ -38,11 +56,13 @@ class ChatClient:
 
     def sessions(self) -> list[dict[str, Any]]:
         """The caller's sessions, oldest first."""
-        return _checked(self.http.get("/v1/sessions")).json()["data"]
+        with reaching(self.url):
+            return _checked(self.http.get("/v1/sessions")).json()["data"]
 
     def switch(self, session_id: str) -> dict[str, Any]:
         """Continue `session_id` from now on; its history."""
-        history = _checked(self.http.get(f"/v1/sessions/{session_id}")).json()
+        with reaching(self.url):
+            history = _checked(self.http.get(f"/v1/sessions/{session_id}")).json()
         self.session = session_id
         return history
 
@@ -54,7 +74,10 @@ class ChatClient:
             "messages": [{"role": "user", "content": text}],
         }
         headers = {SESSION_HEADER: self.session} if self.session else {}
-        with self.http.stream("POST", "/v1/chat/completions", json=body, headers=headers) as r:
+        with (
+            reaching(self.url),
+            self.http.stream("POST", "/v1/chat/completions", json=body, headers=headers) as r,
+        ):
             if r.status_code != 200:
                 r.read()
                 _checked(r)

@@ -79,11 +79,51 @@ def claim_sqlite_file(settings: Settings) -> None:
         raise typer.Exit(code=2) from None
 
 
+def start_demo_model(settings: Settings) -> Settings:
+    """Start the built-in demo model and return the settings that point the service at it."""
+    from agent.settings import ToolCallMode, UpstreamKind
+    from api.demo_model import DEMO_MODEL_ID
+    from api.demo_server import DemoModelServer
+
+    model = DemoModelServer().start()
+    demo = {
+        "llm_base_url": model.base_url,
+        "llm_model": DEMO_MODEL_ID,
+        "llm_api_key": None,
+        "llm_server": UpstreamKind.VLLM,
+        "llm_backends_file": None,
+        "tool_call_mode": ToolCallMode.AUTO,
+    }
+    return settings.model_copy(update=demo)
+
+
+def print_demo_banner(settings: Settings) -> None:
+    """Say loudly that the answers come from the demo model, and where to chat."""
+    from rich.panel import Panel
+
+    from api.demo_model import DEMO_NOTICE, TRY_THIS
+
+    if settings.log_format is LogFormat.JSON:
+        logging.getLogger("oss_agent").warning(DEMO_NOTICE)
+        return
+    page = f"http://{settings.api_host}:{settings.api_port}/"
+    text = f"{DEMO_NOTICE}\n\nChat page: {page}   {TRY_THIS}\nStop: Ctrl-C, or kill this process."
+    err.print(Panel(text, title="oss-agent DEMO MODE", border_style="bold yellow"), markup=False)
+
+
 @app.command()
 def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="worker processes (more than one needs Postgres)")
     ] = 1,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="try it with no model server: answers come from a built-in demo model"
+            " that reasons, streams and calls the calculator and clock tools",
+        ),
+    ] = False,
 ) -> None:
     """Start the API server (API_HOST:API_PORT)."""
     import uvicorn
@@ -98,11 +138,18 @@ def serve(
             " (sessions in memory or SQLite live in one process)"
         )
         raise typer.Exit(code=2)
+    if workers > 1 and demo:
+        err.print("[bold red]oss-agent: --demo runs one worker process[/]")
+        raise typer.Exit(code=2)
     claim_sqlite_file(settings)
     configure_logging(settings.log_level.value, settings.log_format)
+    if demo:
+        settings = start_demo_model(settings)
     print_banner(settings)
+    if demo:
+        print_demo_banner(settings)
     uvicorn.run(
-        "api.cli:worker_app" if workers > 1 else worker_app(settings),
+        "api.cli:worker_app" if workers > 1 else worker_app(settings, demo=demo),
         factory=workers > 1,
         workers=workers,
         host=settings.api_host,
@@ -114,16 +161,20 @@ def serve(
     )
 
 
-def worker_app(settings: Settings | None = None) -> Any:
+def worker_app(settings: Settings | None = None, demo: bool = False) -> Any:
     """The app of one worker process; a spawned worker reads the settings and sets up its
-    logging itself."""
+    logging itself. With `demo`, /ready and the chat page say the answers come from the demo
+    model."""
     from api.app import create_app
+    from api.demo_model import DEMO_NOTICE
     from api.logs import configure_logging
 
     if settings is None:
         settings = load_settings()
         configure_logging(settings.log_level.value, settings.log_format)
-    return create_app(settings)
+    app = create_app(settings)
+    app.state.demo = DEMO_NOTICE if demo else None
+    return app
 
 
 @app.command()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
 
 from agent.settings import Settings, mask_url_password
 from api.doctor_probe import classify, probe_body
+from api.doctor_service import RunningService, running_service
 
 PROBE_TIMEOUT = 60.0
 
@@ -65,9 +65,11 @@ def _mode_finding(settings: Settings, result) -> Finding:
     return Finding("tool-call mode", False, detail, f"set TOOL_CALL_MODE={result.fits[0]}")
 
 
-def check_database(settings: Settings) -> Finding:
-    """Open the session store the way `serve` does (creating its tables)."""
+def check_database(settings: Settings, running: RunningService | None = None) -> Finding:
+    """Open the session store the way `serve` does (creating its tables); a SQLite file that
+    the running service holds is checked through that service's /ready."""
     from graph.checkpoint import open_store
+    from graph.sqlite_lock import SqliteInUse
 
     async def open_it() -> None:
         async with open_store(settings.database_url, 10.0, 1):
@@ -75,6 +77,11 @@ def check_database(settings: Settings) -> Finding:
 
     try:
         asyncio.run(open_it())
+    except SqliteInUse as exc:
+        if running is None:
+            fix = "stop the other oss-agent process, or give this one its own DATABASE_URL"
+            return Finding("database", False, str(exc), fix)
+        return _held_by_service(running)
     except Exception as exc:
         fix = "point DATABASE_URL at a writable file (sqlite:///PATH) or a reachable Postgres"
         return Finding("database writable", False, f"{type(exc).__name__}: {exc}", fix)
@@ -100,8 +107,21 @@ def check_mcp_servers(settings: Settings) -> list[Finding]:
     return found
 
 
-def check_port(settings: Settings) -> Finding:
-    """Whether `serve` could bind API_HOST:API_PORT."""
+def _held_by_service(running: RunningService) -> Finding:
+    problem = [p for p in running.problems() if p.startswith("database:")]
+    if problem:
+        return Finding("database", False, f"the service at {running.url}: {problem[0]}",
+                       "see the service's log; restart it once the database is back")  # fmt: skip
+    state = "ready" if running.ready else "up"
+    detail = f"in use by the oss-agent service running at {running.url} ({state})"
+    return Finding("database", True, detail)
+
+
+def check_port(settings: Settings, running: RunningService | None = None) -> Finding:
+    """Whether `serve` could bind API_HOST:API_PORT; when oss-agent already runs there, how
+    that service is (its /ready)."""
+    if running is not None:
+        return _service_finding(running)
     with socket.socket() as sock:
         try:
             sock.bind((settings.api_host, settings.api_port))
@@ -113,18 +133,25 @@ def check_port(settings: Settings) -> Finding:
     return Finding("port free", True, f"{settings.api_host}:{settings.api_port}")
 
 
-CHECKS: list[Callable[[Settings], Finding | list[Finding]]] = [
-    check_model_server,
-    check_database,
-    check_mcp_servers,
-    check_port,
-]
+def _service_finding(running: RunningService) -> Finding:
+    name = "oss-agent service"
+    where = f"already running at {running.url}"
+    if running.details.get("demo"):
+        where += " in demo mode (its answers come from the built-in demo model)"
+    if running.ready:
+        return Finding(name, True, f"{where}; its /ready: ready")
+    problems = "; ".join(running.problems()) or "not ready (a client key shows why)"
+    detail = f"{where}; its /ready: {problems}"
+    return Finding(name, False, detail, f"see {running.url}/ready and the service's log")
 
 
 def diagnose(settings: Settings) -> list[Finding]:
-    """Every finding, in the order a new user would fix them."""
-    findings: list[Finding] = []
-    for check in CHECKS:
-        result = check(settings)
-        findings.extend(result if isinstance(result, list) else [result])
-    return findings
+    """Every finding, in the order a new user would fix them. When the service already runs
+    on API_HOST:API_PORT, the port and a SQLite file it holds are checked through it."""
+    running = running_service(settings)
+    return [
+        *check_model_server(settings),
+        check_database(settings, running),
+        *check_mcp_servers(settings),
+        check_port(settings, running),
+    ]

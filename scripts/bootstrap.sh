@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Make sure uv is available and the project's environment matches uv.lock.
-# Sourced by serve.sh and test.sh; defines `uv_run`.
+# Sourced by serve.sh and test.sh; defines UV_RUN, the command prefix that runs in the
+# project's environment. Callers `exec "${UV_RUN[@]}" ...`: uv forwards SIGTERM and SIGINT to
+# its child, so `kill` on the script's PID stops what it started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,4 +22,4 @@ fi
 # module from source, which costs about 2 s of CPU under PYTHONDONTWRITEBYTECODE=1.
 "${UV[@]}" sync --locked --quiet --compile-bytecode
 
-uv_run() { "${UV[@]}" run --locked --no-sync "$@"; }
+UV_RUN=("${UV[@]}" run --locked --no-sync)

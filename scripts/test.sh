@@ -6,4 +6,4 @@ source "$(dirname "$0")/bootstrap.sh"
 if [ "$(id -u)" = 0 ] && [ "${INSTALL_COMPOSE:-1}" != 0 ] && [ -f scripts/install-compose.sh ]; then
   bash scripts/install-compose.sh >/dev/null || echo "warning: docker compose CLI not installed" >&2
 fi
-uv_run pytest "$@"
+exec "${UV_RUN[@]}" pytest "$@"

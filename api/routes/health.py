@@ -36,8 +36,10 @@ async def ready(
     database error, the tool sources and the turn queue."""
     readiness = await services.readiness.current(services)
     status_code = 200 if readiness.ok else 503
+    # `oss-agent serve --demo`: everyone (the chat page too) learns the answers are scripted
+    demo = {"demo": notice} if (notice := getattr(request.app.state, "demo", None)) else {}
     if not _admitted(request, authorization):
-        return JSONResponse({"status": "ok" if readiness.ok else "not ready"}, status_code)
+        return JSONResponse({"status": "ok" if readiness.ok else "not ready", **demo}, status_code)
     sources = [
         {"name": s.name, "ok": s.ok, "error": s.error, "tools": s.tool_count}
         for s in services.tools.sources.values()
@@ -47,6 +49,7 @@ async def ready(
         **readiness.details,
         "tool_sources": sources,
         "queue": services.limiter.status(),
+        **demo,
     }
     return JSONResponse(body, status_code)
 

@@ -92,6 +92,13 @@ function renderHistory(messages) {
   }
 }
 
+// `oss-agent serve --demo`: /ready carries the demo notice, shown above the chat.
+async function showDemoBanner() {
+  const ready = await fetch("/ready", { headers: headers() }).then((r) => r.json()).catch(() => ({}));
+  $("demo-banner").textContent = ready.demo || "";
+  $("demo-banner").hidden = !ready.demo;
+}
+
 async function loadModels() {
   const models = await (await api("/v1/models")).json();
   $("model").replaceChildren(...models.data.map((m) => element("option", null, m.id)));
@@ -253,6 +260,7 @@ async function start() {
       $("composer").requestSubmit();
     }
   });
+  showDemoBanner();
   await run(() => Promise.all([loadModels(), loadSessions()]));
 }
 

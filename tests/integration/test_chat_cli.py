@@ -43,11 +43,14 @@ def test_piped_question_gives_only_the_answer_on_stdout(service: Service, sim: S
     assert sim.control.bodies()[0]["messages"][-1]["content"] == "What is 6*7?"
 
 
-def test_piped_question_to_no_service_fails_with_a_message() -> None:
-    result = piped(f"http://127.0.0.1:{free_port()}", "hello")
+def test_piped_question_to_no_service_names_the_url_and_what_to_do() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = piped(url, "hello")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert "oss-agent chat:" in result.stderr
+    said = " ".join(result.stderr.split())  # rich wraps long lines
+    assert f"oss-agent chat: no oss-agent service answers at {url}" in said
+    assert "Start it with `oss-agent serve`" in said and "OSS_AGENT_URL" in said
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,13 @@ import json
 import os
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.integration.service import OSS_AGENT
+from tests.integration.conftest import service_env
+from tests.integration.service import OSS_AGENT, Service
 from tests.mcp_servers.harness import stdio_entry
 from tests.upstream_sim.fixtures import SimServer, free_port
 
@@ -122,3 +124,68 @@ def test_bad_settings(sim: SimServer, tmp_path: Path) -> None:
     result = doctor(sim, tmp_path, API_PORT="eighty")
     assert result.returncode == 1
     assert "FAIL settings" in result.stdout and "API_PORT" in result.stdout
+
+
+@pytest.fixture
+def running(sim: SimServer, tmp_path: Path) -> Iterator[Service]:
+    """The service of the same settings (its SQLite file in tmp_path), already running."""
+    svc = Service(service_env(sim.base_url, tmp_path, API_KEYS="k-doctor"), tmp_path).start()
+    yield svc
+    svc.stop()
+
+
+def test_beside_the_running_service_it_asks_the_service(
+    sim: SimServer, tmp_path: Path, running: Service
+) -> None:
+    sim.control.script(NATIVE_CALL)
+    result = doctor(sim, tmp_path, API_PORT=str(running.port), API_KEYS="k-doctor")
+    assert result.returncode == 0, result.stdout + result.stderr
+    here = f"http://127.0.0.1:{running.port}"
+    assert f"ok   database: in use by the oss-agent service running at {here} (ready)" in (
+        result.stdout
+    )
+    assert f"ok   oss-agent service: already running at {here}; its /ready: ready" in (
+        result.stdout
+    )
+    assert "port free" not in result.stdout and "database writable" not in result.stdout
+
+
+def test_beside_a_service_that_is_not_ready_it_says_why(tmp_path: Path, sim: SimServer) -> None:
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    env = service_env(down, tmp_path, API_KEYS="k-doctor")
+    svc = Service(env, tmp_path).start()
+    try:
+        result = doctor(
+            sim, tmp_path, API_PORT=str(svc.port), API_KEYS="k-doctor", LLM_BASE_URL=down
+        )
+    finally:
+        svc.stop()
+    assert result.returncode == 1
+    assert (
+        f"FAIL oss-agent service: already running at {svc.url}; its /ready: model server {down}"
+        in (" ".join(result.stdout.split()))
+    )
+    assert f"fix: see {svc.url}/ready and the service's log" in result.stdout
+
+
+def test_a_sqlite_file_held_by_a_service_on_another_port(
+    sim: SimServer, tmp_path: Path, running: Service
+) -> None:
+    result = doctor(sim, tmp_path)  # its own free API_PORT, the running service's database
+    assert result.returncode == 1
+    assert "FAIL database: the session database" in result.stdout
+    assert "fix: stop the other oss-agent process, or give this one its own DATABASE_URL" in (
+        result.stdout
+    )
+    assert "ok   port free" in result.stdout
+
+
+def test_beside_a_demo_service_it_says_demo_mode(sim: SimServer, tmp_path: Path) -> None:
+    svc = Service(service_env(sim.base_url, tmp_path), tmp_path, args=["--demo"]).start()
+    try:
+        sim.control.script(NATIVE_CALL)
+        result = doctor(sim, tmp_path, API_PORT=str(svc.port))
+    finally:
+        svc.stop()
+    said = " ".join(result.stdout.split())
+    assert f"ok oss-agent service: already running at {svc.url} in demo mode" in said, said
