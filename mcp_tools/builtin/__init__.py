@@ -2,6 +2,7 @@
 
 `builtin_tools(settings)` builds the tools of the enabled groups; `BUILTIN_GROUPS` lists
 which tool names each group provides (write_file only when TOOLS_FILES_WRITE is true).
+gpt-oss's own tools come from BUILTIN_TOOLS instead (`GPT_OSS_TOOL_GROUPS`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from langchain_core.tools import BaseTool
 
 from agent.settings import Settings
 
+from .browser import BROWSER_TOOL_NAMES, browser_tools
 from .calculator import calculator_tools
 from .clock import clock_tools
 from .fetch import fetch_tools
@@ -28,11 +30,16 @@ BUILTIN_GROUPS: dict[str, list[str]] = {
     "http_fetch": ["http_fetch"],
 }
 
-__all__ = ["BUILTIN_GROUPS", "builtin_tools"]
+GPT_OSS_TOOL_GROUPS: dict[str, list[str]] = {
+    "browser": BROWSER_TOOL_NAMES,
+}
+
+__all__ = ["BUILTIN_GROUPS", "GPT_OSS_TOOL_GROUPS", "builtin_tools"]
 
 
 def builtin_tools(settings: Settings) -> list[BaseTool]:
-    """The tools of every group in TOOLS_ENABLED, in the order of BUILTIN_GROUPS."""
+    """The tools of every group in TOOLS_ENABLED, in the order of BUILTIN_GROUPS, then
+    gpt-oss's own tools named in BUILTIN_TOOLS."""
     enabled = set(settings.tools_enabled)
     budget = settings.tool_output_max_chars
     tools: list[BaseTool] = []
@@ -48,6 +55,8 @@ def builtin_tools(settings: Settings) -> list[BaseTool]:
     if "http_fetch" in enabled:
         policy = AddressPolicy.from_allow_list(settings.tools_fetch_allow)
         tools += fetch_tools(policy, settings.tools_fetch_max_bytes, budget)
+    if "browser" in settings.builtin_tools:
+        tools += browser_tools(settings)
     return tools
 
 
