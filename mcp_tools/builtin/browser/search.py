@@ -68,7 +68,10 @@ class SearxngSearcher:
         try:
             results = response.json().get("results") or []
         except (ValueError, AttributeError):
-            raise ToolException("the search service (SearXNG) did not answer with JSON") from None
+            raise ToolException(
+                "the search service (SearXNG) did not answer with JSON; its settings.yml must"
+                " list `json` under search.formats"
+            ) from None
         return [
             SearchResult(str(r.get("title") or ""), str(r["url"]), str(r.get("content") or ""))
             for r in results[:count]
