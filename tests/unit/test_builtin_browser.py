@@ -276,3 +276,10 @@ def test_old_pages_let_go_of_their_text_but_stay_citable() -> None:
     assert state.page(KEPT_PAGES + 3).title == f"Page {KEPT_PAGES + 3}"
     kept = [entry for entry in state.stack if isinstance(entry, Page)]
     assert len(kept) == KEPT_PAGES
+
+
+async def test_topn_limits_the_results_and_is_clamped(browser: dict[str, BaseTool]) -> None:
+    one = await browser["browser_search"].ainvoke({"query": "otters", "topn": 1})
+    assert "【0†" in one and "【1†" not in one
+    many = await browser["browser_search"].ainvoke({"query": "otters", "topn": 500})
+    assert "【1†Kelp forests" in many

@@ -27,7 +27,7 @@ FIND_HELP = "Find the lines of the current (or `cursor`) page that contain `patt
 
 class SearchArgs(BaseModel):
     query: str = Field(description="What to search the web for.")
-    topn: int = Field(10, ge=1, le=MAX_RESULTS, description="How many results to list.")
+    topn: int = Field(10, description=f"How many results to list (1 to {MAX_RESULTS}).")
     source: str | None = Field(None, description="Ignored; kept for gpt-oss's signature.")
 
 
@@ -59,7 +59,7 @@ class Browser:
     async def search(self, query: str, topn: int = 10, source: str | None = None) -> str:
         if not query.strip():
             raise ToolException("the query is empty; say what to search for")
-        results = await self.searcher.search(query, topn)
+        results = await self.searcher.search(query, min(max(topn, 1), MAX_RESULTS))
         return self._show(self._state(), results_page(query, results), 0, -1)
 
     async def open(
