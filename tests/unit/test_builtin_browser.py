@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from ddgs.exceptions import DDGSException
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ValidationError
 
@@ -70,6 +71,25 @@ def test_browser_is_off_by_default_and_on_with_builtin_tools(tmp_path) -> None:
 def test_unknown_builtin_tool_is_refused() -> None:
     with pytest.raises(ValidationError, match="unknown gpt-oss tool"):
         Settings(_env_file=None, builtin_tools="browser,shell")
+
+
+async def test_ddgs_failures_are_tool_errors_and_results_are_listed() -> None:
+    """The network part of ddgs is never reached here: its text search is replaced by ones
+    that answer as it does (a list of title/href/body) or fail as it does."""
+
+    def failing(query: str, max_results: int) -> list[dict[str, str]]:
+        raise DDGSException("No results found.")
+
+    def answering(query: str, max_results: int) -> list[dict[str, str]]:
+        hit = {"title": "Otters", "href": "https://otters.example/", "body": "About otters."}
+        return [hit, {"title": "no address"}][:max_results]
+
+    with pytest.raises(ToolException, match=r"the search \(ddgs\) failed: No results found"):
+        await DdgsSearcher(failing).search("otters", 5)
+    found = await DdgsSearcher(answering).search("otters", 5)
+    assert [(r.title, r.url, r.snippet) for r in found] == [
+        ("Otters", "https://otters.example/", "About otters.")
+    ]
 
 
 def test_search_backend_is_chosen_by_the_setting() -> None:

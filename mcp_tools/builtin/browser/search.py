@@ -9,8 +9,9 @@ server, but the internet).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 from langchain_core.tools import ToolException
@@ -79,19 +80,33 @@ class SearxngSearcher:
         ]
 
 
+TextSearch = Callable[..., list[dict[str, Any]]]
+
+
+def ddgs_text_search(query: str, max_results: int) -> list[dict[str, Any]]:
+    """`ddgs`' own text search (imported on use: only this backend needs it)."""
+    from ddgs import DDGS
+
+    return DDGS().text(query, max_results=max_results)
+
+
 class DdgsSearcher:
     """The `ddgs` library's text search (it runs blocking requests: off the event loop)."""
 
     name = "ddgs"
 
+    def __init__(self, text_search: TextSearch = ddgs_text_search) -> None:
+        self.text_search = text_search
+
     async def search(self, query: str, count: int) -> list[SearchResult]:
-        from ddgs import DDGS  # imported on use: it is only needed with this backend
         from ddgs.exceptions import DDGSException
 
         try:
-            found = await asyncio.to_thread(DDGS().text, query, max_results=count)
+            found = await asyncio.to_thread(self.text_search, query, max_results=count)
         except DDGSException as error:
-            raise ToolException(f"the search (ddgs) failed: {error}") from None
+            raise ToolException(
+                f"the search (ddgs) failed: {error}. Answer without searching, or tell the user."
+            ) from None
         return [
             SearchResult(str(r.get("title") or ""), str(r["href"]), str(r.get("body") or ""))
             for r in found or []
