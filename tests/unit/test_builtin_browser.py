@@ -18,7 +18,12 @@ from mcp_tools.builtin.browser import BROWSER_SESSIONS, BROWSER_TOOL_NAMES, brow
 from mcp_tools.builtin.browser.citations import linkify
 from mcp_tools.builtin.browser.page import Page
 from mcp_tools.builtin.browser.search import DdgsSearcher, SearxngSearcher, searcher_for
-from mcp_tools.builtin.browser.state import KEPT_PAGES, BrowserSessions, BrowserState
+from mcp_tools.builtin.browser.state import (
+    KEPT_CHARS_PER_SESSION,
+    KEPT_PAGES,
+    BrowserSessions,
+    BrowserState,
+)
 from mcp_tools.builtin.session_scope import session_scope
 from tests.web_site import WebSite, running_site
 
@@ -303,3 +308,28 @@ async def test_topn_limits_the_results_and_is_clamped(browser: dict[str, BaseToo
     assert "【0†" in one and "【1†" not in one
     many = await browser["browser_search"].ainvoke({"query": "otters", "topn": 500})
     assert "【1†Kelp forests" in many
+
+
+def big_page(n: int, chars: int) -> Page:
+    url = f"http://x.example/{n}"
+    return Page(url, f"Page {n}", "word " * (chars // 5), cite_url=url)
+
+
+def test_a_session_keeps_a_bounded_number_of_characters() -> None:
+    state = BrowserState()
+    for n in range(4):
+        state.push(big_page(n, KEPT_CHARS_PER_SESSION * 2 // 5))
+    assert state.kept_chars() <= KEPT_CHARS_PER_SESSION
+    assert [type(e).__name__ for e in state.stack] == ["Visited", "Visited", "Page", "Page"]
+    state.push(big_page(9, 2 * KEPT_CHARS_PER_SESSION))  # the newest page is always kept
+    assert state.page().title == "Page 9" and state.kept_chars() == state.stack[-1].size
+
+
+def test_all_sessions_together_keep_a_bounded_number_of_characters() -> None:
+    sessions = BrowserSessions(max_chars=250_000)
+    for name in "abcd":
+        sessions.state(name).push(big_page(0, 100_000))
+    sessions.state("e")
+    kept = [name for name in "abcde" if sessions.existing(name) is not None]
+    assert kept == ["c", "d", "e"]
+    assert sum(sessions.existing(n).kept_chars() for n in kept) <= 250_000

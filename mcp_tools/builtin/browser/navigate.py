@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 from langchain_core.tools import ToolException
 
@@ -43,4 +42,4 @@ def _noted_if_cut(page: Page, download: Download) -> Page:
     if not download.cut:
         return page
     note = f"(the download stopped at the {len(download.body)}-byte limit; the rest is not shown)"
-    return replace(page, text=f"{page.text}\n\n{note}")
+    return page.with_note(note)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field, replace
 from enum import StrEnum
 from urllib.parse import unquote
 
@@ -41,20 +41,27 @@ class Link:
 
 @dataclass
 class Page:
-    """One opened page. A citation of it links to `cite_url` (None: not citable), named
-    `cite_title` (default: the title)."""
+    """One opened page, kept as its wrapped lines (`text` is not kept). A citation of it
+    links to `cite_url` (None: not citable), named `cite_title` (default: the title)."""
 
     url: str
     title: str
-    text: str
+    text: InitVar[str]
     kind: PageKind = PageKind.WEB
     links: dict[int, Link] = field(default_factory=dict)
     cite_url: str | None = None
     cite_title: str | None = None
     lines: list[str] = field(init=False)
+    size: int = field(init=False)
+    """Characters kept, for the memory bounds (state.py)."""
 
-    def __post_init__(self) -> None:
-        self.lines = wrap_lines(self.text)
+    def __post_init__(self, text: str) -> None:
+        self.lines = wrap_lines(text)
+        self.size = sum(map(len, self.lines)) + sum(len(link.url) for link in self.links.values())
+
+    def with_note(self, note: str) -> Page:
+        """The page with `note` as a last paragraph."""
+        return replace(self, text="\n".join([*self.lines, "", note]))
 
 
 def wrap_lines(text: str, width: int = WRAP_WIDTH) -> list[str]:

@@ -2,8 +2,9 @@
 the stack), kept in memory, bounded, and dropped after BROWSER_IDLE_SECONDS unused or
 when the session is deleted.
 
-Only the last KEPT_PAGES pages keep their text; older cursors keep their address and title,
-which is all a citation needs.
+Only the last KEPT_PAGES pages (at most KEPT_CHARS_PER_SESSION characters) keep their text;
+older cursors keep their address and title, which is all a citation needs. All sessions
+together keep at most `max_chars` (the least recently used sessions go first).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from langchain_core.tools import ToolException
 from .page import Page
 
 KEPT_PAGES = 16
+KEPT_CHARS_PER_SESSION = 4_000_000
+KEPT_CHARS = 64_000_000
 MAX_CURSORS = 1000
 
 
@@ -82,23 +85,35 @@ class BrowserState:
         title = entry.cite_title if isinstance(entry, Visited) else entry.cite_title or entry.title
         return (entry.cite_url, title) if entry.cite_url else None
 
+    def kept_chars(self) -> int:
+        """Characters of the pages that keep their text (each page object counted once)."""
+        return sum({id(e): e.size for e in self.stack if isinstance(e, Page)}.values())
+
     def _let_go_of_old_pages(self) -> None:
-        kept = 0
+        """Keep the newest page always, then newer pages while both bounds allow."""
+        seen: set[int] = set()
+        chars = 0
         for index in range(len(self.stack) - 1, -1, -1):
             entry = self.stack[index]
-            if isinstance(entry, Page):
-                kept += 1
-                if kept > KEPT_PAGES:
-                    title = entry.cite_title or entry.title
-                    self.stack[index] = Visited(entry.url, title, entry.cite_url)
+            if not isinstance(entry, Page):
+                continue
+            if id(entry) not in seen:
+                seen.add(id(entry))
+                chars += entry.size
+            if len(seen) > 1 and (len(seen) > KEPT_PAGES or chars > KEPT_CHARS_PER_SESSION):
+                title = entry.cite_title or entry.title
+                self.stack[index] = Visited(entry.url, title, entry.cite_url)
 
 
 class BrowserSessions:
     """The browser state of every recent session, least recently used dropped first."""
 
-    def __init__(self, idle_seconds: float = 3600.0, max_sessions: int = 256) -> None:
+    def __init__(
+        self, idle_seconds: float = 3600.0, max_sessions: int = 256, max_chars: int = KEPT_CHARS
+    ) -> None:
         self.idle_seconds = idle_seconds
         self.max_sessions = max_sessions
+        self.max_chars = max_chars
         self._states: OrderedDict[str, tuple[BrowserState, float]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -113,6 +128,7 @@ class BrowserSessions:
             self._states[session_id] = (state, time.monotonic())
             while len(self._states) > self.max_sessions:
                 self._states.popitem(last=False)
+            self._fit_memory()
             return state
 
     def existing(self, session_id: str) -> BrowserState | None:
@@ -126,6 +142,14 @@ class BrowserSessions:
         """Drop a session's pages (the session was deleted or reset)."""
         with self._lock:
             self._states.pop(session_id, None)
+
+    def _fit_memory(self) -> None:
+        """Drop the least recently used sessions (never the current, last one) while all
+        pages together hold more than `max_chars`."""
+        total = sum(state.kept_chars() for state, _ in self._states.values())
+        while total > self.max_chars and len(self._states) > 1:
+            _, (state, _) = self._states.popitem(last=False)
+            total -= state.kept_chars()
 
     def _drop_idle(self) -> None:
         oldest_kept = time.monotonic() - self.idle_seconds
