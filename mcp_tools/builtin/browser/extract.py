@@ -10,9 +10,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit
 
-import trafilatura
-from trafilatura.metadata import extract_metadata
-
 from .page import Link, Page, PageKind, clip_text
 
 MARKDOWN_LINK = re.compile(r"(?<![!\\])\[([^\[\]]*)(?<!\\)\]\(((?:[^()\s]|\([^()\s]*\))+)\)")
@@ -31,6 +28,10 @@ def domain_of(url: str) -> str:
 
 def html_page(html: str, url: str) -> Page:
     """The page's main content as Markdown-like text, its links numbered."""
+    # Imported on first use: it takes about half a second, and most processes never browse.
+    import trafilatura
+    from trafilatura.metadata import extract_metadata
+
     markdown = trafilatura.extract(
         html,
         url=url,
