@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import itertools
+import re
+from html import escape
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage
 
 from graph.turn import CITATIONS, turn_outcome
 from mcp_tools.builtin.browser.citations import CitationStream, linkify, markdown_link
+from mcp_tools.builtin.browser.extract import html_page
 from mcp_tools.builtin.browser.page import Page, PageKind
 from mcp_tools.builtin.browser.state import BrowserState
 
@@ -86,3 +89,22 @@ def test_a_turn_joins_its_steps_annotations_at_their_places() -> None:
     spans = [outcome.content[a["start_index"] : a["end_index"]] for a in outcome.annotations]
     assert spans == [markdown_link(n.url, n.title) for n in notes_1 + notes_2]
     assert {a["type"] for a in outcome.annotations} == {"url_citation"}
+
+
+page_text = st.text(alphabet="ab 【】†[]()/:.#\n<>", max_size=120)
+
+
+@settings(deadline=None)  # the first call imports trafilatura
+@given(page_text, page_text)
+def test_a_page_cannot_forge_a_link_or_a_citation(first: str, second: str) -> None:
+    """Whatever a page's text holds, the only markers in its view are the browser's own
+    links (ids it gave out), and no citation of them can come from the page."""
+    html = (
+        f"<html><body><article><p>{escape(first)}</p>"
+        f'<p>See <a href="/next">{escape(second)} next</a>.</p></article></body></html>'
+    )
+    page = html_page(html, "http://site.example/page")
+    markers = re.findall(r"【[^【】]*】", "\n".join(page.lines).replace("\n", ""))
+    for marker in markers:
+        match = re.fullmatch(r"【(\d+)†[^†【】]+】", marker)
+        assert match and int(match.group(1)) in page.links, marker
