@@ -94,13 +94,19 @@ def view_end(lines: list[str], loc: int, num_lines: int) -> int:
     return end
 
 
+def check_location(page: Page, loc: int) -> None:
+    """Refuse a first line the page does not have, saying which lines it has."""
+    if not 0 <= loc < len(page.lines):
+        raise ToolException(
+            f"Invalid location parameter: `{loc}`. "
+            f"Cannot exceed page maximum of {len(page.lines) - 1}."
+        )
+
+
 def render(page: Page, cursor: int, loc: int = 0, num_lines: int = -1) -> str:
     """The page's view from line `loc`, headed by its cursor, title, address and scrollbar."""
+    check_location(page, loc)
     total = len(page.lines)
-    if loc >= total or loc < 0:
-        raise ToolException(
-            f"Invalid location parameter: `{loc}`. Cannot exceed page maximum of {total - 1}."
-        )
     end = view_end(page.lines, loc, num_lines)
     body = "\n".join(f"L{n}: {page.lines[n]}" for n in range(loc, end))
     header = page.title

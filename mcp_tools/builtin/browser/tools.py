@@ -10,7 +10,7 @@ from ..fetch import Fetcher
 from ..session_scope import current_session_id
 from .find import find_page
 from .navigate import load
-from .page import Page, PageKind, render
+from .page import Page, PageKind, check_location, render
 from .search import MAX_RESULTS, Searcher, results_page
 from .state import BrowserSessions, BrowserState
 
@@ -101,7 +101,7 @@ class Browser:
     def _show(state: BrowserState, page: Page, loc: int, num_lines: int) -> str:
         """Push `page` and show it from `loc`; a bad `loc` leaves the stack as it was."""
         start = max(loc, 0)
-        render(page, 0, start, 1)  # raises for a line past the end before the page is kept
+        check_location(page, start)
         cursor = state.push(page)
         return render(page, cursor, start, num_lines)
 
