@@ -1,8 +1,8 @@
-"""The safe built-in tools, grouped as TOOLS_ENABLED names them.
+"""The safe built-in tools, grouped as TOOLS_ENABLED names them, and gpt-oss's own tools
+as BUILTIN_TOOLS names them (python here; browser_* in the browser modules).
 
 `builtin_tools(settings)` builds the tools of the enabled groups; `BUILTIN_GROUPS` lists
 which tool names each group provides (write_file only when TOOLS_FILES_WRITE is true).
-gpt-oss's own tools come from BUILTIN_TOOLS instead (`GPT_OSS_TOOL_GROUPS`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from langchain_core.tools import BaseTool
 
 from agent.settings import Settings
 
-from .browser import BROWSER_TOOL_NAMES, browser_tools
+from .browser import browser_tools
 from .calculator import calculator_tools
 from .clock import clock_tools
 from .fetch import fetch_tools
@@ -30,16 +30,11 @@ BUILTIN_GROUPS: dict[str, list[str]] = {
     "http_fetch": ["http_fetch"],
 }
 
-GPT_OSS_TOOL_GROUPS: dict[str, list[str]] = {
-    "browser": BROWSER_TOOL_NAMES,
-}
-
-__all__ = ["BUILTIN_GROUPS", "GPT_OSS_TOOL_GROUPS", "builtin_tools"]
+__all__ = ["BUILTIN_GROUPS", "builtin_tools"]
 
 
 def builtin_tools(settings: Settings) -> list[BaseTool]:
-    """The tools of every group in TOOLS_ENABLED, in the order of BUILTIN_GROUPS, then
-    gpt-oss's own tools named in BUILTIN_TOOLS."""
+    """The tools of every group in TOOLS_ENABLED, in the order of BUILTIN_GROUPS."""
     enabled = set(settings.tools_enabled)
     budget = settings.tool_output_max_chars
     tools: list[BaseTool] = []

@@ -24,7 +24,7 @@ from mcp_tools.builtin.browser.state import (
     BrowserSessions,
     BrowserState,
 )
-from mcp_tools.builtin.session_scope import session_scope
+from mcp_tools.builtin.tool_session import tool_session
 from tests.web_site import WebSite, running_site
 
 
@@ -49,7 +49,7 @@ def tools_for(site: WebSite, allow: str = "127.0.0.1", **more: object) -> dict[s
 @pytest.fixture
 def session() -> Iterator[str]:
     session_id = f"test-{uuid.uuid4().hex}"
-    with session_scope(session_id):
+    with tool_session(session_id):
         yield session_id
     BROWSER_SESSIONS.forget(session_id)
 
@@ -263,9 +263,9 @@ async def test_page_text_cannot_forge_links_or_citations(browser, site: WebSite,
 
 async def test_each_session_has_its_own_pages(site: WebSite) -> None:
     browser = tools_for(site)
-    with session_scope("browser-a"):
+    with tool_session("browser-a"):
         await browser["browser_open"].ainvoke({"id": f"{site.base}/otters"})
-    with session_scope("browser-b"), pytest.raises(ToolException, match="No pages to access"):
+    with tool_session("browser-b"), pytest.raises(ToolException, match="No pages to access"):
         await browser["browser_open"].ainvoke({})
     assert BROWSER_SESSIONS.existing("browser-a").citable(0)[0] == f"{site.base}/otters"
     BROWSER_SESSIONS.forget("browser-a")

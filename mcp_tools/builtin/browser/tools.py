@@ -7,7 +7,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from ..fetch import Fetcher
-from ..session_scope import current_session_id
+from ..tool_session import current_session
 from .find import find_page
 from .navigate import load
 from .page import Page, PageKind, check_location, render
@@ -54,7 +54,7 @@ class Browser:
         self.sessions = sessions
 
     def _state(self) -> BrowserState:
-        return self.sessions.state(current_session_id())
+        return self.sessions.state(current_session())
 
     async def search(self, query: str, topn: int = 10, source: str | None = None) -> str:
         if not query.strip():
