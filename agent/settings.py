@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ToolCallMode(StrEnum):
-    """How tool calls are obtained from the upstream (see README, "Tool-call modes")."""
+    """How tool calls are obtained from the upstream (see docs/tool-call-modes.md)."""
 
     AUTO = "auto"
     NATIVE = "native"
@@ -81,15 +81,38 @@ class Settings(BaseSettings):
     )
 
     # Upstream model server
-    llm_base_url: str = Field("http://localhost:8000/v1", description="OpenAI-compatible base URL")
-    llm_model: str = Field("openai/gpt-oss-20b", description="model name sent upstream")
-    llm_api_key: SecretStr | None = Field(None, description="bearer key for the upstream")
-    llm_server: UpstreamKind = Field(UpstreamKind.VLLM, description="vllm|ollama|llamacpp|openai")
-    llm_timeout: float = Field(120.0, gt=0, description="seconds to wait for the upstream")
-    llm_max_retries: int = Field(
-        1, ge=0, le=10, description="retries of a connection that failed before any reply byte"
+    llm_base_url: str = Field(
+        "http://localhost:8000/v1",
+        description="OpenAI-compatible base URL of the model server (vLLM's default)",
     )
-    reasoning_effort: str | None = Field(None, description="low|medium|high, or unset")
+    llm_model: str = Field(
+        "openai/gpt-oss-20b", description="model name sent upstream and listed at /v1/models"
+    )
+    llm_api_key: SecretStr | None = Field(None, description="bearer key for the upstream")
+    llm_server: UpstreamKind = Field(
+        UpstreamKind.VLLM,
+        description="kind of model server: where earlier reasoning is sent back (reasoning,"
+        " or reasoning_content for llama.cpp) and which extra request fields it takes",
+    )
+    llm_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="seconds to wait for the upstream to connect, and for each read of its reply,"
+        " before 504",
+    )
+    llm_max_retries: int = Field(
+        1,
+        ge=0,
+        le=10,
+        description="times a model call is sent again to the same server when its connection"
+        " failed before any reply byte (never after a timeout, a status or a reply cut short),"
+        " only when no other backend serves the model",
+    )
+    reasoning_effort: str | None = Field(
+        None,
+        description="gpt-oss reasoning effort low, medium or high; a request's reasoning_effort"
+        " wins",
+    )
     reasoning_opened_in_prompt: bool = Field(
         False,
         description="the chat template opens <think> in the prompt: content before the first"
@@ -98,10 +121,22 @@ class Settings(BaseSettings):
 
     # Tool calling
     tool_call_mode: ToolCallMode = Field(
-        ToolCallMode.AUTO, description="auto|native|harmony|prompt"
+        ToolCallMode.AUTO,
+        description="how tool calls are obtained from the model server (docs: Tool-call modes)",
     )
-    tool_call_retries: int = Field(2, ge=0, le=10, description="re-asks after an unusable call")
-    max_steps: int = Field(8, ge=1, le=100, description="model calls per turn before stopping")
+    tool_call_retries: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="re-asks after an unusable call, or a missing call under tool_choice: required",
+    )
+    max_steps: int = Field(
+        8,
+        ge=1,
+        le=100,
+        description='model calls per turn; then the turn ends with a "step limit" message,'
+        " never an error",
+    )
     system_prompt: str = Field(
         "You are a helpful assistant. Use the available tools when they help.",
         description="instructions used when a session has none of its own",
@@ -109,10 +144,14 @@ class Settings(BaseSettings):
 
     # Context window
     context_window: int | None = Field(
-        None, ge=512, description="tokens per model call (unset: the server's max_model_len)"
+        None,
+        ge=512,
+        description="tokens per model call, prompt and reply (unset: the server's"
+        " max_model_len, else 131072)",
     )
     context_strategy: ContextStrategy = Field(
-        ContextStrategy.DROP, description="drop|summarize the oldest turns that do not fit"
+        ContextStrategy.DROP,
+        description="what happens to the oldest turns that no longer fit: drop or summarize",
     )
     context_reply_tokens: int = Field(
         4096,
@@ -122,29 +161,57 @@ class Settings(BaseSettings):
     )
 
     # HTTP API
-    api_host: str = Field("127.0.0.1", description="interface to bind")
+    api_host: str = Field("127.0.0.1", description="interface to bind (0.0.0.0 in Docker)")
     api_port: int = Field(8080, ge=1, le=65535, description="port to bind")
-    api_key: SecretStr | None = Field(None, description="require this bearer key from clients")
-    api_keys: SecretStr | None = Field(None, description="client keys, comma separated")
-    api_keys_file: Path | None = Field(None, description="file of client keys, `key name` a line")
-    admin_api_key: SecretStr | None = Field(None, description="key for POST/DELETE /v1/backends")
+    api_key: SecretStr | None = Field(
+        None,
+        description="when set, clients must send Authorization: Bearer <API_KEY> (not for"
+        " /health, /ready, /metrics, /queue/status)",
+    )
+    api_keys: SecretStr | None = Field(
+        None, description="more client keys, comma separated; each key owns the sessions it creates"
+    )
+    api_keys_file: Path | None = Field(
+        None, description="file of client keys, one `key name` per line (# comments)"
+    )
+    admin_api_key: SecretStr | None = Field(
+        None, description="the key allowed to POST/DELETE /v1/backends (it may chat too)"
+    )
 
     # Turn limit
-    max_concurrent_turns: int = Field(32, ge=1, description="turns running at once")
-    max_queued_turns: int = Field(128, ge=0, description="turns waiting for a slot (FIFO)")
+    max_concurrent_turns: int = Field(32, ge=1, description="turns running at once in this process")
+    max_queued_turns: int = Field(
+        128, ge=0, description="turns waiting for a slot, first come first served; more get 429"
+    )
     queue_timeout: float = Field(30.0, ge=0, description="seconds a turn waits before 429")
 
     # Several model servers
-    llm_backends_file: Path | None = Field(None, description="YAML/JSON list of model servers")
-    backend_health_interval: float = Field(10.0, gt=0, description="seconds between checks")
-    backend_max_failures: int = Field(3, ge=1, description="failures in a row before out")
+    llm_backends_file: Path | None = Field(
+        None, description="YAML or JSON list of model servers; replaces LLM_BASE_URL"
+    )
+    backend_health_interval: float = Field(
+        10.0,
+        gt=0,
+        description="seconds between health checks of the backends (GET {base_url}/models)",
+    )
+    backend_max_failures: int = Field(
+        3,
+        ge=1,
+        description="failures in a row (checks or model calls) before a backend is taken out",
+    )
 
     # Sessions
     database_url: str = Field(
-        "sqlite:///./data/oss-agent.db", description="sqlite:///PATH or postgresql://..."
+        "sqlite:///./data/oss-agent.db",
+        description="sqlite:///PATH, postgresql://USER:PASSWORD@HOST:PORT/DB, or memory://"
+        " (nothing kept)",
     )
     db_pool_size: int = Field(
-        10, ge=1, le=200, description="Postgres checkpoint connections per process"
+        10,
+        ge=1,
+        le=200,
+        description="Postgres checkpoint connections per process (session locks:"
+        " max(DB_POOL_SIZE, MAX_CONCURRENT_TURNS))",
     )
     session_lock_timeout: float = Field(
         60.0, ge=0, description="seconds a turn waits for a busy session before 409"
@@ -156,20 +223,29 @@ class Settings(BaseSettings):
 
     # Tools
     use_mcp_tools: bool = Field(True, description="load the servers in MCP_CONFIG")
-    mcp_config: Path | None = Field(None, description="mcpServers JSON file (default ./mcp.json)")
-    mcp_call_timeout: float = Field(30.0, gt=0, description="seconds per MCP tool call")
-    tool_output_max_chars: int = Field(16000, ge=200, description="tool output budget")
+    mcp_config: Path | None = Field(
+        None, description="mcpServers JSON file (unset: ./mcp.json when present)"
+    )
+    mcp_call_timeout: float = Field(
+        30.0, gt=0, description="seconds one tool call may take (MCP and built-in)"
+    )
+    tool_output_max_chars: int = Field(
+        16000,
+        ge=200,
+        description="characters of tool output passed to the model; the rest is cut, with a note",
+    )
     tools_enabled: Annotated[list[str], NoDecode] = Field(
-        list(DEFAULT_BUILTIN_TOOLS), description="built-in tools, comma separated, or none"
+        list(DEFAULT_BUILTIN_TOOLS), description="built-in tool groups, comma separated, or none"
     )
     tools_workspace: Path = Field(Path("./workspace"), description="root of the file tools")
-    tools_files_write: bool = Field(False, description="allow the write_file tool")
+    tools_files_write: bool = Field(False, description="register the write_file tool")
     tools_fetch_allow: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="hosts/CIDRs http_fetch may reach despite being private"
     )
     tools_fetch_max_bytes: int = Field(200_000, ge=1024, description="http_fetch download cap")
     tools_require_approval: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="tool names or globs that run only once approved"
+        default_factory=list,
+        description="tool names or globs (built-in and MCP) that run only once the client approves",
     )
 
     # gpt-oss's own tools (docs/builtin-tools.md)
@@ -186,13 +262,19 @@ class Settings(BaseSettings):
         False, description="let the file tools use files with more than one hard link"
     )
     max_tool_calls_per_reply: int = Field(
-        32, ge=1, description="tool calls of one model reply that run; the rest are refused"
+        32,
+        ge=1,
+        description='tool calls of one model reply that run; each one past it gets a "not run"'
+        " result naming the setting",
     )
     tool_write_bytes_per_turn: int = Field(
-        5_000_000, ge=0, description="bytes write_file may write in one turn"
+        5_000_000,
+        ge=0,
+        description="bytes write_file may write in one turn; past it, writes are refused with a"
+        " message to the model",
     )
 
-    # Request limits (README "Limits"): each refusal names its setting
+    # Request limits (docs/errors.md, "Limits"): each refusal names its setting
     max_request_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="request body bytes before 413"
     )
@@ -213,7 +295,10 @@ class Settings(BaseSettings):
 
     # Database faults and readiness (issue 14)
     db_connect_timeout: float = Field(
-        5.0, gt=0, description="seconds a request waits for a Postgres connection before 503"
+        5.0,
+        gt=0,
+        description="seconds a request waits for a Postgres connection before 503"
+        " database_unavailable (too_many_turns when every connection is busy)",
     )
     ready_cache_seconds: float = Field(
         5.0, ge=0, description="seconds /ready reuses its last answer (0: check every call)"

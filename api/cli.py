@@ -65,7 +65,7 @@ def check_team_files(settings: Settings) -> None:
 
 def claim_sqlite_file(settings: Settings) -> None:
     """Hold the SQLite file for the life of this process, or exit 2: a second process on
-    the same file would interleave turns and lose some (see README, "Several processes")."""
+    the same file would interleave turns and lose some (see docs/scaling.md)."""
     if not settings.database_url.startswith("sqlite:///"):
         return
     from graph.checkpoint import sqlite_path

@@ -1,4 +1,4 @@
-"""The size limits of a request that runs a turn (README "Limits"), checked on the parsed
+"""The size limits of a request that runs a turn (docs/errors.md, "Limits"), checked on the parsed
 JSON before the request models are built, so an oversized request costs no validation.
 
 Both turn APIs are covered: chat completions (`messages`, `tools[].function`) and the

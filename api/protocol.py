@@ -136,7 +136,7 @@ class ChatCompletionRequest(OpenAIBaseModel):
     top_p: float | None = Field(None, ge=0, le=1)
     user: str | None = None
     tool_activity: bool = False
-    """This service's extension: report server tool calls (README, "Tool activity")."""
+    """This service's extension: report server tool calls (docs/api.md)."""
 
     @model_validator(mode="after")
     def _check_tool_choice(self) -> ChatCompletionRequest:

@@ -31,7 +31,7 @@ def upstream_fields(request: ChatCompletionRequest) -> dict[str, Any]:
             raise not_honoured(name, why)
     for name in request.model_extra or {}:
         if name not in EXTRA_FIELDS and name not in REFUSED:
-            raise not_honoured(name, "this service does not know it (see the README's table)")
+            raise not_honoured(name, "this service does not know it (see docs/api.md)")
     forwarded = {name: given[name] for name in STANDARD_FIELDS if name in given}
     extras = {name: given[name] for name in EXTRA_FIELDS if name in given}
     return forwarded | extras

@@ -39,14 +39,15 @@ print(json.dumps([len(enc.encode(t, disallowed_special=())) for t in texts]))
 def samples() -> dict[str, list[str]]:
     corpus = [json.loads(line) for line in (ROOT / "tests/data/corpus.jsonl").open()]
     outputs = [json.dumps(r, ensure_ascii=False) for r in corpus]
-    prose = [p for p in (ROOT / "README.md").read_text().split("\n\n") if len(p) > 200]
+    pages = sorted((ROOT / "docs").glob("*.md"))  # the README's reference text moved there
+    prose = [p for page in pages for p in page.read_text().split("\n\n") if len(p) > 200]
     code = [p.read_text() for p in sorted((ROOT / "agent").rglob("*.py"))]
     other = [
         "東京の明日の天気を調べて、傘が必要かどうか教えてください。" * 4,
         "내일 서울 날씨를 확인하고 우산이 필요한지 알려 주세요." * 4,
         "Проверь погоду в Москве на завтра и скажи, нужен ли зонт." * 4,
     ]
-    return {"gpt-oss outputs (corpus)": outputs, "README prose": prose, "Python code": code,
+    return {"gpt-oss outputs (corpus)": outputs, "docs prose": prose, "Python code": code,
             "CJK / Cyrillic": other}  # fmt: skip
 
 

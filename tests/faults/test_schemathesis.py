@@ -22,7 +22,7 @@ from tests.upstream_sim.fixtures import SimServer
 AUTH = {"Authorization": f"Bearer {KEY}"}
 BY_DESIGN = [positive_data_acceptance]
 """The request schemas are open on purpose: an unknown field is forwarded to the backends
-that know it or refused with a 400 naming it (README "Request fields"), and Responses input
+that know it or refused with a 400 naming it (docs/api.md, "Request fields"), and Responses input
 items are free-form. So a request the schema allows may get a (declared) 400."""
 EXAMPLES = 8
 """Per operation and mode: the whole run stays within about two minutes on 2 shared cores."""

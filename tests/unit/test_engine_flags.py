@@ -1,5 +1,5 @@
-"""The vLLM flags that docker/compose.yaml and the README give users are the ones the engine
-tier starts the real vLLM with (scripts/engine.sh), and so are checked by its tests."""
+"""The vLLM flags that docker/compose.yaml and the docs (Tool-call modes) give users are the
+ones the engine tier starts the real vLLM with (scripts/engine.sh), so its tests check them."""
 
 from __future__ import annotations
 
@@ -40,9 +40,9 @@ def test_compose_starts_vllm_with_the_engine_flags() -> None:
             assert command[command.index(flag) + 1] == value, flag
 
 
-def test_readme_vllm_command_has_the_engine_flags() -> None:
-    readme = (ROOT / "README.md").read_text()
-    serve = re.search(r"vllm serve openai/gpt-oss-20b (.*?)#", readme, re.DOTALL).group(1)
+def test_documented_vllm_command_has_the_engine_flags() -> None:
+    page = (ROOT / "docs" / "tool-call-modes.md").read_text()
+    serve = re.search(r"vllm serve openai/gpt-oss-20b (.*?)#", page, re.DOTALL).group(1)
     words = serve.replace("\\\n", " ").split()
     for flag, value in engine_flags():
         assert flag in words, flag

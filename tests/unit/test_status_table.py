@@ -1,4 +1,4 @@
-"""The README's status-code table says what api/errors.py answers, code by code."""
+"""The docs' status-code table (docs/errors.md) says what api/errors.py answers, code by code."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 from agent.errors import AgentError
 from api.errors import _HTTP, http_of
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ERRORS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
 
 def _table() -> dict[str, set[int]]:
-    """code -> the statuses its rows give, from the table under `### Status codes`."""
-    text = README.read_text().split("### Status codes", 1)[1].split("\n#", 1)[0]
+    """code -> the statuses its rows give, from the table under `## Status codes`."""
+    text = ERRORS_PAGE.read_text().split("## Status codes", 1)[1].split("\n#", 1)[0]
     codes: dict[str, set[int]] = {}
     for row in re.findall(r"^\| ([\d, ]+) \| (.+?) \|", text, flags=re.MULTILINE):
         statuses = {int(s) for s in row[0].split(",")}
@@ -25,7 +25,7 @@ def _table() -> dict[str, set[int]]:
 def test_every_mapped_code_is_in_the_table_with_its_status() -> None:
     table = _table()
     for code in _HTTP:
-        assert code in table, f"{code} is missing from the README status table"
+        assert code in table, f"{code} is missing from the status table of docs/errors.md"
         assert table[code] == {http_of(AgentError("x", code=code))[0]}, code
 
 

@@ -126,7 +126,7 @@ def test_least_busy_then_least_recent() -> None:
     assert b.healthy and b.failures == 0
 
 
-# The README's "Request fields" table, written out: field -> name sent, per server (None: 400).
+# The "Request fields" table of docs/api.md as data: field -> name sent, per server (None: 400).
 _SAMPLING = ("top_k", "min_p", "chat_template_kwargs")
 _VLLM_ONLY = (
     "structured_outputs",
