@@ -59,6 +59,12 @@ class LogFormat(StrEnum):
 
 BUILTIN_TOOL_NAMES = ("calculator", "datetime", "system_info", "files", "http_fetch")
 DEFAULT_BUILTIN_TOOLS = ("calculator", "datetime", "system_info", "files")
+GPT_OSS_BUILTIN_TOOLS = ("python", "browser")  # gpt-oss's own tools (BUILTIN_TOOLS)
+
+
+class SearchBackend(StrEnum):
+    SEARXNG = "searxng"  # a self-hosted SearXNG's JSON API at BROWSER_SEARXNG_URL
+    DDGS = "ddgs"  # the `ddgs` metasearch library: no key, no server, needs the internet
 
 
 def _split_csv(value: Any) -> Any:
@@ -242,6 +248,12 @@ class Settings(BaseSettings):
         description="tool names or globs (built-in and MCP) that run only once the client approves",
     )
 
+    # gpt-oss's own tools (docs/builtin-tools.md)
+    builtin_tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="gpt-oss built-in tools to offer, comma separated: python, browser",
+    )
+
     log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
     log_format: LogFormat = Field(LogFormat.TEXT, description="text|json (one object per line)")
 
@@ -300,7 +312,28 @@ class Settings(BaseSettings):
         " sends (LLM_TIMEOUT bounds connecting and each read)",
     )
 
-    @field_validator("tools_enabled", "tools_fetch_allow", "tools_require_approval", mode="before")
+    # gpt-oss's browser tool (docs/builtin-tools-browser.md)
+    browser_search_backend: SearchBackend = Field(
+        SearchBackend.SEARXNG, description="where browser.search looks: searxng|ddgs"
+    )
+    browser_searxng_url: str = Field(
+        "http://localhost:8888",
+        description="base URL of the SearXNG instance browser.search asks (JSON format enabled)",
+    )
+    browser_idle_seconds: float = Field(
+        3600.0, gt=0, description="seconds a session's browser pages are kept after last use"
+    )
+    browser_max_sessions: int = Field(
+        256, ge=1, description="sessions whose browser pages are kept at once (least recent go)"
+    )
+
+    @field_validator(
+        "tools_enabled",
+        "tools_fetch_allow",
+        "tools_require_approval",
+        "builtin_tools",
+        mode="before",
+    )
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -317,11 +350,30 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("builtin_tools")
+    @classmethod
+    def _known_builtins(cls, value: list[str]) -> list[str]:
+        if value == ["none"]:
+            return []
+        unknown = sorted(set(value) - set(GPT_OSS_BUILTIN_TOOLS))
+        if unknown:
+            raise ValueError(
+                f"unknown gpt-oss tool(s) {unknown}; choose from {list(GPT_OSS_BUILTIN_TOOLS)}"
+            )
+        return value
+
     @field_validator("llm_base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL, e.g. http://localhost:8000/v1")
+        return value.rstrip("/")
+
+    @field_validator("browser_searxng_url")
+    @classmethod
+    def _searxng_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL, e.g. http://searxng:8080")
         return value.rstrip("/")
 
     @field_validator("database_url")

@@ -26,6 +26,14 @@ def public_activity(event: dict[str, Any]) -> dict[str, Any]:
     return {"type": event["kind"].removeprefix("tool_"), **fields}
 
 
+def chat_annotations(outcome: TurnOutcome) -> list[dict[str, Any]]:
+    """The turn's citations as Chat Completions shapes them (the link fields nested)."""
+    return [
+        {"type": "url_citation", "url_citation": {k: v for k, v in note.items() if k != "type"}}
+        for note in outcome.annotations
+    ]
+
+
 def completion_response(
     outcome: TurnOutcome, model: str, activity: list[dict[str, Any]] | None = None
 ) -> ChatCompletionResponse:
@@ -37,6 +45,7 @@ def completion_response(
         reasoning=outcome.reasoning,
         tool_calls=[ToolCall.model_validate(c) for c in outcome.tool_calls] or None,
         tool_activity=None if activity is None else [public_activity(e) for e in activity],
+        annotations=chat_annotations(outcome) or None,
     )
     choice = Choice(message=message, finish_reason=outcome.finish_reason)
     return ChatCompletionResponse(model=model, choices=[choice], usage=usage_of(outcome))

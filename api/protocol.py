@@ -164,6 +164,8 @@ class ResponseMessage(BaseModel):
     reasoning: str | None = None
     tool_calls: list[ToolCall] | None = None
     tool_activity: list[dict[str, Any]] | None = None
+    annotations: list[dict[str, Any]] | None = None
+    """`url_citation` annotations of the browser citations linked in `content`."""
 
 
 class Choice(BaseModel):

@@ -13,6 +13,7 @@ from agent.errors import AgentError
 from agent.messages import content_text, to_openai
 from graph.approval import pending_approvals
 from graph.store_health import StoreHealth
+from mcp_tools.builtin.browser import BROWSER_SESSIONS
 
 SESSION_ID_HEADER = "X-Session-ID"
 
@@ -82,11 +83,13 @@ class Sessions:
         """Forget a session entirely."""
         await self.require(session_id)
         await self.graph.checkpointer.adelete_thread(session_id)
+        BROWSER_SESSIONS.forget(session_id)
 
     async def reset(self, session_id: str) -> None:
         """Clear a session's messages, keeping its id and instructions."""
         state = await self.require(session_id)
         await self.graph.checkpointer.adelete_thread(session_id)
+        BROWSER_SESSIONS.forget(session_id)
         await self.create(session_id, state.values.get("instructions"))
 
     async def rename(self, session_id: str, title: str) -> None:

@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from agent.errors import AgentError
-from api.completion import public_activity, usage_of
+from api.completion import chat_annotations, public_activity, usage_of
 from api.errors import agent_error_body, error_body
 from api.logs import note
 from api.protocol import new_completion_id
@@ -123,6 +123,8 @@ async def sse_events(
                 yield frame
         turn = turn_outcome(seen.values, start_index, seen.approvals)
         note(tokens=usage_of(turn).total_tokens)
+        if turn.annotations:
+            yield writer.chunk({"annotations": chat_annotations(turn)})
         for frame in tool_call_chunks(writer, turn.tool_calls):
             yield frame
         yield writer.chunk({}, turn.finish_reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.messages import REASONING
@@ -20,7 +20,9 @@ from graph.deps import AgentDeps
 from graph.history_budget import fit_call
 from graph.prompts import STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
-from graph.turn import instructions_update, step_separator
+from graph.turn import CITATIONS, instructions_update, step_separator
+from mcp_tools.builtin.browser.citations import CitationStream, linkify
+from mcp_tools.builtin.browser.state import BROWSER_SESSIONS, BrowserState
 
 
 async def start_turn(state: State) -> dict[str, Any]:
@@ -40,10 +42,12 @@ async def start_turn(state: State) -> dict[str, Any]:
 async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
     """Ask the model for the next step and record its reply."""
     steps = state.get("steps", 0)
-    on_delta = _delta_writer(get_stream_writer(), _turn_replies(state))
+    browser = BROWSER_SESSIONS.existing(_session_id())
+    on_delta, flush = _delta_writer(get_stream_writer(), _turn_replies(state), browser)
     if steps >= deps.settings.max_steps:
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
         on_delta("content", text)
+        flush()
         return {"messages": [AIMessage(content=text)], "call_errors": {}}
     model_call, fitted = await fit_call(
         build_model_call(state, runtime.context, deps), state, runtime.context, deps
@@ -54,8 +58,9 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
     reply, retries = _bound_retries(raw, state.get("retries", 0), deps.settings.tool_call_retries)
     if reply.content != raw.content:  # our own explanation: streamed clients must see it too
         on_delta("content", reply.content)
+    flush()
     return {
-        "messages": [reply_message(reply)],
+        "messages": [reply_message(reply, browser)],
         "steps": steps + 1,
         "retries": retries,
         "call_errors": reply.errors,
@@ -72,17 +77,30 @@ def _count_calls(reply: ModelReply, context: Context) -> None:
         TOOL_CALLS.labels(kind).inc()
 
 
-def _delta_writer(writer: Any, earlier: list[AIMessage]) -> Any:
+def _session_id() -> str:
+    """The session (LangGraph thread) this run belongs to."""
+    return str(get_config().get("configurable", {}).get("thread_id", ""))
+
+
+def _delta_writer(
+    writer: Any, earlier: list[AIMessage], browser: BrowserState | None = None
+) -> tuple[Any, Any]:
     """Stream deltas as the turn's events; a step's first content (reasoning) after earlier
-    content (reasoning) in the same turn starts with the separator the joined turn has."""
+    content (reasoning) in the same turn starts with the separator the joined turn has.
+    With a session browser, content citations become links as they stream (`flush` sends
+    what a possible citation held back, at the step's end)."""
     pending = {kind: step_separator(kind, earlier) for kind in ("content", "reasoning")}
+    cited = CitationStream(browser, lambda text: writer({"kind": "content", "text": text}))
 
     def on_delta(kind: str, text: str) -> None:
         if pending.get(kind):
             text, pending[kind] = pending[kind] + text, ""
-        writer({"kind": kind, "text": text})
+        if kind == "content" and browser is not None:
+            cited.feed(text)
+        else:
+            writer({"kind": kind, "text": text})
 
-    return on_delta
+    return on_delta, cited.flush
 
 
 def _turn_replies(state: State) -> list[AIMessage]:
@@ -141,11 +159,15 @@ def offered_tools(context: Context, deps: AgentDeps) -> list[dict[str, Any]]:
     return client + server
 
 
-def reply_message(reply: ModelReply) -> AIMessage:
-    """The assistant message stored for a model reply."""
-    extra = {REASONING: reply.reasoning} if reply.reasoning else {}
+def reply_message(reply: ModelReply, browser: BrowserState | None = None) -> AIMessage:
+    """The assistant message stored for a model reply; citations of the session browser's
+    pages become links (their places kept for `url_citation` annotations)."""
+    extra: dict[str, Any] = {REASONING: reply.reasoning} if reply.reasoning else {}
+    content, citations = linkify(reply.content, browser)
+    if citations:
+        extra[CITATIONS] = [citation.annotation() for citation in citations]
     return AIMessage(
-        content=reply.content,
+        content=content,
         tool_calls=reply.tool_calls,
         additional_kwargs=extra,
         response_metadata={"finish_reason": reply.finish_reason},

@@ -32,6 +32,8 @@ from graph.approval import approval_tool_calls
 from graph.routing import pending_client_calls
 
 STEP_SEPARATOR = {"content": "\n\n", "reasoning": "\n"}
+CITATIONS = "url_citations"
+"""additional_kwargs key of a reply's `url_citation` annotations (indices in its content)."""
 
 
 def split_instructions(messages: list[BaseMessage]) -> tuple[str | None, list[BaseMessage]]:
@@ -99,6 +101,8 @@ class TurnOutcome:
     usage: dict[str, int] = field(default_factory=dict)
     trimmed_messages: int = 0
     """Stored messages left out of a model call to fit the context window."""
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    """`url_citation` annotations of browser citations, indices in `content`."""
 
 
 def turn_outcome(
@@ -110,9 +114,7 @@ def turn_outcome(
     replies = [m for m in turn if isinstance(m, AIMessage)]
     last = replies[-1] if replies else AIMessage(content="")
     pending = pending_client_calls(values) if turn else []
-    content = STEP_SEPARATOR["content"].join(
-        t for t in (content_text(m.content) for m in replies) if t
-    )
+    content, annotations = _joined_content(replies)
     reasoning = STEP_SEPARATOR["reasoning"].join(r for r in map(reasoning_of, replies) if r)
     finish = last.response_metadata.get("finish_reason", "stop")
     calls = [tool_call_to_openai(c) for c in pending]
@@ -127,7 +129,27 @@ def turn_outcome(
         finish_reason=finish,
         usage=values.get("usage") or {},
         trimmed_messages=values.get("trimmed") or 0,
+        annotations=annotations,
     )
+
+
+def _joined_content(replies: list[AIMessage]) -> tuple[str, list[dict[str, Any]]]:
+    """The steps' content joined, and their citations' annotations moved to match."""
+    parts: list[str] = []
+    annotations: list[dict[str, Any]] = []
+    offset = 0
+    for reply in replies:
+        text = content_text(reply.content)
+        if not text:
+            continue
+        if parts:
+            offset += len(STEP_SEPARATOR["content"])
+        for note in reply.additional_kwargs.get(CITATIONS) or []:
+            start, end = note["start_index"] + offset, note["end_index"] + offset
+            annotations.append({**note, "start_index": start, "end_index": end})
+        parts.append(text)
+        offset += len(text)
+    return STEP_SEPARATOR["content"].join(parts), annotations
 
 
 def turn_record(

@@ -66,8 +66,9 @@ class EventWriter:
         for kind in list(self.texts):
             text = "".join(self.texts[kind])
             item = self._open(kind)
-            done = self._item(kind, text, "completed")
+            done = self._item(kind, text, "completed", outcome.annotations)
             if kind == "content":
+                events += self._annotations(item, outcome.annotations)
                 events.append(
                     self.event("response.output_text.done", **self._where(item), text=text)
                 )
@@ -100,10 +101,26 @@ class EventWriter:
             self.event("response.output_item.done", output_index=index, item=done),
         ]
 
-    def _item(self, kind: str, text: str, status: str) -> dict[str, Any]:
+    def _item(
+        self, kind: str, text: str, status: str, annotations: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         if kind == "content":
-            return message_item(self.ref, text, status)
+            return message_item(self.ref, text, status, annotations)
         return reasoning_item(self.ref, text)
+
+    def _annotations(
+        self, item: dict[str, Any], annotations: list[dict[str, Any]]
+    ) -> list[dict[str, str]]:
+        """One `response.output_text.annotation.added` per citation of the message."""
+        return [
+            self.event(
+                "response.output_text.annotation.added",
+                **self._where(item),
+                annotation_index=index,
+                annotation=annotation,
+            )
+            for index, annotation in enumerate(annotations)
+        ]
 
     def _open(self, kind: str) -> dict[str, Any]:
         wanted = "message" if kind == "content" else "reasoning"

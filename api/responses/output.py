@@ -57,7 +57,7 @@ def output_items(outcome: TurnOutcome, ref: ResponseRef) -> list[dict[str, Any]]
     if outcome.reasoning:
         items.append(reasoning_item(ref, outcome.reasoning))
     if outcome.content:
-        items.append(message_item(ref, outcome.content))
+        items.append(message_item(ref, outcome.content, annotations=outcome.annotations))
     items += [function_call_item(call) for call in outcome.tool_calls]
     return items
 
@@ -67,13 +67,20 @@ def reasoning_item(ref: ResponseRef, text: str) -> dict[str, Any]:
     return {"type": "reasoning", "id": f"rs_{ref.start}", "summary": [], "content": content}
 
 
-def message_item(ref: ResponseRef, text: str, status: str = "completed") -> dict[str, Any]:
+def message_item(
+    ref: ResponseRef,
+    text: str,
+    status: str = "completed",
+    annotations: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The assistant message; `annotations` are the `url_citation`s of its browser citations."""
+    part = {"type": "output_text", "text": text, "annotations": list(annotations or [])}
     return {
         "type": "message",
         "id": f"msg_{ref.start}",
         "role": "assistant",
         "status": status,
-        "content": [{"type": "output_text", "text": text, "annotations": []}],
+        "content": [part],
     }
 
 

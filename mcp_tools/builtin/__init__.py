@@ -1,4 +1,5 @@
-"""The safe built-in tools, grouped as TOOLS_ENABLED names them.
+"""The safe built-in tools, grouped as TOOLS_ENABLED names them, and gpt-oss's own tools
+as BUILTIN_TOOLS names them (python here; browser_* in the browser modules).
 
 `builtin_tools(settings)` builds the tools of the enabled groups; `BUILTIN_GROUPS` lists
 which tool names each group provides (write_file only when TOOLS_FILES_WRITE is true).
@@ -12,6 +13,7 @@ from langchain_core.tools import BaseTool
 
 from agent.settings import Settings
 
+from .browser import browser_tools
 from .calculator import calculator_tools
 from .clock import clock_tools
 from .fetch import fetch_tools
@@ -48,6 +50,8 @@ def builtin_tools(settings: Settings) -> list[BaseTool]:
     if "http_fetch" in enabled:
         policy = AddressPolicy.from_allow_list(settings.tools_fetch_allow)
         tools += fetch_tools(policy, settings.tools_fetch_max_bytes, budget)
+    if "browser" in settings.builtin_tools:
+        tools += browser_tools(settings)
     return tools
 
 

@@ -148,16 +148,28 @@ def render(page: Page, max_chars: int) -> str:
     return clip("\n".join(lines) + "\n\n" + _body_text(page), max_chars)
 
 
-def _body_text(page: Page) -> str:
-    mime = page.content_type.split(";")[0].strip().lower()
+def mime_type(page: Page) -> str:
+    """The page's media type without parameters, lower case ('' when not given)."""
+    return page.content_type.split(";")[0].strip().lower()
+
+
+def decoded_body(page: Page) -> str | None:
+    """The body as text in its declared charset (UTF-8 by default), or None when binary."""
+    mime = mime_type(page)
     textual = mime.startswith(TEXT_TYPES) or mime.endswith(TEXT_TYPES)
     if (mime and not textual) or (not mime and looks_binary(page.body[:8192])):
-        return f"(binary content, {len(page.body)} bytes; not shown)"
+        return None
     try:
-        text = page.body.decode(page.charset or "utf-8", errors="replace")
+        return page.body.decode(page.charset or "utf-8", errors="replace")
     except LookupError:
-        text = page.body.decode("utf-8", errors="replace")
-    return html_to_text(text) if "html" in mime else text
+        return page.body.decode("utf-8", errors="replace")
+
+
+def _body_text(page: Page) -> str:
+    text = decoded_body(page)
+    if text is None:
+        return f"(binary content, {len(page.body)} bytes; not shown)"
+    return html_to_text(text) if "html" in mime_type(page) else text
 
 
 def fetch_tools(policy: AddressPolicy, max_bytes: int, budget: int) -> list[BaseTool]:

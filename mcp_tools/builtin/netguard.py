@@ -1,4 +1,5 @@
-"""Which addresses http_fetch may connect to: public ones, plus TOOLS_FETCH_ALLOW.
+"""Which addresses http_fetch and browser_open may connect to: public ones, plus
+TOOLS_FETCH_ALLOW.
 
 Without this check a model (or a prompt injected into a fetched page) could make the
 server read its own admin ports, the LAN, or cloud metadata at 169.254.169.254.
@@ -103,7 +104,7 @@ async def permitted_addresses(policy: AddressPolicy, host: str, port: int) -> li
         kind = forbidden_kind(ip)
         if kind and not policy.allows(host, ip):
             raise ToolException(
-                f"refused: '{host}' resolves to {ip}, {kind}. http_fetch only reaches public "
+                f"refused: '{host}' resolves to {ip}, {kind}. The web tools only reach public "
                 "web addresses unless the operator allows more in TOOLS_FETCH_ALLOW."
             )
     return addresses

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from agent.settings import Settings
 
@@ -105,6 +106,11 @@ def default_config() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def ollama_config() -> dict[str, Any]:
     return load_config("ollama")
+
+
+@pytest.fixture(scope="module")
+def search_config() -> dict[str, Any]:
+    return load_config("search")
 
 
 def _duration_seconds(text: str) -> float:
@@ -250,6 +256,32 @@ def check_profiles(default: dict[str, Any], ollama: dict[str, Any]) -> list[str]
     return problems
 
 
+def check_search_profile(config: dict[str, Any]) -> list[str]:
+    """The optional SearXNG: only under `search`, pinned, JSON enabled, the agent pointed at it."""
+    searxng = config["services"].get("searxng")
+    if searxng is None:
+        return ["--profile search has no searxng service"]
+    problems = []
+    if searxng.get("profiles") != ["search"]:
+        problems.append("searxng is not only in the search profile")
+    if str(searxng.get("image", "")).endswith(":latest"):
+        problems.append("searxng image is not pinned")
+    if searxng.get("ports"):
+        problems.append("searxng publishes a port: an open search front end is a relay")
+    mounts = {v["target"]: v for v in searxng.get("volumes", [])}
+    settings = mounts.get("/etc/searxng/settings.yml")
+    if settings is None:
+        problems.append("searxng does not get docker/searxng/settings.yml")
+    else:
+        formats = yaml.safe_load(Path(settings["source"]).read_text())["search"]["formats"]
+        if "json" not in formats:
+            problems.append("searxng settings do not enable the json format")
+    url = config["services"]["oss-agent"]["environment"].get("BROWSER_SEARXNG_URL")
+    if url != "http://searxng:8080":
+        problems.append(f"oss-agent asks SearXNG at {url!r}, not http://searxng:8080")
+    return problems
+
+
 def test_compose_config_validates_for_both_stacks() -> None:
     for profiles in ((), ("ollama",)):
         done = run_compose_config(*profiles)
@@ -259,6 +291,16 @@ def test_compose_config_validates_for_both_stacks() -> None:
 
 def test_compose_profiles_keep_the_stacks_apart(default_config, ollama_config) -> None:
     assert check_profiles(default_config, ollama_config) == []
+
+
+def test_search_profile_adds_a_private_searxng(default_config, search_config) -> None:
+    assert "searxng" not in default_config["services"]
+    assert check_search_profile(search_config) == []
+    broken = copy.deepcopy(search_config)
+    broken["services"]["searxng"]["ports"] = [{"target": 8080, "published": "8888"}]
+    broken["services"]["oss-agent"]["environment"]["BROWSER_SEARXNG_URL"] = "http://x:1"
+    del broken["services"]["searxng"]["volumes"]
+    assert len(check_search_profile(broken)) == 3
 
 
 def test_vllm_serves_gpt_oss_with_tool_and_reasoning_parsers(default_config) -> None:
