@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
 
 from agent.errors import AgentError
 from api.completion import completion_response
@@ -18,7 +17,7 @@ from api.logs import note
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER
-from api.streaming import ChunkWriter, sse_events
+from api.streaming import ChunkWriter, TurnEventStream, sse_events
 from api.turn import TurnPlan, run_turn, split_request, stream_turn
 from api.turn_start import begin_turn
 
@@ -78,7 +77,8 @@ async def _stream(
     writer = ChunkWriter(model, include_usage, request.tool_activity)
     body = sse_events(buffered, events, writer, plan.start_index, stack)
     headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
-    return EventSourceResponse(body, headers=headers, sep="\n", ping=15)
+    timeout = services.settings.stream_send_timeout
+    return TurnEventStream(body, headers=headers, sep="\n", ping=15, send_timeout=timeout)
 
 
 async def _until_first_delta(events: Any) -> list[tuple[str, Any]]:
