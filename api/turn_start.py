@@ -36,7 +36,7 @@ async def begin_turn(
             await require_owned(services.owners, session_id, caller)
         # Owner check, then the session, then a queue slot: a turn waiting for a busy session
         # holds no slot, and a slot is never held while waiting for a session in this process.
-        admitted = services.limiter.slot()  # its 429 comes before anything is stored
+        admitted = services.limiter.slot(caller.owner)  # its 429 comes before anything is stored
         await stack.enter_async_context(services.locks.hold(session_id, admitted))
         plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
         if not known:
