@@ -53,9 +53,11 @@ class Owners(Protocol):
     async def count(self, owner: str) -> int:
         """How many sessions the owner has."""
 
-    async def page(self, owner: str, after: str | None, limit: int) -> list[Ownership]:
-        """Up to `limit` of the owner's sessions, oldest first, from the one after `after`
-        (a session id of the owner's; None: from the start)."""
+    async def page(
+        self, owner: str, after: str | None, limit: int, newest_first: bool = False
+    ) -> list[Ownership]:
+        """Up to `limit` of the owner's sessions, oldest (or newest) first, from the one
+        after `after` (a session id of the owner's; None: from the start)."""
 
     async def forget(self, session_id: str) -> None:
         """Drop the row of a deleted session."""
@@ -85,11 +87,15 @@ class MemoryOwners:
     async def count(self, owner: str) -> int:
         return len(await self.owned_by(owner))
 
-    async def page(self, owner: str, after: str | None, limit: int) -> list[Ownership]:
+    async def page(
+        self, owner: str, after: str | None, limit: int, newest_first: bool = False
+    ) -> list[Ownership]:
         rows = await self.owned_by(owner)
+        if newest_first:
+            rows.reverse()
         start = self._rows.get(after or "")
         if start is not None and start.owner == owner:
-            rows = [row for row in rows if row.order > start.order]
+            rows = rows[rows.index(start) + 1 :]
         return rows[:limit]
 
     async def forget(self, session_id: str) -> None:
@@ -130,20 +136,26 @@ class SqlOwners:
         )
         return int(rows[0][0])
 
-    async def page(self, owner: str, after: str | None, limit: int) -> list[Ownership]:
+    async def page(
+        self, owner: str, after: str | None, limit: int, newest_first: bool = False
+    ) -> list[Ownership]:
         p = self._p
+        order = "DESC" if newest_first else ""
         if after is None:
-            return await self._rows(f"owner = {p}", (owner,), limit)
-        # after the cursor's (created, session_id); a cursor that is gone: from the start
+            return await self._rows(f"owner = {p}", (owner,), limit, order)
+        # past the cursor's (created, session_id); a cursor that is gone: from the start
         cursor = f"(SELECT created FROM session_owners WHERE session_id = {p} AND owner = {p})"
-        where = f"owner = {p} AND (created, session_id) > (COALESCE({cursor}, -1), {p})"
-        return await self._rows(where, (owner, after, owner, after), limit)
+        past, start = ("<", 1e300) if newest_first else (">", -1)
+        where = f"owner = {p} AND (created, session_id) {past} (COALESCE({cursor}, {start}), {p})"
+        return await self._rows(where, (owner, after, owner, after), limit, order)
 
-    async def _rows(self, where: str, params: tuple, limit: int | None = None) -> list[Ownership]:
+    async def _rows(
+        self, where: str, params: tuple, limit: int | None = None, order: str = ""
+    ) -> list[Ownership]:
         tail = f" LIMIT {int(limit)}" if limit is not None else ""
         rows = await self._run(
             "SELECT session_id, owner, created, client FROM session_owners "
-            f"WHERE {where} ORDER BY created, session_id{tail}",
+            f"WHERE {where} ORDER BY created {order}, session_id {order}{tail}",
             params,
         )
         return [Ownership(str(r[0]), str(r[1]), float(r[2]), str(r[3])) for r in rows]

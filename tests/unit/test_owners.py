@@ -49,11 +49,13 @@ async def test_pages_and_clients(database_url: str) -> None:
             await owners.claim(f"s-{index}", "alice", "phone" if index % 2 else "")
         await owners.claim("other", "bob")
         everything = await owners.owned_by("alice")
-        seen, after = [], None
-        while page := await owners.page("alice", after, 3):
-            seen += page
-            after = page[-1].session_id
-        assert seen == everything and len(seen) == 7 == await owners.count("alice")
+        for newest_first in (False, True):
+            seen, after = [], None
+            while page := await owners.page("alice", after, 3, newest_first):
+                seen += page
+                after = page[-1].session_id
+            expected = everything[::-1] if newest_first else everything
+            assert seen == expected and len(seen) == 7 == await owners.count("alice")
         phone = await owners.owned_by("alice", "phone")
         assert [row.session_id for row in phone] == ["s-1", "s-3", "s-5"]
         assert await owners.owned_by("bob", "phone") == []
