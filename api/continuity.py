@@ -22,6 +22,9 @@ from api.turn import split_request
 from graph.owners import Owners
 
 USER_ID_HEADER = "X-OpenWebUI-User-Id"
+SCANNED_SESSIONS = 50
+"""How many of a client's sessions, the most recently started, a request may continue: the
+search reads each, so its cost stays bounded however many sessions the client keeps."""
 
 
 def client_identity(user: str | None, user_id_header: str | None) -> str:
@@ -71,11 +74,12 @@ def continues(stored: list[BaseMessage], sent_keys: list[Any]) -> int:
 async def continued_session(
     sessions: Sessions, owners: Owners, caller: Caller, client: str, sent: list[BaseMessage]
 ) -> str | None:
-    """The session of this caller and client whose history the request repeats at its start
-    (the longest such history; the most recent one on a tie), or None."""
+    """The session of this caller and client (among its SCANNED_SESSIONS newest) whose
+    history the request repeats at its start (the longest such history; the most recent
+    one on a tie), or None."""
     sent_keys = [fingerprint(m) for m in sent]
     found: tuple[int, float, str] | None = None
-    for row in await owners.owned_by(caller.owner, client):
+    for row in await owners.owned_by(caller.owner, client, SCANNED_SESSIONS):
         state = await sessions.snapshot(row.session_id)
         if state is None:
             continue

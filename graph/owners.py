@@ -47,8 +47,11 @@ class Owners(Protocol):
     async def owner(self, session_id: str) -> str:
         """The session's owner ("" when no row)."""
 
-    async def owned_by(self, owner: str, client: str | None = None) -> list[Ownership]:
-        """The owner's sessions (only those of `client` when given), oldest first."""
+    async def owned_by(
+        self, owner: str, client: str | None = None, newest: int | None = None
+    ) -> list[Ownership]:
+        """The owner's sessions (only those of `client` when given; only the `newest` ones
+        when given), oldest first."""
 
     async def count(self, owner: str) -> int:
         """How many sessions the owner has."""
@@ -76,13 +79,16 @@ class MemoryOwners:
         row = self._rows.get(session_id)
         return row.owner if row else ""
 
-    async def owned_by(self, owner: str, client: str | None = None) -> list[Ownership]:
+    async def owned_by(
+        self, owner: str, client: str | None = None, newest: int | None = None
+    ) -> list[Ownership]:
         rows = [
             row
             for row in self._rows.values()
             if row.owner == owner and client in (None, row.client)
         ]
-        return sorted(rows, key=lambda row: row.order)
+        rows.sort(key=lambda row: row.order)
+        return rows[-newest:] if newest else rows
 
     async def count(self, owner: str) -> int:
         return len(await self.owned_by(owner))
@@ -124,11 +130,16 @@ class SqlOwners:
         )
         return rows[0][0] if rows else ""
 
-    async def owned_by(self, owner: str, client: str | None = None) -> list[Ownership]:
+    async def owned_by(
+        self, owner: str, client: str | None = None, newest: int | None = None
+    ) -> list[Ownership]:
         p = self._p
-        if client is None:
-            return await self._rows(f"owner = {p}", (owner,))
-        return await self._rows(f"owner = {p} AND client = {p}", (owner, client))
+        where, params = f"owner = {p}", (owner,)
+        if client is not None:
+            where, params = f"{where} AND client = {p}", (owner, client)
+        if newest is None:
+            return await self._rows(where, params)
+        return (await self._rows(where, params, newest, "DESC"))[::-1]
 
     async def count(self, owner: str) -> int:
         rows = await self._run(

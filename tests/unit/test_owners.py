@@ -59,6 +59,8 @@ async def test_pages_and_clients(database_url: str) -> None:
         phone = await owners.owned_by("alice", "phone")
         assert [row.session_id for row in phone] == ["s-1", "s-3", "s-5"]
         assert await owners.owned_by("bob", "phone") == []
+        assert await owners.owned_by("alice", "phone", newest=2) == phone[1:]
+        assert await owners.owned_by("alice", newest=10) == everything
 
 
 async def test_an_older_owners_table_gets_the_client_column(tmp_path: Path) -> None:
