@@ -184,6 +184,19 @@ class Settings(BaseSettings):
         128, ge=0, description="turns waiting for a slot, first come first served; more get 429"
     )
     queue_timeout: float = Field(30.0, ge=0, description="seconds a turn waits before 429")
+    key_turn_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="with two or more client keys: the fraction of MAX_CONCURRENT_TURNS and of"
+        " MAX_QUEUED_TURNS one key may hold (rounded down, at least one)",
+    )
+    stream_send_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="seconds one write of a streamed answer may wait for a client that does not"
+        " read; then the turn is cancelled and rolled back, as on a disconnect",
+    )
 
     # Several model servers
     llm_backends_file: Path | None = Field(
@@ -218,7 +231,11 @@ class Settings(BaseSettings):
     )
     session_continuity: bool = Field(
         False,
-        description="continue the caller's session whose history a header-less request resends",
+        description="continue the caller's session whose history a header-less request resends"
+        " (needs client keys; binds sessions to the key and the client identity sent)",
+    )
+    max_sessions_per_key: int = Field(
+        10_000, ge=1, description="sessions one key (or the anonymous owner) may keep"
     )
 
     # Tools

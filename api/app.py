@@ -74,9 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 store_health=store.health,
                 readiness=ReadinessCheck(settings.ready_cache_seconds),
                 owners=store.owners,
-                limiter=TurnLimiter(
-                    settings.max_concurrent_turns, settings.max_queued_turns, settings.queue_timeout
-                ),
+                limiter=TurnLimiter.from_settings(settings, len(app.state.keys.keys)),
                 backends=backends,
             )
             check = asyncio.create_task(warn_about_upstream(backends))

@@ -27,6 +27,7 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "backend_not_found": (404, "not_found_error", {}),
     "admin_key_required": (403, "permission_error", {}),
     "keys_required": (403, "permission_error", {}),
+    "session_limit_exceeded": (403, "permission_error", {}),
     "rate_limit_exceeded": (429, "rate_limit_error", {}),
     # retry-after: the model server's own value when it sent one (UpstreamError.headers)
     "upstream_rate_limited": (429, "rate_limit_error", _RETRY),

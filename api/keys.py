@@ -53,11 +53,13 @@ def read_keys_file(path: Path) -> list[ClientKey]:
 
 
 class NoKeyError(ValueError):
-    """API_KEYS or API_KEYS_FILE is set but names no key: the service would run open."""
+    """API_KEYS or API_KEYS_FILE is set but names no key: the service would run open; or a
+    setting that needs keys (SESSION_CONTINUITY) is on without any."""
 
 
 def client_keys(settings: Settings) -> list[ClientKey]:
-    """Every client key the settings name; a key setting that yields none is refused."""
+    """Every client key the settings name; a key setting that yields none is refused, and
+    so is SESSION_CONTINUITY without keys."""
     keys = []
     if settings.api_key:
         keys.append(ClientKey(settings.api_key.get_secret_value(), "API_KEY"))
@@ -75,6 +77,12 @@ def client_keys(settings: Settings) -> list[ClientKey]:
                 "write one `key name` per line, or unset it."
             )
         keys += from_file
+    if settings.session_continuity and not keys:
+        raise NoKeyError(
+            "SESSION_CONTINUITY=true needs client keys (API_KEY, API_KEYS or API_KEYS_FILE): "
+            "without them any caller could continue any other caller's session. Set a key, "
+            "or turn SESSION_CONTINUITY off."
+        )
     return keys
 
 

@@ -14,7 +14,7 @@ from api.protocol import ErrorResponse
 _WHY = {
     400: "A malformed request, a limit passed, or a field that cannot be honoured",
     401: "Missing or wrong API key",
-    403: "The key may not do this",
+    403: "The key may not do this, or already has MAX_SESSIONS_PER_KEY sessions",
     404: "No such session, response, model or backend (or another key's)",
     409: "The session is busy or waits for an approval",
     413: "The request body is larger than MAX_REQUEST_BYTES",
@@ -25,7 +25,7 @@ _WHY = {
 }
 BODY = (400, 413)
 """What any request with a body may meet before its route runs (api/body_guard.py)."""
-TURN = (*BODY, 404, 409, 429, 502, 503, 504)
+TURN = (*BODY, 403, 404, 409, 429, 502, 503, 504)
 """What a request that runs an agent turn may meet."""
 _SSE_EVENT = {
     "type": "object",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from agent.errors import AgentError
 from api.keys import Caller
 from api.sessions import Sessions, title_of, unknown_session
 from graph.owners import Owners
@@ -20,10 +21,30 @@ def _timestamp(iso: str | None, fallback: float) -> int:
     return int(datetime.fromisoformat(iso).timestamp()) if iso else int(fallback)
 
 
-async def owned_sessions(sessions: Sessions, owners: Owners, caller: Caller) -> dict[str, Any]:
-    """The caller's sessions, oldest first, each with its size, activity and title."""
+PAGE_SIZE, MAX_PAGE_SIZE = 20, 100
+"""Sessions per page of GET /v1/sessions: by default, and at most."""
+
+
+async def owned_sessions(
+    sessions: Sessions,
+    owners: Owners,
+    caller: Caller,
+    after: str | None = None,
+    limit: int = PAGE_SIZE,
+    newest_first: bool = False,
+) -> dict[str, Any]:
+    """One page of the caller's sessions (oldest first, or newest first), each with its
+    size, activity and title; OpenAI list paging: `has_more`, `first_id`, `last_id`."""
+    if after is not None and await owners.owner(after) != caller.owner:
+        raise AgentError(
+            f"after={after[:40]!r} names none of your sessions; pass the last_id of the "
+            "previous page, or leave it out for the first page.",
+            param="after",
+            code="invalid_value",
+        )
+    rows = await owners.page(caller.owner, after, limit + 1, newest_first)
     data = []
-    for row in await owners.owned_by(caller.owner):
+    for row in rows[:limit]:
         state = await sessions.snapshot(row.session_id)
         if state is None:  # deleted by a process that crashed before forgetting the row
             continue
@@ -38,4 +59,10 @@ async def owned_sessions(sessions: Sessions, owners: Owners, caller: Caller) -> 
                 "title": state.values.get("title") or title_of(messages),
             }
         )
-    return {"object": "list", "data": data}
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": len(rows) > limit,
+    }

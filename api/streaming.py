@@ -9,6 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
+from sse_starlette import EventSourceResponse
+from sse_starlette.sse import SendTimeoutError
+from starlette.types import Receive, Scope, Send
+
 from agent.errors import AgentError
 from api.completion import chat_annotations, public_activity, usage_of
 from api.errors import agent_error_body, error_body
@@ -19,6 +23,21 @@ from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import TurnOutcome, turn_outcome
 
 logger = logging.getLogger(__name__)
+
+
+class TurnEventStream(EventSourceResponse):
+    """The SSE response of a running turn. A client that leaves one write waiting longer
+    than `send_timeout` (it does not read) is treated as gone: the body is closed, which
+    rolls the turn back and frees its slot and session, as a disconnect does."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            logger.warning(
+                "client read nothing for %g s (STREAM_SEND_TIMEOUT): turn cancelled, not stored",
+                self.send_timeout,
+            )
 
 
 def sse_frame(payload: str) -> bytes:

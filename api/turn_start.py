@@ -22,9 +22,11 @@ async def begin_turn(
     caller: Caller,
     given: str | None,
     stack: AsyncExitStack,
+    client: str = "",
 ) -> TurnPlan:
-    """Plan a turn on session `given` (None: a new one) with its slot and lock entered on
-    `stack`; on failure the stack is closed and the error names the session once known."""
+    """Plan a turn on session `given` (None: a new one, bound to `client` for continuity)
+    with its slot and lock entered on `stack`; on failure the stack is closed and the error
+    names the session once known."""
     session_id = checked_session_id(given) if given else new_session_id()
     model = services.backends.resolve(request.model)
     fields = upstream_fields(request)
@@ -34,13 +36,15 @@ async def begin_turn(
     try:
         if known:
             await require_owned(services.owners, session_id, caller)
+        else:
+            await _check_session_room(services, caller)
         # Owner check, then the session, then a queue slot: a turn waiting for a busy session
         # holds no slot, and a slot is never held while waiting for a session in this process.
-        admitted = services.limiter.slot()  # its 429 comes before anything is stored
+        admitted = services.limiter.slot(caller.owner)  # its 429 comes before anything is stored
         await stack.enter_async_context(services.locks.hold(session_id, admitted))
         plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
         if not known:
-            await services.owners.claim(session_id, caller.owner)
+            await services.owners.claim(session_id, caller.owner, client)
     except BaseException as exc:
         await stack.aclose()
         if known and isinstance(exc, AgentError):
@@ -48,3 +52,16 @@ async def begin_turn(
         raise
     plan.context.model, plan.context.upstream_fields = model, fields
     return plan
+
+
+async def _check_session_room(services: Services, caller: Caller) -> None:
+    """The 403 for a new session beyond MAX_SESSIONS_PER_KEY."""
+    cap = services.settings.max_sessions_per_key
+    count = await services.owners.count(caller.owner)
+    if count >= cap:
+        raise AgentError(
+            f"This key already has {count} sessions, the most MAX_SESSIONS_PER_KEY ({cap}) "
+            "allows: delete some (DELETE /v1/sessions/{id}) or continue one with "
+            f"{SESSION_ID_HEADER}.",
+            code="session_limit_exceeded",
+        )

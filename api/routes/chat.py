@@ -7,25 +7,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
 
 from agent.errors import AgentError
 from api.completion import completion_response
-from api.continuity import continued_session
+from api.continuity import USER_ID_HEADER, continuity
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.logs import note
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER
-from api.streaming import ChunkWriter, sse_events
-from api.turn import TurnPlan, run_turn, split_request, stream_turn
+from api.streaming import ChunkWriter, TurnEventStream, sse_events
+from api.turn import TurnPlan, run_turn, stream_turn
 from api.turn_start import begin_turn
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"
 """Set when the turn's model calls left out this many of the oldest stored messages."""
 SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]
+UserIdHeader = Annotated[str | None, Header(alias=USER_ID_HEADER)]
 
 
 @router.post(
@@ -38,14 +38,15 @@ async def create_chat_completion(
     services: ServicesDep,
     caller: CallerDep,
     x_session_id: SessionHeader = None,
+    x_openwebui_user_id: UserIdHeader = None,
 ) -> Response:
     """Answer the request's new messages within the session named by X-Session-ID."""
     given = (x_session_id or "").strip() or None
+    client = ""
     if given is None and services.settings.session_continuity:
-        _, sent = split_request(request)
-        given = await continued_session(services.sessions, services.owners, caller, sent)
+        given, client = await continuity(services, caller, request, x_openwebui_user_id)
     stack = AsyncExitStack()
-    plan = await begin_turn(services, request, caller, given, stack)
+    plan = await begin_turn(services, request, caller, given, stack, client)
     try:
         if request.stream:
             return await _stream(services, request, plan, stack)
@@ -78,7 +79,8 @@ async def _stream(
     writer = ChunkWriter(model, include_usage, request.tool_activity)
     body = sse_events(buffered, events, writer, plan.start_index, stack)
     headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
-    return EventSourceResponse(body, headers=headers, sep="\n", ping=15)
+    timeout = services.settings.stream_send_timeout
+    return TurnEventStream(body, headers=headers, sep="\n", ping=15, send_timeout=timeout)
 
 
 async def _until_first_delta(events: Any) -> list[tuple[str, Any]]:

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from sse_starlette import EventSourceResponse
 
 from agent.errors import AgentError
 from api.deps import Services, ServicesDep
@@ -19,6 +18,7 @@ from api.responses.output import ResponseRef, new_ref, response_object, unknown_
 from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
 from api.sessions import SESSION_ID_HEADER
+from api.streaming import TurnEventStream
 from api.turn import TurnPlan, run_turn, stream_turn
 from api.turn_start import begin_turn
 from graph.turn import TurnOutcome
@@ -80,11 +80,13 @@ async def _stream(
     finish: Any,
     stack: AsyncExitStack,
     headers: dict[str, str],
-) -> EventSourceResponse:
+) -> TurnEventStream:
     events = stream_turn(services.sessions, plan)
     stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
     body = response_events(events, EventWriter(ref), finish, plan.start_index, stack)
-    return EventSourceResponse(body, headers={**headers, "Cache-Control": "no-cache"}, ping=15)
+    headers = {**headers, "Cache-Control": "no-cache"}
+    timeout = services.settings.stream_send_timeout
+    return TurnEventStream(body, headers=headers, ping=15, send_timeout=timeout)
 
 
 async def _forget(services: Services, session_id: str) -> None:

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, StringConstraints
 
 from api.deps import ServicesDep
 from api.keys import ANONYMOUS, CallerDep, keys_required
 from api.openapi import BODY, SESSION_CHANGE, error_responses
-from api.ownership import owned_sessions, require_owned
+from api.ownership import MAX_PAGE_SIZE, PAGE_SIZE, owned_sessions, require_owned
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
 
-@router.get("", responses=error_responses(403))
-async def list_sessions(services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
-    """The sessions the caller's key created (refused in open mode: all are anonymous)."""
+@router.get("", responses=error_responses(400, 403))
+async def list_sessions(
+    services: ServicesDep,
+    caller: CallerDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE,
+    after: Annotated[str | None, Query(max_length=128)] = None,
+    order: Literal["asc", "desc"] = "asc",
+) -> dict[str, Any]:
+    """One page of the sessions the caller's key created, oldest first (`order=desc`:
+    newest first); `after` = the previous page's `last_id`. Refused in open mode, where
+    every caller is the same anonymous owner."""
     if caller.owner == ANONYMOUS:
         raise keys_required()
-    return await owned_sessions(services.sessions, services.owners, caller)
+    return await owned_sessions(
+        services.sessions, services.owners, caller, after, limit, order == "desc"
+    )
 
 
 @router.get("/{session_id}", responses=error_responses(404))

@@ -118,20 +118,21 @@ function rememberSession(id) {
 }
 
 async function listedSessions() {
-  const response = await fetch("/v1/sessions", { headers: headers() });
-  if (response.status !== 403) return (await api("/v1/sessions")).json();
+  const newest = "/v1/sessions?order=desc&limit=100";
+  const response = await fetch(newest, { headers: headers() });
+  if (response.status !== 403) return (await api(newest)).json();
   const found = [];
   for (const id of ownSessionIds()) {
     const session = await fetch(`/v1/sessions/${id}`, { headers: headers() });
     if (session.ok) found.push(await session.json());
   }
   localStorage.setItem(OWN_SESSIONS, JSON.stringify(found.map((s) => s.id)));
-  return { data: found };
+  return { data: found.reverse() };
 }
 
 async function loadSessions() {
   const list = await listedSessions();
-  $("sessions").replaceChildren(...list.data.slice().reverse().map(sessionItem));
+  $("sessions").replaceChildren(...list.data.map(sessionItem));  // newest first
 }
 
 function sessionItem(session) {

@@ -1,5 +1,6 @@
 """SESSION_CONTINUITY: a request without a session header that resends a session's whole
-history continues that session, only the caller's own, only when the setting is on."""
+history continues that session, only the caller's own, only when the setting is on
+(strangers behind one key: test_continuity_binding.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ RESENT = [
 def post(svc: Service, key: str, messages: list[dict]) -> httpx.Response:
     response = httpx.post(
         f"{svc.url}/v1/chat/completions",
-        json={"model": "m", "messages": messages},
+        json={"model": "m", "messages": messages, "user": "the-one-user"},
         headers={"Authorization": f"Bearer {key}"},
         timeout=60,
     )

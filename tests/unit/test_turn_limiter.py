@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.errors import AgentError
-from api.queue import TurnLimiter
+from api.queue import KeyShare, TurnLimiter
 
 
 async def _turn(limiter: TurnLimiter, name: int, log: list, peak: list, hold: float) -> str:
@@ -91,3 +91,47 @@ def test_a_cancelled_waiter_gives_up_its_place() -> None:
         }
 
     asyncio.run(scenario())
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    owners=st.lists(st.sampled_from("abc"), min_size=1, max_size=12),
+    running=st.integers(1, 4),
+    queued=st.integers(0, 6),
+    fraction=st.sampled_from([0.25, 0.5, 1.0]),
+)
+def test_no_key_holds_more_than_its_share(
+    owners: list[str], running: int, queued: int, fraction: float
+) -> None:
+    """Whatever the mix of keys, a key never runs more than its share, a key alone gets
+    exactly its share of slots and queue places, and every slot is returned."""
+    share = KeyShare.of(fraction, running, queued)
+    limiter = TurnLimiter(running, queued, timeout=30, share=share)
+    held: dict[str, int] = {}
+    peaks: dict[str, int] = {}
+
+    async def turn(owner: str) -> str:
+        try:
+            async with limiter.slot(owner):
+                held[owner] = held.get(owner, 0) + 1
+                peaks[owner] = max(peaks.get(owner, 0), held[owner])
+                await asyncio.sleep(0.01)
+                held[owner] -= 1
+        except AgentError as exc:
+            return exc.code or ""
+        return "ok"
+
+    async def scenario() -> list[str]:
+        tasks = []
+        for owner in owners:
+            tasks.append(asyncio.create_task(turn(owner)))
+            await asyncio.sleep(0)
+        return await asyncio.gather(*tasks)
+
+    results = asyncio.run(scenario())
+    assert set(results) <= {"ok", "rate_limit_exceeded"}
+    assert all(peak <= share.running for peak in peaks.values())
+    if len(set(owners)) == 1:  # one key alone: its share runs, its share waits
+        admitted = min(len(owners), share.running + share.queued)
+        assert results == ["ok"] * admitted + ["rate_limit_exceeded"] * (len(owners) - admitted)
+    assert limiter.status()["running"] == 0 and limiter.status()["queued"] == 0
