@@ -11,7 +11,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from agent.errors import AgentError
-from agent.metrics import TURNS_QUEUED, TURNS_RUNNING
+from agent.metrics import QUEUE_WAIT_SECONDS, TURNS_QUEUED, TURNS_RUNNING
+from agent.tracing import span
 
 
 def rate_limited(reason: str, retry_after: float) -> AgentError:
@@ -38,7 +39,10 @@ class TurnLimiter:
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Hold a running slot for the body, or raise the 429."""
-        await self._acquire()
+        started = time.monotonic()
+        with span("oss_agent.queue_wait"):
+            await self._acquire()
+        QUEUE_WAIT_SECONDS.observe(time.monotonic() - started)
         try:
             yield
         finally:
