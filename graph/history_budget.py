@@ -55,8 +55,9 @@ async def fit_call(
             update["summary"] = {"text": text, "covers": start}
             annotate(oss_agent__context__summarised=start - covers)
         instructions = SystemMessage(content=with_summary(str(instructions.content), text))
+    trims = CONTEXT_TRIMS.labels(strategy.value)  # exported (at 0) before the first trim
     if start:
-        CONTEXT_TRIMS.labels(strategy.value).inc()
+        trims.inc()
     annotate(oss_agent__context__strategy=strategy.value, oss_agent__context__left_out=start)
     update["trimmed"] = max(state.get("trimmed", 0), start)
     return replace(call, messages=[instructions, *history[start:]]), update
