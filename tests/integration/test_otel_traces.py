@@ -17,6 +17,7 @@ from agent import tracing
 from tests.integration.conftest import service_env
 from tests.integration.otlp_receiver import OtlpReceiver, ReceivedSpan, running_receiver
 from tests.integration.service import Service
+from tests.mcp_servers.harness import stdio_entry
 from tests.upstream_sim.fixtures import SimServer
 
 CALL_STEP = {
@@ -55,7 +56,10 @@ def traced(
     sim_server: SimServer, otlp: tuple[str, OtlpReceiver], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Service]:
     workdir = tmp_path_factory.mktemp("traced")
-    svc = Service(traced_env(sim_server, workdir, otlp[0]), workdir).start()
+    mcp_config = workdir / "mcp.json"
+    mcp_config.write_text(json.dumps({"mcpServers": {"local": stdio_entry()}}))
+    env = traced_env(sim_server, workdir, otlp[0], USE_MCP_TOOLS="true", MCP_CONFIG=str(mcp_config))
+    svc = Service(env, workdir).start()
     yield svc
     svc.stop()
 
@@ -145,6 +149,29 @@ def test_streamed_turn_with_a_tool_call_is_one_trace_joined_to_the_caller(
 
     logged = [json.loads(line) for line in traced.output().splitlines() if line.startswith("{")]
     assert any(line.get("trace_id") == trace_id for line in logged)
+
+
+def test_mcp_tool_calls_are_execute_tool_spans(
+    traced: Service, sim: SimServer, otlp: tuple[str, OtlpReceiver]
+) -> None:
+    calls = [
+        {"id": "call_add", "name": "add", "arguments": {"a": 2, "b": 3}},
+        {"id": "call_fail", "name": "fail", "arguments": {"message": "no luck"}},
+    ]
+    sim.control.script({"tool_calls": calls}, {"content": "done"})
+    traceparent, trace_id, _ = _traceparent()
+    assert _stream(traced, "use the MCP tools", traceparent).endswith("done")
+    tools = {
+        s.attributes["gen_ai.tool.call.id"]: s
+        for s in _ops(_trace(otlp[1], trace_id), "execute_tool")
+    }
+    assert tools.keys() == {"call_add", "call_fail"}
+    for tool in tools.values():
+        assert tool.attributes["oss_agent.tool.source"] == "local"  # the MCP server's name
+    assert tools["call_add"].name == "execute_tool add"
+    assert tools["call_add"].status != ERROR
+    assert tools["call_fail"].status == ERROR
+    assert tools["call_fail"].attributes["error.type"] == "tool_error"
 
 
 def test_failed_model_call_marks_its_span_and_the_root(
