@@ -104,8 +104,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by api/routes/docs.py, behind the key
         redoc_url=None,
         openapi_url=None,
-        # FastAPI's own OpenTelemetry server span is each turn's root (agent/tracing.py)
+        # FastAPI's own OpenTelemetry server span is each turn's root; agent/tracing.py
+        # sets up the provider and exporters (FastAPI's auto_configure would add a second)
         telemetry={
+            "auto_configure": False,
             "exclude": _not_a_turn,
             "operation_spans": False,
             "metrics": False,

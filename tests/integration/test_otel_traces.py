@@ -148,7 +148,8 @@ def test_streamed_turn_with_a_tool_call_is_one_trace_joined_to_the_caller(
     assert tool.status != ERROR
 
     logged = [json.loads(line) for line in traced.output().splitlines() if line.startswith("{")]
-    assert any(line.get("trace_id") == trace_id for line in logged)
+    access = [line for line in logged if line.get("logger") == "oss_agent.access"]
+    assert any(line.get("trace_id") == trace_id for line in access)
 
 
 def test_mcp_tool_calls_are_execute_tool_spans(
