@@ -231,8 +231,8 @@ async def model_call(
     provider = server.kind.value
     run = await llm_run_started(call, model, provider)
     watch = ModelCallWatch(backend, call.stream, on_delta)
-    attributes = _request_attributes(backend, server, model, call)
-    if _capture and _tracer is not None:
+    attributes = None if _tracer is None else _request_attributes(backend, server, model, call)
+    if _capture and attributes is not None:
         attributes["gen_ai.input.messages"] = _json([_message(m) for m in call.messages])
     try:
         with span(f"chat {model}", attributes, SpanKind.CLIENT) as current:
@@ -263,18 +263,19 @@ def tool_call(
     }
     if _capture and _tracer is not None:
         attributes["gen_ai.tool.call.arguments"] = _json(arguments)
-    result = ["error"]
+    result = ["cancelled"]  # run_tool turns every failure into an error message
     with span(f"execute_tool {name}", attributes) as current:
 
         def answered(message: ToolMessage) -> None:
             result[0] = message.status
             if current is None:
                 return
-            if message.status == "error":
+            text = content_text(message.content)
+            if message.status == "error":  # its text may quote the arguments: content
                 current.set_attribute("error.type", "tool_error")
-                current.set_status(Status(StatusCode.ERROR, content_text(message.content)[:200]))
+                current.set_status(Status(StatusCode.ERROR, text[:200] if _capture else None))
             if _capture:
-                current.set_attribute("gen_ai.tool.call.result", content_text(message.content))
+                current.set_attribute("gen_ai.tool.call.result", text)
 
         try:
             yield answered

@@ -9,6 +9,9 @@ streamed turns of `--tokens` tokens on each service, in a shuffled order (interl
 load from elsewhere on the machine falls on all of them alike); the service process's
 CPU (user + system, read from /proc) is divided by turns and by tokens. Medians and the
 ratios to "off" are printed; nothing is asserted.
+
+`--compare TREE` adds a fourth service run from another source tree (e.g. a `git archive`
+of the commit before tracing existed), so "off" can be compared with no hooks at all.
 """
 
 from __future__ import annotations
@@ -38,12 +41,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--turns", type=int, default=20, help="turns per service per round")
     parser.add_argument("--tokens", type=int, default=200, help="tokens per reply")
+    parser.add_argument("--compare", help="also run oss-agent from this source tree")
     return parser.parse_args()
 
 
 @contextlib.contextmanager
 def agent(name: str, upstream: str, workdir: Path, **env: str) -> Iterator[Target]:
-    folder = workdir / name
+    folder = workdir / name.replace(" ", "-").replace("@", "")
     folder.mkdir()
     settings = service_env(upstream, folder, LLM_MODEL=MODEL, LLM_TIMEOUT="120", **env)
     service = Service(settings, folder).start(timeout=300)
@@ -102,12 +106,17 @@ def main() -> None:
         workdir = Path(tmp)
         traced = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "500"}
         capture = {**traced, "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "true"}
-        with (
-            agent("off", base, workdir) as off,
-            agent("on", base, workdir, **traced) as on,
-            agent("on+content", base, workdir, **capture) as content,
-        ):
-            samples = asyncio.run(measure([off, on, content], args))
+        with contextlib.ExitStack() as stack:
+            columns = [
+                stack.enter_context(agent("off", base, workdir)),
+                stack.enter_context(agent("on", base, workdir, **traced)),
+                stack.enter_context(agent("on+content", base, workdir, **capture)),
+            ]
+            if args.compare:
+                code = Path(args.compare).resolve()
+                before = agent(f"@{code.name}", base, workdir, PYTHONPATH=str(code))
+                columns.append(stack.enter_context(before))
+            samples = asyncio.run(measure(columns, args))
         report(samples, receiver)
 
 
