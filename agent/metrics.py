@@ -45,3 +45,37 @@ UPSTREAM_CANCELLED = Counter(
     "Model calls whose upstream connection was closed before the reply ended because the"
     " turn was cancelled (the client went away).",
 )
+QUEUE_WAIT_SECONDS = Histogram(
+    "oss_agent_queue_wait_seconds",
+    "How long a turn waited for a running slot (0 when one was free).",
+    buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+MODEL_CALL_SECONDS = Histogram(
+    "oss_agent_model_call_seconds",
+    "Wall time of one model call on one backend, by backend.",
+    ["backend"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+TIME_TO_FIRST_TOKEN = Histogram(
+    "oss_agent_time_to_first_token_seconds",
+    "Streamed model calls: from sending the request to the first reply delta, by backend.",
+    ["backend"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+OUTPUT_TOKENS_PER_SECOND = Histogram(
+    "oss_agent_output_tokens_per_second",
+    "Streamed model calls: output tokens per second after the first token, by backend.",
+    ["backend"],
+    buckets=(1, 5, 10, 20, 40, 60, 80, 100, 150, 200, 300, 500, 1000, 5000),
+)
+MODEL_CALL_ERRORS = Counter(
+    "oss_agent_model_call_errors_total",
+    "Failed model calls, by backend and error code (upstream_error, upstream_timeout...).",
+    ["backend", "code"],
+)
+TOOL_SECONDS = Histogram(
+    "oss_agent_tool_seconds",
+    "Wall time of a server tool run, by tool and result (success or error).",
+    ["tool", "result"],
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)

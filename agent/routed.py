@@ -10,6 +10,7 @@ from agent.backends import Backend, BackendPool
 from agent.errors import AgentError, ReceivedCounter, UpstreamError
 from agent.reply import ModelReply
 from agent.request_fields import for_server
+from agent.tracing import model_call
 from agent.upstream import ModelCall, OnDelta, call_model
 
 # Connection errors (also a stream dropped before any token), timeouts and 5xx: another
@@ -53,8 +54,11 @@ async def call_routed(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> 
         alone = pool.pick(model, tried | {backend.spec.name}) is None
         server = backend.server if alone else backend.server.single_try()
         try:
+            sent = for_backend(call, backend)
             with pool.busy(backend):
-                reply = await call_model(server, for_backend(call, backend), watched)
+                async with model_call(sent, backend.spec.name, server, watched) as seen:
+                    reply = await call_model(server, sent, seen.on_delta)
+                    seen.finished(reply)
         except UpstreamError as exc:
             if exc.code not in RETRYABLE:
                 raise

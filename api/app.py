@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
+from agent import tracing
 from agent.backend_health import watching
 from agent.backends import BackendPool
 from agent.settings import Settings, get_settings
@@ -46,12 +48,21 @@ async def warn_about_upstream(backends: BackendPool) -> None:
             logger.warning("%s: %s; starting anyway", where, probe.problem)
 
 
+TURN_PATHS = frozenset({"/v1/chat/completions", "/v1/responses"})
+
+
+def _not_a_turn(scope: MutableMapping[str, Any]) -> bool:
+    """Requests that are not turns get no trace (probes and scrapes would drown them)."""
+    return scope.get("method") != "POST" or scope.get("path") not in TURN_PATHS
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the graph and its stores are opened by the lifespan."""
     settings = settings or get_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing.start()
         store_cm = open_store(
             settings.database_url,
             settings.session_lock_timeout,
@@ -81,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
             check.cancel()
             await backends.aclose()
+            tracing.stop()
 
     app = FastAPI(
         title="oss-agent",
@@ -90,6 +102,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by api/routes/docs.py, behind the key
         redoc_url=None,
         openapi_url=None,
+        # FastAPI's own OpenTelemetry server span is each turn's root; agent/tracing.py
+        # sets up the provider and exporters (FastAPI's auto_configure would add a second)
+        telemetry={
+            "auto_configure": False,
+            "exclude": _not_a_turn,
+            "operation_spans": False,
+            "metrics": False,
+            "logs": False,
+        },
     )
     app.openapi = lambda: honest_openapi(app)  # type: ignore[method-assign]
     register_exception_handlers(app, store_errors(settings.database_url))

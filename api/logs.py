@@ -19,6 +19,7 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.settings import LogFormat, mask_url_passwords_in
+from agent.tracing import current_ids
 
 REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTED_ID = re.compile(r"[\x21-\x7e]{1,128}")  # printable, no spaces: safe in logs
@@ -46,6 +47,8 @@ class RequestContextFilter(logging.Filter):
         for key, value in (_request_fields.get() or {}).items():
             if not hasattr(record, key):
                 setattr(record, key, value)
+        if ids := current_ids():
+            record.trace_id, record.span_id = ids
         return True
 
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.errors import AgentError
-from agent.metrics import TURNS_QUEUED, TURNS_RUNNING
+from agent.metrics import QUEUE_WAIT_SECONDS, TURNS_QUEUED, TURNS_RUNNING
 from agent.settings import Settings
+from agent.tracing import span
 
 
 def rate_limited(reason: str, retry_after: float) -> AgentError:
@@ -76,7 +77,10 @@ class TurnLimiter:
     @asynccontextmanager
     async def slot(self, owner: str = "") -> AsyncIterator[None]:
         """Hold a running slot for the body, or raise the 429."""
-        await self._acquire(owner)
+        started = time.monotonic()
+        with span("oss_agent.queue_wait"):
+            await self._acquire(owner)
+        QUEUE_WAIT_SECONDS.observe(time.monotonic() - started)
         try:
             yield
         finally:

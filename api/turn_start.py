@@ -6,6 +6,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from agent.errors import AgentError
+from agent.tracing import annotate
 from api.deps import Services
 from api.keys import Caller
 from api.logs import note
@@ -32,6 +33,7 @@ async def begin_turn(
     fields = upstream_fields(request)
     services.backends.check_fields(model, fields)
     note(session_id=session_id, model=model or services.settings.llm_model)
+    annotate(gen_ai__conversation__id=session_id)
     known = given is not None  # whether the session exists for the client to use
     try:
         if known:

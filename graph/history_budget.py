@@ -13,6 +13,7 @@ from agent.errors import AgentError
 from agent.metrics import CONTEXT_TRIMS
 from agent.routed import call_routed
 from agent.settings import ContextStrategy
+from agent.tracing import annotate, traced
 from agent.upstream import ModelCall
 from graph.context import Context
 from graph.context_fit import Costs, first_kept
@@ -21,6 +22,7 @@ from graph.state import State
 from graph.summary import Ask, refreshed, summary_reserve, with_summary
 
 
+@traced("oss_agent.context_fit")
 async def fit_call(
     call: ModelCall, state: State, context: Context, deps: AgentDeps
 ) -> tuple[ModelCall, dict[str, Any]]:
@@ -51,9 +53,12 @@ async def fit_call(
             ask = _asker(deps, call)
             text = await refreshed(text, history[covers:start], reserve, room, ask)
             update["summary"] = {"text": text, "covers": start}
+            annotate(oss_agent__context__summarised=start - covers)
         instructions = SystemMessage(content=with_summary(str(instructions.content), text))
+    trims = CONTEXT_TRIMS.labels(strategy.value)  # exported (at 0) before the first trim
     if start:
-        CONTEXT_TRIMS.labels(strategy.value).inc()
+        trims.inc()
+    annotate(oss_agent__context__strategy=strategy.value, oss_agent__context__left_out=start)
     update["trimmed"] = max(state.get("trimmed", 0), start)
     return replace(call, messages=[instructions, *history[start:]]), update
 

@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcon
 from typing import Any
 
 from agent.errors import AgentError
+from agent.tracing import span
 from graph.store_health import UNREACHABLE, database_unavailable
 
 # Entered once the session is free in this process (a chat turn passes its queue slot), so
@@ -47,7 +48,8 @@ class SessionLocks:
         if lock.locked() and self.timeout <= 0:
             raise session_busy(session_id)
         try:
-            await asyncio.wait_for(lock.acquire(), self.timeout or None)
+            with span("oss_agent.session_lock"):
+                await asyncio.wait_for(lock.acquire(), self.timeout or None)
         except TimeoutError:
             raise session_busy(session_id) from None
         try:
@@ -94,7 +96,8 @@ class PostgresSessionLocks(SessionLocks):
             deadline = time.monotonic() + self.timeout
             async with self._connection(deadline) as conn:
                 key = advisory_key(session_id)
-                await self._acquire(conn, key, session_id, deadline)
+                with span("oss_agent.session_lock.advisory"):
+                    await self._acquire(conn, key, session_id, deadline)
                 try:
                     yield
                 finally:

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from agent.messages import server_tool_message
 from agent.metrics import SERVER_TOOL_RESULTS
 from agent.settings import Settings
+from agent.tracing import tool_call
 from graph.approval import ask_approval, needs_approval, refused
 from graph.context import Context
 from graph.deps import AgentDeps
@@ -104,6 +105,8 @@ async def _answer(
     limit = settings.mcp_call_timeout
     if entry.source != BUILTIN:
         limit += MCP_RECONNECT_ALLOWANCE  # the MCP layer bounds the call; this is a backstop
-    message = await run_tool(entry.tool, call, limit, settings.tool_output_max_chars)
+    with tool_call(entry.name, call["id"], entry.source, call["args"]) as answered:
+        message = await run_tool(entry.tool, call, limit, settings.tool_output_max_chars)
+        answered(message)
     SERVER_TOOL_RESULTS.labels(entry.name, message.status).inc()
     return message

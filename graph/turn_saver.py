@@ -26,6 +26,7 @@ from langgraph.checkpoint.base import (
     CheckpointTuple,
 )
 
+from agent.tracing import traced
 from graph.latest_cache import LatestCache
 from graph.store_sql import StoreSql
 
@@ -90,6 +91,7 @@ class TurnSaver(BaseCheckpointSaver):
         finally:
             self._held.pop(key, None)  # late saves of this turn find no entry: dropped
 
+    @traced("oss_agent.checkpoint_save")
     async def commit(self, config: RunnableConfig, record: dict[str, Any]) -> None:
         """Store the turn's checkpoint, its log entry `record` added, and prune."""
         held = self._held.pop(config["configurable"][TURN_KEY])

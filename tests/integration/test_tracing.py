@@ -1,5 +1,6 @@
 """Tracing through LangChain's own settings: off by default, each turn traced when
-LANGSMITH_TRACING=true (here to a LangSmith stand-in on loopback)."""
+LANGSMITH_TRACING=true (here to a LangSmith stand-in on loopback), model calls included as
+LLM runs with their token usage."""
 
 from __future__ import annotations
 
@@ -82,12 +83,23 @@ def test_langsmith_tracing_traces_each_turn(
         LANGSMITH_PROJECT="oss-agent-test",
     )
     svc = Service(env, tmp_path).start()
+    usage = {"prompt_tokens": 4321, "completion_tokens": 87, "total_tokens": 4408}
+    sim.control.script({"content": "traced answer", "usage": usage})
     _one_turn(svc)
     deadline = time.monotonic() + 120
-    while not _runs_posted() and time.monotonic() < deadline:
+    while b"traced answer" not in _posted() and time.monotonic() < deadline:
         time.sleep(0.2)
     svc.stop()
-    posted = b"".join(body for _, _, body in _runs_posted())
+    posted = _posted()
     assert posted, f"no run reached the tracing endpoint: {Recorder.received}"
     assert b"trace me please" in posted  # the turn's input is in the trace
     assert "test-key" not in svc.output()
+    # the model call is an LLM run: prompt, reply and token usage
+    assert b'"run_type":"llm"' in posted
+    assert b"traced answer" in posted
+    assert b'"input_tokens":4321' in posted
+    assert b'"output_tokens":87' in posted
+
+
+def _posted() -> bytes:
+    return b"".join(body for _, _, body in _runs_posted())
