@@ -84,6 +84,7 @@ def test_hand_written_setting_tables_give_the_code_defaults() -> None:
         if field is None:
             continue  # a Docker Compose variable, not a setting of the service
         value = field.get_default(call_default_factory=True)
+        value = str(value).lower() if isinstance(value, bool) else value  # as set in the env
         shown = "unset" if value is None else f"`{getattr(value, 'value', value)}`"
         shown = shown.replace(".0`", "`") if isinstance(value, float) else shown
         assert cell.split(" (")[0] == shown, f"{page}: {name.upper()} says {cell}, code {shown}"
