@@ -59,6 +59,7 @@ class LogFormat(StrEnum):
 
 BUILTIN_TOOL_NAMES = ("calculator", "datetime", "system_info", "files", "http_fetch")
 DEFAULT_BUILTIN_TOOLS = ("calculator", "datetime", "system_info", "files")
+GPT_OSS_BUILTIN_TOOLS = ("python", "browser")  # gpt-oss's own tools (BUILTIN_TOOLS)
 
 
 def _split_csv(value: Any) -> Any:
@@ -166,6 +167,36 @@ class Settings(BaseSettings):
         default_factory=list, description="tool names or globs that run only once approved"
     )
 
+    # gpt-oss's own tools (docs/builtin-tools.md)
+    builtin_tools: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="gpt-oss built-in tools to offer, comma separated: python, browser",
+    )
+    python_tool_timeout: float = Field(
+        20.0, gt=0, description="seconds of wall time one python call may take"
+    )
+    python_tool_cpu_seconds: int = Field(
+        20, ge=1, description="CPU seconds one python call may use"
+    )
+    python_tool_memory_mb: int = Field(
+        512, ge=64, description="address space of a session's python interpreter, in MB"
+    )
+    python_tool_processes: int = Field(
+        32, ge=1, description="processes the python sandbox's user may run at once"
+    )
+    python_tool_output_bytes: int = Field(
+        20_000, ge=256, description="bytes of a python call's output kept (the rest is cut)"
+    )
+    python_tool_file_mb: int = Field(
+        50, ge=1, description="largest file the python code may write, in MB"
+    )
+    python_tool_idle_seconds: float = Field(
+        900.0, gt=0, description="seconds an idle session keeps its python interpreter"
+    )
+    python_tool_interpreter: str = Field(
+        "/usr/bin/python3", description="python inside the sandbox (must live under /usr)"
+    )
+
     log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
     log_format: LogFormat = Field(LogFormat.TEXT, description="text|json (one object per line)")
 
@@ -215,7 +246,13 @@ class Settings(BaseSettings):
         " sends (LLM_TIMEOUT bounds connecting and each read)",
     )
 
-    @field_validator("tools_enabled", "tools_fetch_allow", "tools_require_approval", mode="before")
+    @field_validator(
+        "tools_enabled",
+        "tools_fetch_allow",
+        "tools_require_approval",
+        "builtin_tools",
+        mode="before",
+    )
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -229,6 +266,18 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(
                 f"unknown built-in tool(s) {unknown}; choose from {list(BUILTIN_TOOL_NAMES)}"
+            )
+        return value
+
+    @field_validator("builtin_tools")
+    @classmethod
+    def _known_builtins(cls, value: list[str]) -> list[str]:
+        if value == ["none"]:
+            return []
+        unknown = sorted(set(value) - set(GPT_OSS_BUILTIN_TOOLS))
+        if unknown:
+            raise ValueError(
+                f"unknown gpt-oss tool(s) {unknown}; choose from {list(GPT_OSS_BUILTIN_TOOLS)}"
             )
         return value
 

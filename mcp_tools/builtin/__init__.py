@@ -1,4 +1,5 @@
-"""The safe built-in tools, grouped as TOOLS_ENABLED names them.
+"""The safe built-in tools, grouped as TOOLS_ENABLED names them, and gpt-oss's own tools
+as BUILTIN_TOOLS names them (python here; browser_* in the browser modules).
 
 `builtin_tools(settings)` builds the tools of the enabled groups; `BUILTIN_GROUPS` lists
 which tool names each group provides (write_file only when TOOLS_FILES_WRITE is true).
@@ -17,6 +18,8 @@ from .clock import clock_tools
 from .fetch import fetch_tools
 from .files import file_tools
 from .netguard import AddressPolicy
+from .python_tool import python_tools
+from .sandbox import SandboxLimits
 from .sysinfo import system_info_tools
 from .workspace import Workspace
 
@@ -48,7 +51,23 @@ def builtin_tools(settings: Settings) -> list[BaseTool]:
     if "http_fetch" in enabled:
         policy = AddressPolicy.from_allow_list(settings.tools_fetch_allow)
         tools += fetch_tools(policy, settings.tools_fetch_max_bytes, budget)
+    if "python" in settings.builtin_tools:
+        tools += python_tools(settings.tools_workspace.resolve(), sandbox_limits(settings))
     return tools
+
+
+def sandbox_limits(settings: Settings) -> SandboxLimits:
+    """The python sandbox's limits, from the PYTHON_TOOL_* settings."""
+    return SandboxLimits(
+        wall_seconds=settings.python_tool_timeout,
+        cpu_seconds=settings.python_tool_cpu_seconds,
+        memory_mb=settings.python_tool_memory_mb,
+        processes=settings.python_tool_processes,
+        output_bytes=settings.python_tool_output_bytes,
+        file_mb=settings.python_tool_file_mb,
+        idle_seconds=settings.python_tool_idle_seconds,
+        interpreter=settings.python_tool_interpreter,
+    )
 
 
 def _workspace_root(settings: Settings) -> Path:
