@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from langchain_core.messages import ToolMessage
-from langgraph.config import get_stream_writer
+from langgraph.config import get_config, get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.messages import server_tool_message
@@ -20,6 +20,7 @@ from graph.state import State
 from graph.tool_activity import watched
 from graph.tool_runner import error_message, run_tool
 from mcp_tools.builtin.quota import turn_write_budget
+from mcp_tools.builtin.tool_session import NO_SESSION, tool_session
 from mcp_tools.registry import BUILTIN, ToolEntry
 
 # An MCP call may first restart a crashed or hung server (start-up timeout 30 s, ping 2 s).
@@ -32,7 +33,8 @@ async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) ->
     calls = state["messages"][-1].tool_calls
     cap = deps.settings.max_tool_calls_per_reply
     limit, written = deps.settings.tool_write_bytes_per_turn, state.get("written_bytes", 0)
-    with turn_write_budget(limit, written) as budget:
+    session = str(get_config().get("configurable", {}).get("thread_id") or NO_SESSION)
+    with turn_write_budget(limit, written) as budget, tool_session(session):
         answers = await _run_calls(calls[:cap], state, runtime, deps)
     skipped = [over_cap_message(call, len(calls), cap) for call in calls[cap:]]
     return {"messages": answers + skipped, "written_bytes": budget.used}

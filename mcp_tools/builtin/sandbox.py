@@ -78,12 +78,21 @@ def _merged_usr_links() -> list[str]:
     return args
 
 
+def _as_unprivileged() -> list[str]:
+    """As root, start bwrap as nobody (setpriv: the event loop may not support `user=`), so
+    the process limit counts the sandbox's processes and an escape would find no privilege."""
+    if os.geteuid() != 0:
+        return []
+    ids = str(UNPRIVILEGED_ID)
+    return ["/usr/bin/setpriv", f"--reuid={ids}", f"--regid={ids}", "--clear-groups", "--"]
+
+
 def sandbox_missing() -> str | None:
     """Why the sandbox cannot run here, or None."""
     if shutil.which("bwrap") is None:
         return "bubblewrap is not installed (Debian package 'bubblewrap', command 'bwrap')"
-    if not Path("/usr/bin/prlimit").exists():
-        return "prlimit is missing (Debian package 'util-linux')"
+    if not (Path("/usr/bin/prlimit").exists() and Path("/usr/bin/setpriv").exists()):
+        return "prlimit or setpriv is missing (Debian package 'util-linux')"
     return None
 
 
@@ -99,8 +108,8 @@ class Interpreter:
     async def start(cls, folder: Path, limits: SandboxLimits) -> Interpreter:
         """Start the loop with `folder` as its /mnt/data. As root, the loop runs as nobody,
         who must be able to reach `folder` (every parent directory searchable by others)."""
-        ids = {"user": UNPRIVILEGED_ID, "group": UNPRIVILEGED_ID, "extra_groups": []}
         process = await asyncio.create_subprocess_exec(
+            *_as_unprivileged(),
             *bwrap_command(folder, limits),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -108,7 +117,6 @@ class Interpreter:
             start_new_session=True,
             env={"PATH": "/usr/bin:/bin"},  # bwrap's own init is visible inside (/proc/1)
             limit=limits.output_bytes + PROTOCOL_SLACK,
-            **(ids if os.geteuid() == 0 else {}),
         )
         return cls(process)
 
