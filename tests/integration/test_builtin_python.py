@@ -167,3 +167,56 @@ def test_auto_mode_runs_python_however_the_server_returns_it(
     results = [m for m in second["messages"] if m["role"] == "tool"]
     assert [m["content"] for m in results] == ["42"]
     assert stored_turn(auto, reply["session"])[-1]["content"] == reply["content"]
+
+
+CODE_EVENTS = [
+    "response.output_item.added",
+    "response.code_interpreter_call.in_progress",
+    "response.code_interpreter_call_code.delta",
+    "response.code_interpreter_call_code.done",
+    "response.code_interpreter_call.interpreting",
+    "response.code_interpreter_call.completed",
+    "response.output_item.done",
+]
+
+
+def responses_turn(service: Service, stream: bool) -> tuple[dict[str, Any], list[str]]:
+    """The response object (the completed event's when streamed) and the event types."""
+    body = {
+        "model": "m",
+        "input": ASK[0]["content"],
+        "tools": [{"type": "code_interpreter", "container": {"type": "auto"}}],
+        "stream": stream,
+    }
+    with service.http() as http:
+        if not stream:
+            response = http.post("/v1/responses", json=body)
+            assert response.status_code == 200, response.text
+            return response.json(), []
+        events = []
+        with http.stream("POST", "/v1/responses", json=body) as response:
+            assert response.status_code == 200
+            events = [
+                json.loads(line[6:]) for line in response.iter_lines() if line[:6] == "data: "
+            ]
+    return events[-1]["response"], [e["type"] for e in events]
+
+
+@STREAMED
+def test_responses_api_shows_a_code_interpreter_call(
+    harmony: Service, sim: SimServer, stream: bool
+) -> None:
+    sim.control.script({"text": PYTHON_CALL}, {"text": FINAL})
+    response, kinds = responses_turn(harmony, stream)
+    assert response["status"] == "completed"
+    [call] = [item for item in response["output"] if item["type"] == "code_interpreter_call"]
+    assert call["code"] == "print(6*7)" and call["status"] == "completed"
+    assert call["outputs"] == [{"type": "logs", "logs": "42"}]
+    [message] = [item for item in response["output"] if item["type"] == "message"]
+    assert message["content"][0]["text"] == "The answer is 42."
+    if stream:
+        start = kinds.index("response.code_interpreter_call.in_progress") - 1
+        assert kinds[start : start + len(CODE_EVENTS)] == CODE_EVENTS
+    with harmony.http() as http:
+        stored = http.get(f"/v1/responses/{response['id']}").json()
+    assert stored["output"] == response["output"]
