@@ -193,6 +193,9 @@ class Settings(BaseSettings):
     python_tool_idle_seconds: float = Field(
         900.0, gt=0, description="seconds an idle session keeps its python interpreter"
     )
+    python_tool_max_interpreters: int = Field(
+        8, ge=1, description="python interpreters alive at once, all sessions together"
+    )
     python_tool_interpreter: str = Field(
         "/usr/bin/python3", description="python inside the sandbox (must live under /usr)"
     )

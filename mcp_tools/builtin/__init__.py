@@ -66,6 +66,7 @@ def sandbox_limits(settings: Settings) -> SandboxLimits:
         output_bytes=settings.python_tool_output_bytes,
         file_mb=settings.python_tool_file_mb,
         idle_seconds=settings.python_tool_idle_seconds,
+        interpreters=settings.python_tool_max_interpreters,
         interpreter=settings.python_tool_interpreter,
     )
 

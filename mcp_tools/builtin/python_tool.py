@@ -66,6 +66,7 @@ class PythonSessions:
         note = ""
         interpreter = self.interpreters.get(session_id)
         if interpreter is None or not interpreter.alive:
+            await self._make_room()
             note = FRESH_NOTE if folder.exists() else ""
             await asyncio.to_thread(_make_folder, folder)
             interpreter = await Interpreter.start(folder, self.limits)
@@ -79,6 +80,18 @@ class PythonSessions:
             return note + _report(answer, written, self.root.parent, folder)
         except ToolException as error:
             raise ToolException(note + str(error)) from None
+
+    async def _make_room(self) -> None:
+        """Stop the least recently used idle interpreter when the cap is reached."""
+        if len(self.interpreters) < self.limits.interpreters:
+            return
+        idle = [(i.last_used, s) for s, i in self.interpreters.items() if not i.lock.locked()]
+        if not idle:
+            raise ToolException(
+                f"all {self.limits.interpreters} python interpreters of this server are busy "
+                "(PYTHON_TOOL_MAX_INTERPRETERS); try again in a moment"
+            )
+        await self.interpreters.pop(min(idle)[1]).kill()
 
     async def close_idle(self) -> None:
         now = time.monotonic()
@@ -149,5 +162,4 @@ def python_tools(workspace: Path, limits: SandboxLimits) -> list[BaseTool]:
         description=python_description(limits),
         args_schema=PythonArgs,
     )
-    tool.metadata = {"sessions": sessions}
     return [tool]

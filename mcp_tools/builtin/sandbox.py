@@ -41,6 +41,7 @@ class SandboxLimits:
     output_bytes: int = 20_000
     file_mb: int = 50
     idle_seconds: float = 900.0
+    interpreters: int = 8  # live at once, all sessions together
     interpreter: str = "/usr/bin/python3"
 
 

@@ -224,3 +224,16 @@ async def test_the_session_folder_belongs_to_the_sandbox_user(
     assert not stat.S_ISLNK(folder.lstat().st_mode)
     if os.geteuid() == 0:
         assert (folder / "f").stat().st_uid == 65534
+
+
+async def test_past_the_cap_the_least_recently_used_interpreter_stops(workspace: Path) -> None:
+    sessions = PythonSessions(workspace, SandboxLimits(interpreters=2))
+    try:
+        for session in ("a", "b"):
+            await sessions.run(session, "x = 1")
+        await sessions.run("a", "x")  # b is now the least recently used
+        await sessions.run("c", "x = 1")
+        assert set(sessions.interpreters) == {"a", "c"}
+        assert (await failure(sessions, "x", session="b")).startswith(FRESH_NOTE)
+    finally:
+        await sessions.close_all()
