@@ -220,3 +220,28 @@ def test_responses_api_shows_a_code_interpreter_call(
     with harmony.http() as http:
         stored = http.get(f"/v1/responses/{response['id']}").json()
     assert stored["output"] == response["output"]
+
+
+def test_a_python_call_waits_for_approval_when_asked(
+    sim_server: SimServer, sim: SimServer, tmp_path: Path
+) -> None:
+    """TOOLS_REQUIRE_APPROVAL=python: the code runs only once a person says yes."""
+    service = start(sim_server, tmp_path, TOOL_CALL_MODE="harmony", TOOLS_REQUIRE_APPROVAL="python")
+    try:
+        sim.control.script({"text": PYTHON_CALL}, {"text": FINAL})
+        with service.http() as http:
+            first = http.post("/v1/chat/completions", json={"model": "m", "messages": ASK})
+            [call] = first.json()["choices"][0]["message"]["tool_calls"]
+            args = json.loads(call["function"]["arguments"])
+            assert call["function"]["name"] == "approve_tool_call"
+            assert (args["tool"], args["arguments"]) == ("python", {"code": "print(6*7)"})
+            assert len(prompts(sim)) == 1  # nothing ran yet
+            yes = {"role": "tool", "tool_call_id": call["id"], "content": '{"approved": true}'}
+            session = {"X-Session-ID": first.headers["x-session-id"]}
+            done = http.post(
+                "/v1/chat/completions", json={"model": "m", "messages": [yes]}, headers=session
+            )
+        assert done.json()["choices"][0]["message"]["content"] == "The answer is 42."
+        assert RESULT in prompts(sim)[-1]
+    finally:
+        service.stop()
