@@ -245,3 +245,14 @@ def test_a_python_call_waits_for_approval_when_asked(
         assert RESULT in prompts(sim)[-1]
     finally:
         service.stop()
+
+
+def test_a_browser_call_reaches_the_browser_search_tool_name(
+    harmony: Service, sim: SimServer
+) -> None:
+    """`to=browser.search` is the server tool `browser_search` (absent here: the model is told)."""
+    search = '<|channel|>analysis to=browser.search json<|message|>{"query":"oslo"}<|call|>'
+    sim.control.script({"text": search}, {"text": FINAL})
+    reply = turn(harmony, False)
+    assert reply["content"] == "The answer is 42."
+    assert "Unknown tool 'browser_search'" in prompts(sim)[-1]
