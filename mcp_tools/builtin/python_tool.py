@@ -57,20 +57,14 @@ class PythonSessions:
         self.root = workspace / FOLDER
         self.limits = limits
         self.interpreters: dict[str, Interpreter] = {}
+        self._starting = asyncio.Lock()  # two calls of one reply must not start two
 
     async def run(self, session_id: str, code: str) -> str:
         if missing := sandbox_missing():
             raise ToolException(f"python is not available on this server: {missing}")
         await self.close_idle()
         folder = self.root / session_key(session_id)
-        note = ""
-        interpreter = self.interpreters.get(session_id)
-        if interpreter is None or not interpreter.alive:
-            await self._make_room()
-            note = FRESH_NOTE if folder.exists() else ""
-            await asyncio.to_thread(_make_folder, folder)
-            interpreter = await Interpreter.start(folder, self.limits)
-            self.interpreters[session_id] = interpreter
+        interpreter, note = await self._interpreter(session_id, folder)
         async with interpreter.lock:
             before = await asyncio.to_thread(_files, folder)
             answer = await interpreter.run(code, self.limits)
@@ -80,6 +74,19 @@ class PythonSessions:
             return note + _report(answer, written, self.root.parent, folder)
         except ToolException as error:
             raise ToolException(note + str(error)) from None
+
+    async def _interpreter(self, session_id: str, folder: Path) -> tuple[Interpreter, str]:
+        """The session's interpreter, started if needed, and the note a fresh one gets."""
+        async with self._starting:
+            interpreter = self.interpreters.get(session_id)
+            if interpreter is not None and interpreter.alive:
+                return interpreter, ""
+            await self._make_room()
+            existed = await asyncio.to_thread(_make_folder, folder)
+            note = FRESH_NOTE if existed else ""
+            interpreter = await Interpreter.start(folder, self.limits)
+            self.interpreters[session_id] = interpreter
+            return interpreter, note
 
     async def _make_room(self) -> None:
         """Stop the least recently used idle interpreter when the cap is reached."""
@@ -107,13 +114,16 @@ class PythonSessions:
         self.interpreters.clear()
 
 
-def _make_folder(folder: Path) -> None:
-    """The session's folder, owned by the sandbox's user; never a link (bwrap would follow it)."""
+def _make_folder(folder: Path) -> bool:
+    """The session's folder, owned by the sandbox's user; never a link (bwrap would follow
+    it). Whether it existed: an earlier interpreter of the session used it."""
+    existed = folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     if folder.is_symlink() or folder.parent.is_symlink():
         raise ToolException("the session's python folder is a link; it is not used")
     if os.geteuid() == 0:
         os.chown(folder, UNPRIVILEGED_ID, UNPRIVILEGED_ID, follow_symlinks=False)
+    return existed
 
 
 def _files(folder: Path) -> dict[str, tuple[int, int]]:

@@ -237,3 +237,8 @@ async def test_past_the_cap_the_least_recently_used_interpreter_stops(workspace:
         assert (await failure(sessions, "x", session="b")).startswith(FRESH_NOTE)
     finally:
         await sessions.close_all()
+
+
+async def test_calls_of_one_reply_share_one_interpreter(sessions: PythonSessions) -> None:
+    answers = await asyncio.gather(*(sessions.run("s", "import os\nos.getpid()") for _ in range(3)))
+    assert len(set(answers)) == 1 and len(sessions.interpreters) == 1
