@@ -146,5 +146,7 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 def _tool_choice(choice: str | dict[str, Any] | None) -> Any:
     if isinstance(choice, dict):
-        return {"type": "function", "function": {"name": choice.get("name", "")}}
+        hosted = HOSTED_TOOLS.get(choice.get("type") or "")
+        name = hosted[0] if hosted else choice.get("name", "")
+        return {"type": "function", "function": {"name": name}}
     return choice

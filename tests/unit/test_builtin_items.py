@@ -1,8 +1,10 @@
-"""The Responses API items of gpt-oss's own tool calls (code_interpreter_call, web_search_call)."""
+"""gpt-oss's own tools in the Responses API: hosted tool types in, code_interpreter_call
+and web_search_call items out."""
 
 from __future__ import annotations
 
 from api.responses.output import builtin_call_item
+from api.responses.request import ResponsesRequest
 
 
 def call(name: str, args: dict, result: str = "ok", status: str = "success") -> dict:
@@ -31,3 +33,11 @@ def test_browser_calls_are_web_search_calls_with_their_action() -> None:
     assert builtin_call_item(call("browser_open", {"id": 3}))["action"]["url"] is None
     found = builtin_call_item(call("browser_find", {"pattern": "fjord"}))
     assert found["action"]["type"] == "find" and found["action"]["pattern"] == "fjord"
+
+
+def test_hosted_tool_types_become_the_builtin_tools() -> None:
+    body = {"input": "hi", "tools": [{"type": "code_interpreter"}, {"type": "web_search"}]}
+    body["tool_choice"] = {"type": "code_interpreter"}
+    chat = ResponsesRequest.model_validate(body).to_chat(["python", "browser_search"])
+    assert chat.tools is None  # the server's own tools, not client functions
+    assert chat.tool_choice.function == {"name": "python"}
