@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.tools import ToolException
+
+logger = logging.getLogger(__name__)
 
 KERNEL_SOURCE = (Path(__file__).parent / "python_kernel.py").read_text()
 MOUNT = "/mnt/data"
@@ -150,8 +153,7 @@ class Interpreter:
         finally:
             self.last_used = time.monotonic()
         if not line:
-            why = await self._death_reason(limits)
-            raise ToolException(_broken(why))
+            raise ToolException(await self._death_reason(limits))
         try:
             answer = json.loads(line)
         except ValueError:
@@ -168,9 +170,10 @@ class Interpreter:
         if self.process.stderr is not None:
             stderr = await self.process.stderr.read(STDERR_KEEP)
         text = stderr.decode(errors="replace").strip()
-        if text.startswith("bwrap:"):
-            return f"the sandbox could not start: {text.splitlines()[0]}"
-        return (
+        if text.startswith("bwrap:"):  # it names the server's paths: for the log only
+            logger.warning("python sandbox could not start: %s", text.splitlines()[0])
+            return "python is not available: its sandbox could not start (the server log says why)"
+        return _broken(
             f"stopped (exit status {self.process.returncode}): it may have hit the memory "
             f"({limits.memory_mb} MB) or CPU ({limits.cpu_seconds} s) limit, or ended itself"
         )

@@ -242,3 +242,15 @@ async def test_past_the_cap_the_least_recently_used_interpreter_stops(workspace:
 async def test_calls_of_one_reply_share_one_interpreter(sessions: PythonSessions) -> None:
     answers = await asyncio.gather(*(sessions.run("s", "import os\nos.getpid()") for _ in range(3)))
     assert len(set(answers)) == 1 and len(sessions.interpreters) == 1
+
+
+async def test_a_sandbox_that_cannot_start_says_so_without_server_paths(tmp_path: Path) -> None:
+    """pytest's tmp_path is private to root: as root, the sandbox's user cannot reach it."""
+    if os.geteuid() != 0:
+        pytest.skip("only root starts the sandbox as another user")
+    sessions = PythonSessions(tmp_path, LIMITS)
+    try:
+        message = await failure(sessions, "1")
+    finally:
+        await sessions.close_all()
+    assert "sandbox could not start" in message and str(tmp_path) not in message
