@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -281,6 +281,17 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(
                 f"unknown gpt-oss tool(s) {unknown}; choose from {list(GPT_OSS_BUILTIN_TOOLS)}"
+            )
+        return value
+
+    @field_validator("python_tool_interpreter")
+    @classmethod
+    def _under_usr(cls, value: str) -> str:
+        path = PurePosixPath(value)
+        if not path.is_absolute() or path.parts[:2] != ("/", "usr") or ".." in path.parts:
+            raise ValueError(
+                f"{value!r} is not under /usr; the python sandbox sees only /usr, so give an"
+                " interpreter there, such as /usr/bin/python3"
             )
         return value
 
