@@ -77,9 +77,9 @@ def system_text(
     )
 
 
-def developer_text(instructions: str, tools: Sequence[Any] | dict[str, dict[str, Any]]) -> str:
+def developer_text(instructions: str, functions: dict[str, dict[str, Any]]) -> str:
+    """The developer message: instructions, then the functions ({name: OpenAI function})."""
     sections = ["# Instructions", instructions] if instructions else []
-    functions = tools if isinstance(tools, dict) else tool_functions(tools)
     tools_section = render_tools_section(functions)
     if tools_section:
         sections.append(tools_section)
