@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -270,6 +270,33 @@ class Settings(BaseSettings):
         default_factory=list,
         description="gpt-oss built-in tools to offer, comma separated: python, browser",
     )
+    python_tool_timeout: float = Field(
+        20.0, gt=0, description="seconds of wall time one python call may take"
+    )
+    python_tool_cpu_seconds: int = Field(
+        20, ge=1, description="CPU seconds one python call may use"
+    )
+    python_tool_memory_mb: int = Field(
+        512, ge=64, description="address space of a session's python interpreter, in MB"
+    )
+    python_tool_processes: int = Field(
+        32, ge=1, description="processes the python sandbox's user may run at once"
+    )
+    python_tool_output_bytes: int = Field(
+        20_000, ge=256, description="bytes of a python call's output kept (the rest is cut)"
+    )
+    python_tool_file_mb: int = Field(
+        50, ge=1, description="largest file the python code may write, in MB"
+    )
+    python_tool_idle_seconds: float = Field(
+        900.0, gt=0, description="seconds an idle session keeps its python interpreter"
+    )
+    python_tool_max_interpreters: int = Field(
+        8, ge=1, description="python interpreters alive at once, all sessions together"
+    )
+    python_tool_interpreter: str = Field(
+        "/usr/bin/python3", description="python inside the sandbox (must live under /usr)"
+    )
 
     log_level: LogLevel = Field(LogLevel.INFO, description="DEBUG|INFO|WARNING|ERROR")
     log_format: LogFormat = Field(LogFormat.TEXT, description="text|json (one object per line)")
@@ -376,6 +403,17 @@ class Settings(BaseSettings):
         if unknown:
             raise ValueError(
                 f"unknown gpt-oss tool(s) {unknown}; choose from {list(GPT_OSS_BUILTIN_TOOLS)}"
+            )
+        return value
+
+    @field_validator("python_tool_interpreter")
+    @classmethod
+    def _under_usr(cls, value: str) -> str:
+        path = PurePosixPath(value)
+        if not path.is_absolute() or path.parts[:2] != ("/", "usr") or ".." in path.parts:
+            raise ValueError(
+                f"{value!r} is not under /usr; the python sandbox sees only /usr, so give an"
+                " interpreter there, such as /usr/bin/python3"
             )
         return value
 

@@ -37,6 +37,9 @@ class ModelCall:
     reasks: int = 2
     reasoning_opened: bool = False
     """The chat template opened `<think>` (REASONING_OPENED_IN_PROMPT)."""
+    builtin_tools: frozenset[str] = frozenset()
+    """Offered tools that are gpt-oss's own (python, browser_*): harmony declares them in
+    the system message; other modes offer them as ordinary functions."""
 
 
 async def call_model(
@@ -97,6 +100,7 @@ async def _once(
     bind = {"tool_choice": call.tool_choice, "parallel_tool_calls": call.parallel_tool_calls}
     options["bind"] = {key: value for key, value in bind.items() if value is not None}
     options["reasoning_opened"] = call.reasoning_opened
+    options["builtin_tools"] = call.builtin_tools
     mode = _mode_for(server, call.mode)
     if mode is ToolCallMode.HARMONY:
         await _allow_whole_context(server, options)

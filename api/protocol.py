@@ -137,6 +137,8 @@ class ChatCompletionRequest(OpenAIBaseModel):
     user: str | None = None
     tool_activity: bool = False
     """This service's extension: report server tool calls (docs/api.md)."""
+    builtin_tools: bool = True
+    """This service's extension: false leaves gpt-oss's own tools (BUILTIN_TOOLS) out."""
 
     @model_validator(mode="after")
     def _check_tool_choice(self) -> ChatCompletionRequest:

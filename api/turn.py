@@ -12,6 +12,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from langgraph.types import Command
 
+from agent.builtin_tools import BUILTIN_TOOL_NAMES
 from agent.errors import AgentError
 from agent.inflight import cancel_calls, track_calls
 from agent.messages import to_langchain
@@ -62,7 +63,9 @@ def build_context(request: ChatCompletionRequest, tools: ToolRegistry) -> Contex
         max_tokens=request.token_limit,
         stop=request.stop_list,
         reasoning_effort=request.reasoning_effort,
-        enabled_tools=allowed_server_tools(request.metadata, tools),
+        enabled_tools=without_builtins(
+            allowed_server_tools(request.metadata, tools), tools, request.builtin_tools
+        ),
         client_tools=[t.model_dump(exclude_none=True) for t in request.tools or []],
         tool_choice=choice.model_dump() if hasattr(choice, "model_dump") else choice,
         parallel_tool_calls=request.parallel_tool_calls,
@@ -83,6 +86,16 @@ def allowed_server_tools(metadata: dict[str, str] | None, tools: ToolRegistry) -
             code="unknown_tool",
         )
     return wanted
+
+
+def without_builtins(
+    allowed: list[str] | None, tools: ToolRegistry, wanted: bool
+) -> list[str] | None:
+    """The server tools allowed, less gpt-oss's own when the request opts out of them."""
+    if wanted:
+        return allowed
+    names = tools.names() if allowed is None else allowed
+    return [name for name in names if name not in BUILTIN_TOOL_NAMES]
 
 
 async def plan_turn(

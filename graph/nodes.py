@@ -8,6 +8,7 @@ from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.config import get_config, get_stream_writer
 from langgraph.runtime import Runtime
 
+from agent.builtin_tools import BUILTIN_TOOL_NAMES
 from agent.messages import REASONING
 from agent.metrics import MODEL_CALLS, TOOL_CALLS
 from agent.reply import ModelReply
@@ -23,6 +24,7 @@ from graph.state import State
 from graph.turn import CITATIONS, instructions_update, step_separator
 from mcp_tools.builtin.browser.citations import CitationStream, linkify
 from mcp_tools.builtin.browser.state import BROWSER_SESSIONS, BrowserState
+from mcp_tools.registry import BUILTIN
 
 
 async def start_turn(state: State) -> dict[str, Any]:
@@ -137,6 +139,7 @@ def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCa
         mode=ToolCallMode(context.tool_call_mode or deps.settings.tool_call_mode),
         reasks=deps.settings.tool_call_retries,
         reasoning_opened=deps.settings.reasoning_opened_in_prompt,
+        builtin_tools=offered_builtins(context, deps),
     )
 
 
@@ -157,6 +160,17 @@ def offered_tools(context: Context, deps: AgentDeps) -> list[dict[str, Any]]:
         if entry.name not in taken
     ]
     return client + server
+
+
+def offered_builtins(context: Context, deps: AgentDeps) -> frozenset[str]:
+    """The server tools offered this run that are gpt-oss's own (a client tool of the same
+    name is the client's, an ordinary function)."""
+    taken = context.client_tool_names
+    return frozenset(
+        entry.name
+        for entry in deps.tools.select(context.enabled_tools)
+        if entry.source == BUILTIN and entry.name in BUILTIN_TOOL_NAMES and entry.name not in taken
+    )
 
 
 def reply_message(reply: ModelReply, browser: BrowserState | None = None) -> AIMessage:

@@ -19,8 +19,10 @@ from langchain_core.messages import (
     HumanMessage,
     RemoveMessage,
     SystemMessage,
+    ToolMessage,
 )
 
+from agent.builtin_tools import BUILTIN_TOOL_NAMES
 from agent.messages import (
     client_view,
     content_text,
@@ -103,6 +105,9 @@ class TurnOutcome:
     """Stored messages left out of a model call to fit the context window."""
     annotations: list[dict[str, Any]] = field(default_factory=list)
     """`url_citation` annotations of browser citations, indices in `content`."""
+    builtin_calls: list[dict[str, Any]] = field(default_factory=list)
+    """gpt-oss's own tool calls the server ran this turn (python, browser_*), in order:
+    id, name, args, result, status (the Responses API shows them as items)."""
 
 
 def turn_outcome(
@@ -130,6 +135,7 @@ def turn_outcome(
         usage=values.get("usage") or {},
         trimmed_messages=values.get("trimmed") or 0,
         annotations=annotations,
+        builtin_calls=builtin_calls(turn),
     )
 
 
@@ -150,6 +156,24 @@ def _joined_content(replies: list[AIMessage]) -> tuple[str, list[dict[str, Any]]
         parts.append(text)
         offset += len(text)
     return STEP_SEPARATOR["content"].join(parts), annotations
+
+
+def builtin_calls(turn: list[Any]) -> list[dict[str, Any]]:
+    """The turn's answered calls to gpt-oss's own tools, with their results."""
+    answers = {m.tool_call_id: m for m in turn if isinstance(m, ToolMessage)}
+    return [
+        {
+            "id": call["id"],
+            "name": call["name"],
+            "args": call.get("args") or {},
+            "result": content_text(answers[call["id"]].content),
+            "status": answers[call["id"]].status,
+        }
+        for message in turn
+        if isinstance(message, AIMessage)
+        for call in message.tool_calls
+        if call["name"] in BUILTIN_TOOL_NAMES and call["id"] in answers
+    ]
 
 
 def turn_record(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from enum import Enum, auto
 
+from agent.builtin_tools import PYTHON, code_arguments
 from agent.parsing.harmony_header import (
     Header,
     orphan_header_body,
@@ -69,6 +70,7 @@ class HarmonyStream(ScanStream):
         self._stripped = False
         self._call = -1
         self._json: JsonScanner | bool | None = None
+        self._code_call = False  # a call to python: its body is code, not JSON
 
     def _step(self, eof: bool) -> bool:
         if self._state is _State.TEXT_BODY:
@@ -164,7 +166,9 @@ class HarmonyStream(ScanStream):
         self._stripped = header.stripped
         name = call_name(header.recipient, self.tool_names) if header.recipient else None
         if name and not header.from_tool:
-            self._call, self._json = self._open_call(name), None
+            self._code_call = name == PYTHON
+            self._call = self._open_call(name)
+            self._json = False if self._code_call else None
             self._state = _State.CALL_BODY
             return
         drop = header.from_tool or name == ""
@@ -236,7 +240,10 @@ class HarmonyStream(ScanStream):
             if kind == "wait":
                 return False
             complete = kind != "end" or is_complete_json(buf[pos:end])
-        self._close_call(self._call, buf[pos:end], complete=complete)
+        body = buf[pos:end]
+        if self._code_call:  # code cut off by the end of output counts as cut off
+            body = code_arguments(body.strip("\n"))
+        self._close_call(self._call, body, complete=complete)
         self._pos, self._state = end, _State.AFTER_CALL
         return True
 

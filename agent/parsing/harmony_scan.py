@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.builtin_tools import tool_for_recipient
 from agent.parsing.harmony_header import is_role, parse_stripped_header
 from agent.parsing.scan import (
     TOKEN,
@@ -19,12 +20,15 @@ _HEADER_LOOKAHEAD = 64  # a `<|channel|>` in a body with no header token this cl
 
 
 def call_name(recipient: str, tool_names: Sequence[str]) -> str | None:
-    """Function name a recipient addresses; None for roles; "" for built-in tools."""
+    """Tool name a recipient addresses; None for roles; gpt-oss's own tools by their server
+    tool's name (`browser.search` -> `browser_search`); "" for other built-in namespaces."""
     name = recipient.removeprefix("functions.")
     if name != recipient or name in tool_names:
         return name
     if is_role(name):
         return None
+    if builtin := tool_for_recipient(name):
+        return builtin
     return "" if name.startswith(_BUILTIN_PREFIXES) else name
 
 

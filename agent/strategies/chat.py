@@ -67,6 +67,7 @@ async def prompt_reply(
     plain = render_hermes_messages([to_openai(m) for m in messages], tools)
     options.pop("bind", None)
     options.pop("reasoning_opened", None)
+    options.pop("builtin_tools", None)  # offered as ordinary functions
     stream = options.pop("stream", False)
     # auto, not just hermes: a gpt-oss server may still answer in (stripped) harmony
     parser = ReplyParser(list(tool_functions(tools)), reasoning_dialect=None)
@@ -85,6 +86,7 @@ async def _native_tools(
 ) -> ModelReply:
     bind = options.pop("bind", {})
     options.pop("reasoning_opened", None)
+    options.pop("builtin_tools", None)  # offered as ordinary functions
     stream = options.pop("stream", False)
     offered = {"tools": tools, **bind} if tools else {}
     sent = chat_messages(messages, server.reasoning_field)

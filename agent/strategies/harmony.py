@@ -27,8 +27,11 @@ def completion_request(
 ) -> dict[str, Any]:
     """The `/v1/completions` request: rendered prompt, special tokens kept, harmony stops."""
     effort = options.get("reasoning_effort") or "medium"
+    builtin = frozenset(options.get("builtin_tools") or ())
     prompt = render_harmony_prompt(
-        [to_openai(m) for m in messages], tools, HarmonyOptions(reasoning_effort=effort)
+        [to_openai(m) for m in messages],
+        tools,
+        HarmonyOptions(reasoning_effort=effort, builtin=builtin),
     )
     sampling = {
         k: options[k] for k in ("model", "temperature", "top_p", "max_tokens") if k in options

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from agent.builtin_tools import BUILTIN_TOOL_NAMES, tool_for_recipient
 from agent.toolcalls.repair import fits_schema
 from agent.toolcalls.types import parameters_schema, tool_functions
 
@@ -23,7 +24,8 @@ def clean_name(
     removed; the result is mapped onto an offered tool (exact, then with a glued `json`
     dropped, then ignoring case or `-`/`.`/`_` differences). If no piece names an
     offered tool and exactly one offered tool's schema fits `arguments` (non-empty,
-    unless only one tool is offered), that tool is used. Otherwise the cleaned name is
+    unless only one tool is offered), that tool is used, except for a name of gpt-oss's own
+    tools (`python`, `browser.search`...), which stays itself. Otherwise the cleaned name is
     returned for the caller to report.
     """
     offered = tool_functions(tools)
@@ -32,6 +34,9 @@ def clean_name(
         match = _match_offered(piece, offered)
         if match is not None:
             return match
+    for piece in pieces:  # gpt-oss's own tool, not offered: never another tool in disguise
+        if builtin := tool_for_recipient(piece) or (piece if piece in BUILTIN_TOOL_NAMES else None):
+            return builtin
     if arguments is not None and (arguments or len(offered) == 1):
         fitting = [
             name

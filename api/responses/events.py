@@ -12,6 +12,7 @@ from agent.errors import AgentError
 from api.errors import agent_error_body
 from api.responses.output import (
     ResponseRef,
+    builtin_call_item,
     function_call_item,
     message_item,
     reasoning_item,
@@ -83,9 +84,41 @@ class EventWriter:
                 )
             )
             self.items[self.items.index(item)] = done
+        for call in outcome.builtin_calls:
+            events += self._builtin_call(builtin_call_item(call))
         for call in outcome.tool_calls:
             events += self._function_call(function_call_item(call))
         return events
+
+    def _builtin_call(self, done: dict[str, Any]) -> list[dict[str, str]]:
+        """A code_interpreter_call or web_search_call item, with its lifecycle events."""
+        index = len(self.items)
+        where = {"item_id": done["id"], "output_index": index}
+        self.items.append(done)
+        kind = done["type"]
+        if kind == "code_interpreter_call":
+            added = {**done, "code": "", "outputs": None, "status": "in_progress"}
+            middle = [
+                self.event("response.code_interpreter_call.in_progress", **where),
+                self.event(
+                    "response.code_interpreter_call_code.delta", **where, delta=done["code"]
+                ),
+                self.event("response.code_interpreter_call_code.done", **where, code=done["code"]),
+                self.event("response.code_interpreter_call.interpreting", **where),
+                self.event("response.code_interpreter_call.completed", **where),
+            ]
+        else:
+            added = {**done, "status": "in_progress"}
+            middle = [
+                self.event("response.web_search_call.in_progress", **where),
+                self.event("response.web_search_call.searching", **where),
+                self.event("response.web_search_call.completed", **where),
+            ]
+        return [
+            self.event("response.output_item.added", output_index=index, item=added),
+            *middle,
+            self.event("response.output_item.done", output_index=index, item=done),
+        ]
 
     def _function_call(self, done: dict[str, Any]) -> list[dict[str, str]]:
         index = len(self.items)

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from agent.builtin_tools import PYTHON
 from agent.errors import AgentError
 from api.completion import usage_of
 from graph.turn import TurnOutcome
@@ -52,14 +53,45 @@ def new_ref(session_id: str, start: int) -> ResponseRef:
 
 
 def output_items(outcome: TurnOutcome, ref: ResponseRef) -> list[dict[str, Any]]:
-    """Reasoning, message and function_call items, in that order."""
+    """Reasoning, message, the server's code_interpreter_call / web_search_call and the
+    function_call items, in that order (the order a stream sends them in)."""
     items: list[dict[str, Any]] = []
     if outcome.reasoning:
         items.append(reasoning_item(ref, outcome.reasoning))
     if outcome.content:
         items.append(message_item(ref, outcome.content, annotations=outcome.annotations))
+    items += [builtin_call_item(call) for call in outcome.builtin_calls]
     items += [function_call_item(call) for call in outcome.tool_calls]
     return items
+
+
+def builtin_call_item(call: dict[str, Any]) -> dict[str, Any]:
+    """A python call as a `code_interpreter_call`, a browser call as a `web_search_call`."""
+    status = "completed" if call["status"] != "error" else "failed"
+    if call["name"] == PYTHON:
+        return {
+            "type": "code_interpreter_call",
+            "id": f"ci_{call['id']}",
+            "status": status,
+            "code": str(call["args"].get("code") or ""),
+            "container_id": "sandbox",
+            "outputs": [{"type": "logs", "logs": call["result"]}],
+        }
+    return {
+        "type": "web_search_call",
+        "id": f"ws_{call['id']}",
+        "status": status,
+        "action": _search_action(call["name"], call["args"]),
+    }
+
+
+def _search_action(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    if name == "browser_search":
+        return {"type": "search", "query": str(args.get("query") or "")}
+    if name == "browser_find":
+        return {"type": "find", "pattern": str(args.get("pattern") or ""), "url": None}
+    opened = args.get("id")
+    return {"type": "open_page", "url": opened if isinstance(opened, str) else None}
 
 
 def reasoning_item(ref: ResponseRef, text: str) -> dict[str, Any]:

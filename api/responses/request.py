@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError
 
 from agent.errors import AgentError
 from api.protocol import ChatCompletionRequest, OpenAIBaseModel
+
+HOSTED_TOOLS = {
+    "code_interpreter": ("python", "python"),
+    "web_search": ("browser_search", "browser"),
+    "web_search_preview": ("browser_search", "browser"),
+}
+"""OpenAI's hosted tool types that gpt-oss's own tools answer: (server tool, BUILTIN_TOOLS
+name). They are the server's tools, on whenever it offers them; listing one is accepted
+when the server has it."""
+BUILTIN_TYPES = frozenset(HOSTED_TOOLS)
 
 
 class ResponsesRequest(OpenAIBaseModel):
@@ -29,13 +40,19 @@ class ResponsesRequest(OpenAIBaseModel):
     store: bool = True
     stream: bool = False
     truncation: Literal["auto", "disabled"] | None = None
+    builtin_tools: bool = True
+    """This service's extension, as in chat: false leaves gpt-oss's own tools out."""
 
-    def to_chat(self) -> ChatCompletionRequest:
-        """The same turn as a chat completions request (400 for what cannot be one)."""
+    def to_chat(self, server_tools: Collection[str] = ()) -> ChatCompletionRequest:
+        """The same turn as a chat completions request (400 for what cannot be one, such
+        as a hosted tool type whose tool the server does not have among `server_tools`)."""
+        for index, tool in enumerate(self.tools or []):
+            _check_hosted(tool, server_tools, f"tools[{index}]")
         body: dict[str, Any] = {
             "model": self.model,
             "messages": _messages(self.instructions, self.input),
-            "tools": [_tool(t) for t in self.tools or []] or None,
+            "tools": [_tool(t) for t in self.tools or [] if t.get("type") not in BUILTIN_TYPES]
+            or None,
             "tool_choice": _tool_choice(self.tool_choice),
             "parallel_tool_calls": self.parallel_tool_calls,
             "reasoning_effort": (self.reasoning or {}).get("effort"),
@@ -44,6 +61,7 @@ class ResponsesRequest(OpenAIBaseModel):
             "top_p": self.top_p,
             "metadata": self.metadata,
             "stream": self.stream,
+            "builtin_tools": self.builtin_tools,
         }
         try:
             return ChatCompletionRequest.model_validate(
@@ -105,11 +123,21 @@ def _text(content: Any) -> Any:
     return "".join(p.get("text", "") for p in content if isinstance(p, dict))
 
 
+def _check_hosted(tool: dict[str, Any], server_tools: Collection[str], where: str) -> None:
+    hosted = HOSTED_TOOLS.get(tool.get("type") or "")
+    if hosted and hosted[0] not in server_tools:
+        raise _bad(
+            f"{where}: {tool['type']} needs the {hosted[1]} tool, which this server does not"
+            f" offer (BUILTIN_TOOLS={hosted[1]} turns it on).",
+            f"{where}.type",
+        )
+
+
 def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     if tool.get("type") != "function":
         raise _bad(
-            f"tools: only function tools can be offered here (got {tool.get('type')!r});"
-            " the server's own tools are always available.",
+            f"tools: only function tools and {', '.join(sorted(BUILTIN_TYPES))} can be offered"
+            f" here (got {tool.get('type')!r}); the server's own tools are always available.",
             "tools",
         )
     keys = ("name", "description", "parameters", "strict")
@@ -118,5 +146,7 @@ def _tool(tool: dict[str, Any]) -> dict[str, Any]:
 
 def _tool_choice(choice: str | dict[str, Any] | None) -> Any:
     if isinstance(choice, dict):
-        return {"type": "function", "function": {"name": choice.get("name", "")}}
+        hosted = HOSTED_TOOLS.get(choice.get("type") or "")
+        name = hosted[0] if hosted else choice.get("name", "")
+        return {"type": "function", "function": {"name": name}}
     return choice

@@ -43,7 +43,9 @@ async def create_response(body: ResponsesRequest, services: ServicesDep, caller:
         )
     stack = AsyncExitStack()
     try:
-        plan = await begin_turn(services, body.to_chat(), caller, given, stack)
+        plan = await begin_turn(
+            services, body.to_chat(services.tools.names()), caller, given, stack
+        )
     except AgentError as exc:
         if given and exc.code == "session_not_found":
             raise unknown_response(body.previous_response_id or "") from exc

@@ -19,6 +19,8 @@ from .clock import clock_tools
 from .fetch import fetch_tools
 from .files import file_tools
 from .netguard import AddressPolicy
+from .python_tool import python_tools
+from .sandbox import SandboxLimits
 from .sysinfo import system_info_tools
 from .workspace import Workspace
 
@@ -52,7 +54,24 @@ def builtin_tools(settings: Settings) -> list[BaseTool]:
         tools += fetch_tools(policy, settings.tools_fetch_max_bytes, budget)
     if "browser" in settings.builtin_tools:
         tools += browser_tools(settings)
+    if "python" in settings.builtin_tools:
+        tools += python_tools(settings.tools_workspace.resolve(), sandbox_limits(settings))
     return tools
+
+
+def sandbox_limits(settings: Settings) -> SandboxLimits:
+    """The python sandbox's limits, from the PYTHON_TOOL_* settings."""
+    return SandboxLimits(
+        wall_seconds=settings.python_tool_timeout,
+        cpu_seconds=settings.python_tool_cpu_seconds,
+        memory_mb=settings.python_tool_memory_mb,
+        processes=settings.python_tool_processes,
+        output_bytes=settings.python_tool_output_bytes,
+        file_mb=settings.python_tool_file_mb,
+        idle_seconds=settings.python_tool_idle_seconds,
+        interpreters=settings.python_tool_max_interpreters,
+        interpreter=settings.python_tool_interpreter,
+    )
 
 
 def _workspace_root(settings: Settings) -> Path:

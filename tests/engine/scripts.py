@@ -28,6 +28,10 @@ WEATHER_ARGS = '{"city":"Paris"}'
 CALC_ARGS = '{"expression":"6*7"}'
 AFTER_TOOL_REASONING = "The tool answered."
 AFTER_TOOL_ANSWER = "All done with that."
+PYTHON_REASONING = "I will compute it with code."
+PYTHON_CODE = "print(6*7)"
+AFTER_PYTHON_REASONING = "The code printed the product."
+AFTER_PYTHON_ANSWER = "6 times 7 makes 42 exactly"
 
 SCRIPTS: dict[str, list[str]] = {
     # plain final answer with reasoning
@@ -47,6 +51,13 @@ SCRIPTS: dict[str, list[str]] = {
     # a call of the server-side calculator tool
     "calculator": [CHANNEL, "commentary to=", *FUNCTIONS, ".calculator ", CONSTRAIN, "json",
                    MESSAGE, CALC_ARGS, CALL],
+    # gpt-oss's own python tool, called on the analysis channel (the second `analysis` is
+    # spelled ana|lysis; `python`, the after-python selector, py|thon)
+    "python": [CHANNEL, "analysis", MESSAGE, PYTHON_REASONING, *NEXT_MESSAGE, "ana",
+               "lysis to=py", "thon code", MESSAGE, PYTHON_CODE, CALL],
+    # after the python tool's result: reasoning, then a final answer quoting it
+    "after_python": [CHANNEL, "analysis", MESSAGE, AFTER_PYTHON_REASONING, *NEXT_MESSAGE,
+                     "final", MESSAGE, AFTER_PYTHON_ANSWER, RETURN],
     # after any tool result: reasoning, then a final answer (ends every tool loop)
     "after_tool": [CHANNEL, "analysis", MESSAGE, AFTER_TOOL_REASONING, *NEXT_MESSAGE,
                    "final", MESSAGE, AFTER_TOOL_ANSWER, RETURN],
@@ -59,6 +70,9 @@ SELECTORS: dict[str, str] = {
     "preamble": " banana",
     "garbled": " cobalt",
     "calculator": " violet",
+    "python": " tiger",
+    # python's result is rendered `<|start|>python to=assistant...`
+    "after_python": "python",
     # a tool result is rendered `<|start|>functions.NAME to=assistant...`
     "after_tool": "functions",
 }

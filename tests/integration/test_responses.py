@@ -87,8 +87,11 @@ def test_errors_are_openai_shaped(service: Service, sim: SimServer) -> None:
         client.responses.create(model="m", input="hi", previous_response_id="resp_1-2_nope")
     assert "previous_response_id" in caught.value.message
     with pytest.raises(openai.BadRequestError) as bad:
-        client.responses.create(model="m", input="hi", tools=[{"type": "web_search"}])
+        client.responses.create(model="m", input="hi", tools=[{"type": "file_search"}])
     assert "only function tools" in bad.value.message
+    with pytest.raises(openai.BadRequestError) as bad:
+        client.responses.create(model="m", input="hi", tools=[{"type": "web_search"}])
+    assert "BUILTIN_TOOLS=browser" in bad.value.message
     assert httpx.get(f"{service.url}/v1/responses/resp_x").status_code == 404
 
 

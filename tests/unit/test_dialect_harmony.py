@@ -100,8 +100,24 @@ CASES: list[tuple[str, str, Parsed]] = [
         Parsed("Thinking aloud.", None),
     ),
     (
-        "built-in browser recipient is not a function call and not content",
+        "gpt-oss's own browser tool is a call to the browser_search server tool",
         '<|channel|>analysis to=browser.search code<|message|>{"query":"x"}<|call|>',
+        Parsed(None, None, [CallCandidate("browser_search", '{"query":"x"}')]),
+    ),
+    (
+        "a python call's body is its code (issue 19: it used to vanish, an empty reply)",
+        "<|channel|>analysis<|message|>Compute.<|end|>"
+        "<|start|>assistant<|channel|>analysis to=python code<|message|>print(6*7)<|call|>",
+        Parsed(None, "Compute.", [CallCandidate("python", '{"code": "print(6*7)"}')]),
+    ),
+    (
+        "python code that looks like JSON is still code",
+        '<|channel|>analysis to=python code<|message|>[1, {"a": 2}]<|call|>',
+        Parsed(None, None, [CallCandidate("python", '{"code": "[1, {\\"a\\": 2}]"}')]),
+    ),
+    (
+        "other built-in namespaces are still dropped",
+        '<|channel|>analysis to=container.exec json<|message|>{"cmd":["ls"]}<|call|>',
         Parsed(None, None),
     ),
     (

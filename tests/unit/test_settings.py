@@ -70,3 +70,20 @@ def test_masked_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_mask_url_password(url: str, masked: str) -> None:
     assert mask_url_password(url) == masked
+
+
+def test_builtin_tools_are_named_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUILTIN_TOOLS", "python, browser")
+    assert make().builtin_tools == ["python", "browser"]
+    assert make(builtin_tools="none").builtin_tools == []
+    monkeypatch.setenv("BUILTIN_TOOLS", "python,shell")
+    monkeypatch.setenv("PYTHON_TOOL_INTERPRETER", "/opt/venv/bin/python")
+    with pytest.raises(ValidationError) as info:
+        make()
+    text = "\n".join(describe_errors(info.value))
+    assert "BUILTIN_TOOLS" in text and "shell" in text
+    assert "PYTHON_TOOL_INTERPRETER" in text and "/usr" in text
+
+
+def test_builtin_tools_are_off_by_default() -> None:
+    assert make().builtin_tools == []
