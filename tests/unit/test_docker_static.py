@@ -762,3 +762,40 @@ def test_dockerignore_matching() -> None:
     assert dockerignored("agent/__pycache__/settings.cpython-311.pyc")
     assert not dockerignored("agent/settings.py")
     assert not dockerignored("uv.lock")
+
+
+SANDBOX_FILE = REPO / "docker" / "compose.sandbox.yaml"
+AGENTS = ("oss-agent", "oss-agent-ollama")
+
+
+@pytest.mark.parametrize("profiles", [(), ("ollama",)])
+def test_sandbox_override_lifts_seccomp_for_the_agents_only(profiles: tuple[str, ...]) -> None:
+    """docker/compose.sandbox.yaml lets bubblewrap make its user namespaces in the agent
+    container and nowhere else."""
+    cmd, reason = find_compose()
+    if cmd is None:
+        pytest.skip(reason)
+    args = [*cmd, "--env-file", "/dev/null", "-f", str(COMPOSE_FILE), "-f", str(SANDBOX_FILE)]
+    args += [arg for profile in profiles for arg in ("--profile", profile)]
+    env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME")}
+    done = subprocess.run(
+        [*args, "config", "--format", "json"], capture_output=True, text=True, cwd=REPO, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    services = json.loads(done.stdout)["services"]
+    lifted = {name for name, service in services.items() if service.get("security_opt")}
+    assert lifted == {name for name in AGENTS if name in services}
+    assert lifted
+    for name in lifted:
+        assert "seccomp=unconfined" in services[name]["security_opt"]
+
+
+def test_runtime_image_carries_the_python_sandbox(dockerfile_text: str) -> None:
+    """The image installs bubblewrap and names an interpreter the sandbox can see (/usr)."""
+    final = _final(parse_dockerfile(dockerfile_text))
+    runs = " ".join(i.args for i in final if i.keyword == "RUN")
+    assert re.search(r"apt-get install\b[^&]*\bbubblewrap\b", runs)
+    env = " ".join(i.args for i in final if i.keyword == "ENV")
+    interpreter = re.search(r"PYTHON_TOOL_INTERPRETER=(\S+)", env)
+    assert interpreter is not None
+    assert Settings(python_tool_interpreter=interpreter.group(1)).python_tool_interpreter
