@@ -33,7 +33,7 @@ from agent.parsing.scan import (
     without_cut_token,
 )
 from agent.parsing.stream_base import Output, ScanStream
-from agent.parsing.types import Dialect
+from agent.parsing.types import TOOL_MESSAGE, Dialect
 
 _MESSAGE_ENDS = frozenset({"end", "call", "return", "endoftext"})
 _HEADER_STARTS = frozenset({"start", "channel", "constrain"})
@@ -155,7 +155,7 @@ class HarmonyStream(ScanStream):
         name = call_name(header.recipient, self.tool_names) if header.recipient else None
         if name:
             complete = not at_end or is_complete_json(body)
-            self._close_call(self._open_call(name), body, complete=complete)
+            self._close_call(self._open_call(name, TOOL_MESSAGE), body, complete=complete)
         elif header.recipient is None and text.count("<|channel|>") == 1:
             self._write(self._channel_target(header), body)
 
@@ -164,7 +164,7 @@ class HarmonyStream(ScanStream):
         self._stripped = header.stripped
         name = call_name(header.recipient, self.tool_names) if header.recipient else None
         if name and not header.from_tool:
-            self._call, self._json = self._open_call(name), None
+            self._call, self._json = self._open_call(name, TOOL_MESSAGE), None
             self._state = _State.CALL_BODY
             return
         drop = header.from_tool or name == ""
