@@ -5,7 +5,9 @@ History rules (gpt-oss.md §1.2, §2.5, §2.6): an assistant tool call is render
 preceded by the turn's reasoning as an analysis message; a tool result is
 `<|start|>functions.NAME to=assistant<|channel|>commentary<|message|>…<|end|>` with NAME
 found from `tool_call_id`. Reasoning of a turn that ended in a final answer is dropped;
-reasoning of the ongoing turn (calls without a final answer yet) is kept.
+reasoning of the ongoing turn (calls without a final answer yet) is kept. Every text and
+name placed into the prompt passes `neutral` (agent/prompts/neutral.py) in `_message` and
+`_recipient`, so none can open or close a message.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.prompts.harmony_tools import render_tools_section
+from agent.prompts.neutral import neutral
 from agent.toolcalls.types import text_of, tool_functions
 
 DEFAULT_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
@@ -82,7 +85,7 @@ def render_history(messages: Sequence[dict[str, Any]]) -> list[str]:
             parts += _assistant(message, keep_reasoning=index not in finished)
         elif role == "tool":
             name = call_names.get(message.get("tool_call_id")) or message.get("name") or "tool"
-            header = f"functions.{name} to=assistant<|channel|>commentary"
+            header = f"{_recipient(name)} to=assistant<|channel|>commentary"
             parts.append(_message(header, text_of(message.get("content"))))
     return parts
 
@@ -102,8 +105,8 @@ def _assistant(message: dict[str, Any], *, keep_reasoning: bool) -> list[str]:
         function = call.get("function") or {}
         arguments = function.get("arguments")
         body = arguments.strip() if isinstance(arguments, str) else _compact_json(arguments)
-        header = f"assistant to=functions.{function.get('name', '')}<|channel|>commentary json"
-        parts.append(f"<|start|>{header}<|message|>{body or '{}'}<|call|>")
+        header = f"assistant to={_recipient(function.get('name', ''))}<|channel|>commentary json"
+        parts.append(f"<|start|>{header}<|message|>{neutral(body or '{}')}<|call|>")
     return parts
 
 
@@ -143,7 +146,12 @@ def _instructions(messages: Sequence[dict[str, Any]], options: HarmonyOptions) -
 
 
 def _message(header: str, body: str) -> str:
-    return f"<|start|>{header}<|message|>{body}<|end|>"
+    return f"<|start|>{header}<|message|>{neutral(body)}<|end|>"
+
+
+def _recipient(name: Any) -> str:
+    """`functions.NAME` for a header, the name neutralised (a header ends at whitespace)."""
+    return "functions." + neutral("".join(str(name).split()))
 
 
 def _compact_json(value: Any) -> str:
