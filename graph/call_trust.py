@@ -40,9 +40,13 @@ def turn_data(messages: Sequence[BaseMessage]) -> list[str]:
 
 
 def server_calls_checked(
-    reply: ModelReply, client_names: set[str], data: Sequence[str]
+    reply: ModelReply, client_names: set[str], history: Sequence[BaseMessage]
 ) -> ModelReply:
-    """The reply with each call of a server tool that may not run made unusable."""
+    """The reply with each call of a server tool that may not run made unusable; `history`
+    is the session's messages before the reply."""
+    if not any(isinstance(c, ToolCall) and c.name not in client_names for c in reply.calls):
+        return reply
+    data = turn_data(history)
     calls = [_checked(call, client_names, data) for call in reply.calls]
     return replace(reply, calls=calls)
 
