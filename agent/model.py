@@ -13,6 +13,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 
 from agent.messages import REASONING, content_text, to_openai
+from agent.prompts.neutral import neutral
 from agent.settings import UpstreamKind
 from agent.upstream_failures import UpstreamMalformed
 
@@ -48,6 +49,8 @@ def _chat_message(message: BaseMessage, reasoning_field: str) -> dict[str, Any]:
         sent[reasoning_field] = reasoning
     if sent["content"] is None and not sent.get("tool_calls"):
         sent["content"] = ""  # null content is for an assistant message with calls only
+    if sent["role"] == "tool":  # data from outside: the server's template must not read markup
+        sent["content"] = neutral(sent["content"])
     return sent
 
 

@@ -75,13 +75,18 @@ def _check_messages(items: list, field: str, limits: RequestLimits) -> None:
 
 
 def _text_length(message: dict) -> int:
-    """Characters of a message's text: its content (string or text parts) and reasoning."""
+    """Characters of a message's text: its content (string or text parts), reasoning, and a
+    function_call_output's `output`: a string, or any other JSON, which reaches the model as
+    its JSON text (api/responses/request.py)."""
     content = message.get("content")
     total = len(content) if isinstance(content, str) else 0
     if isinstance(content, list):
         parts = [p.get("text") for p in content if isinstance(p, dict)]
         total += sum(len(text) for text in parts if isinstance(text, str))
     texts = [message.get(name) for name in _TEXT_FIELDS]
+    output = message.get("output")
+    if output is not None and not isinstance(output, str):
+        total += len(json.dumps(output))
     return total + sum(len(text) for text in texts if isinstance(text, str))
 
 

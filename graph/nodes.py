@@ -16,6 +16,7 @@ from agent.routed import call_routed
 from agent.settings import ToolCallMode
 from agent.toolcalls import ToolCall
 from agent.upstream import ModelCall
+from graph.call_trust import server_calls_checked
 from graph.context import Context
 from graph.deps import AgentDeps
 from graph.history_budget import fit_call
@@ -56,6 +57,7 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
     )
     MODEL_CALLS.labels(model_call.mode.value).inc()
     raw = await call_routed(deps.backends, model_call, on_delta)
+    raw = server_calls_checked(raw, runtime.context.client_tool_names, state["messages"])
     _count_calls(raw, runtime.context)
     reply, retries = _bound_retries(raw, state.get("retries", 0), deps.settings.tool_call_retries)
     if reply.content != raw.content:  # our own explanation: streamed clients must see it too

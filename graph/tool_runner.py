@@ -34,7 +34,8 @@ def _as_text(output: Any) -> str:
 async def run_tool(
     tool: BaseTool, call: dict[str, Any], time_limit: float, budget: int
 ) -> ToolMessage:
-    """Run one call; any failure becomes an error tool message the model can read."""
+    """Run one call; any failure becomes an error tool message the model can read. Output
+    and error text alike are cut to `budget` characters (TOOL_OUTPUT_MAX_CHARS)."""
     try:
         async with asyncio.timeout(time_limit):
             output = await tool.ainvoke(call["args"])
@@ -42,7 +43,7 @@ async def run_tool(
         return error_message(call, f"tool {call['name']!r} did not finish within {time_limit:g} s")
     except Exception as exc:  # a tool failure must never end the turn
         detail = str(exc) or type(exc).__name__
-        return error_message(call, f"tool {call['name']!r} failed: {detail}")
+        return error_message(call, truncate(f"tool {call['name']!r} failed: {detail}", budget))
     return server_tool_message(call, truncate(_as_text(output), budget))
 
 

@@ -11,6 +11,10 @@ from agent.parsing import auto, harmony, hermes, json_calls  # noqa: F401 - regi
 from agent.parsing.registry import dialect_names, get_dialect, register_dialect
 from agent.parsing.reply import ReplyParser
 from agent.parsing.types import (
+    BARE_JSON,
+    CALL_TAG,
+    NATIVE,
+    TOOL_MESSAGE,
     CallCandidate,
     CallDelta,
     Delta,
@@ -21,6 +25,10 @@ from agent.parsing.types import (
 )
 
 __all__ = [
+    "BARE_JSON",
+    "CALL_TAG",
+    "NATIVE",
+    "TOOL_MESSAGE",
     "CallCandidate",
     "CallDelta",
     "Delta",

@@ -34,7 +34,7 @@ from agent.parsing.scan import (
     without_cut_token,
 )
 from agent.parsing.stream_base import Output, ScanStream
-from agent.parsing.types import Dialect
+from agent.parsing.types import TOOL_MESSAGE, Dialect
 
 _MESSAGE_ENDS = frozenset({"end", "call", "return", "endoftext"})
 _HEADER_STARTS = frozenset({"start", "channel", "constrain"})
@@ -157,7 +157,7 @@ class HarmonyStream(ScanStream):
         name = call_name(header.recipient, self.tool_names) if header.recipient else None
         if name:
             complete = not at_end or is_complete_json(body)
-            self._close_call(self._open_call(name), body, complete=complete)
+            self._close_call(self._open_call(name, TOOL_MESSAGE), body, complete=complete)
         elif header.recipient is None and text.count("<|channel|>") == 1:
             self._write(self._channel_target(header), body)
 
@@ -167,7 +167,7 @@ class HarmonyStream(ScanStream):
         name = call_name(header.recipient, self.tool_names) if header.recipient else None
         if name and not header.from_tool:
             self._code_call = name == PYTHON
-            self._call = self._open_call(name)
+            self._call = self._open_call(name, TOOL_MESSAGE)
             self._json = False if self._code_call else None
             self._state = _State.CALL_BODY
             return

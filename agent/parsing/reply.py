@@ -4,16 +4,21 @@ A chat server sends two text fields, `content` and a reasoning field; both may h
 (harmony in content, a `<tool_call>` in reasoning...). Each field has its own stream
 parser; the reply is the sum of the deltas this object returned, so what a client was
 streamed, what a non-streamed response says and what the session stores are one text.
+
+It also marks each call it found in the text `recovered` unless it stands in one of the
+`call_positions` of the mode's dialect, in content: a call written in the reasoning, or in
+markup the mode does not call with, is what the model quoted or garbled, never a command
+(docs/security.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 
 from agent.parsing.auto import AutoStream
 from agent.parsing.registry import get_dialect
-from agent.parsing.types import CallCandidate, CallDelta, Delta, Parsed, StreamParser
+from agent.parsing.types import BARE_JSON, CallCandidate, CallDelta, Delta, Parsed, StreamParser
 
 _SEPARATOR = {"content": "\n", "reasoning": "\n"}  # between the two fields' text
 
@@ -44,7 +49,9 @@ class ReplyParser:
     """`dialect` parses content ("auto", a dialect name, or None to pass it through);
     `reasoning_dialect` likewise the reasoning field. With `reasoning_opened` (the chat
     template opened `<think>` in the prompt), auto content before a first `</think>` is
-    reasoning, unless the reasoning field already brought some."""
+    reasoning, unless the reasoning field already brought some. `call_positions` are the
+    markups (types.TOOL_MESSAGE, CALL_TAG, BARE_JSON) that, in content, are where the mode's
+    dialect puts calls; every other call found in the text is recovered."""
 
     def __init__(
         self,
@@ -55,8 +62,10 @@ class ReplyParser:
         tail_call: Callable[[str], str | None] | None = None,
         reasoning_opened: bool = False,
         json_calls: bool = True,
+        call_positions: Collection[str] = (),
     ) -> None:
         self._names = tuple(tool_names)
+        self._call_positions = frozenset(call_positions)
         self._json_calls = json_calls
         self._tail_call = tail_call
         self._reasoning_opened = reasoning_opened
@@ -98,7 +107,7 @@ class ReplyParser:
         empty = not self._kept.text["content"] and not self._kept.calls
         name = self._tail_call(tail) if empty and self._tail_call else None
         if name:
-            return Delta(calls=[CallDelta(0, name, tail)])
+            return Delta(calls=[CallDelta(0, name, tail, position=BARE_JSON)])
         return parser.release_tail()
 
     def result(self) -> Parsed:
@@ -127,12 +136,17 @@ class ReplyParser:
         out.reasoning = self._text(source, "reasoning", delta.reasoning)
         for call in delta.calls:
             key = (source, call.index)
-            known = self._kept.calls.get(key, CallCandidate(call.name or "", ""))
+            known = self._kept.calls.get(key) or self._new_call(source, call)
             arguments = known.arguments + (call.arguments or "")
-            self._kept.calls[key] = CallCandidate(known.name, arguments, call.complete)
+            self._kept.calls[key] = replace(known, arguments=arguments, complete=call.complete)
             index = list(self._kept.calls).index(key)
             out.calls.append(CallDelta(index, call.name, call.arguments, call.complete))
         return out
+
+    def _new_call(self, source: str, first: CallDelta) -> CallCandidate:
+        position = first.position or BARE_JSON
+        in_place = source == "content" and position in self._call_positions
+        return CallCandidate(first.name or "", "", position=position, recovered=not in_place)
 
     def _text(self, source: str, target: str, text: str) -> str:
         if not text:

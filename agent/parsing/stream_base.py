@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from agent.parsing.scan import TOKEN, NeedMore
 from agent.parsing.sink import TextSink
@@ -109,8 +110,8 @@ class ScanStream:
     def _end_segment(self, target: str | None) -> None:
         self._out.end_segment(target)
 
-    def _open_call(self, name: str) -> int:
-        return self._out.open_call(name)
+    def _open_call(self, name: str, position: str) -> int:
+        return self._out.open_call(name, position)
 
     def _close_call(self, index: int, arguments: str, *, complete: bool = True) -> None:
         self._out.close_call(index, arguments, complete=complete)
@@ -141,16 +142,16 @@ class Output:
     def end_segment(self, target: str | None) -> None:
         self._sinks["reasoning" if target == "reasoning" else "content"].end_segment()
 
-    def open_call(self, name: str) -> int:
+    def open_call(self, name: str, position: str) -> int:
         self._sinks["content"].end_segment()
-        self._calls.append(CallCandidate(name, ""))
+        self._calls.append(CallCandidate(name, "", position=position))
         index = len(self._calls) - 1
-        self._delta.calls.append(CallDelta(index, name=name))
+        self._delta.calls.append(CallDelta(index, name=name, position=position))
         return index
 
     def close_call(self, index: int, arguments: str, *, complete: bool) -> None:
         arguments = arguments.strip()
-        self._calls[index] = CallCandidate(self._calls[index].name, arguments, complete)
+        self._calls[index] = replace(self._calls[index], arguments=arguments, complete=complete)
         self._delta.calls.append(CallDelta(index, arguments=arguments, complete=complete))
 
     def take_delta(self) -> Delta:

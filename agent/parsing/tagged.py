@@ -20,7 +20,7 @@ from agent.parsing.scan import (
     starts_with,
 )
 from agent.parsing.stream_base import Output, ScanStream
-from agent.parsing.types import CallCandidate, Delta
+from agent.parsing.types import BARE_JSON, CALL_TAG, CallCandidate, Delta
 
 _FENCE_LANGUAGE = re.compile(r"[\w\-]*")
 _SPECIAL_TAGS_ONLY = re.compile(r"<")
@@ -196,7 +196,7 @@ class TaggedStream(ScanStream):
         value = load_json(buf[pos + self._value_offset : end])
         calls = calls_from_value(value, self.tool_names, known_only=True) if alone else None
         if calls:
-            self._emit_calls(calls, complete=self._scanner_done(end, eof))
+            self._emit_calls(calls, BARE_JSON, complete=self._scanner_done(end, eof))
         elif self._bare_json == "tail" and alone:
             self.tail_json = buf[pos:close]
         else:
@@ -241,15 +241,18 @@ class TaggedStream(ScanStream):
             complete = bool(found) or tags.FUNCTION_CLOSE in payload
         calls = calls_from_payload(payload, self.tool_names)
         if calls:
-            self._emit_calls(calls, complete=complete)
+            self._emit_calls(calls, CALL_TAG, complete=complete)
         else:
             self._emit_text(payload)
             self._end_segment(self._text_target)
         self._pos, self._state = close, _State.TEXT
         return True
 
-    def _emit_calls(self, calls: list[CallCandidate], *, complete: bool = True) -> None:
+    def _emit_calls(
+        self, calls: list[CallCandidate], position: str, *, complete: bool = True
+    ) -> None:
         """The calls of one element; only the last can be the one the end cut off."""
         for n, call in enumerate(calls, 1):
             last_complete = complete or n < len(calls)
-            self._close_call(self._open_call(call.name), call.arguments, complete=last_complete)
+            index = self._open_call(call.name, position)
+            self._close_call(index, call.arguments, complete=last_complete)

@@ -6,6 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+NATIVE = "native"
+"""Where a model writes a call: the server's `tool_calls` field,"""
+TOOL_MESSAGE = "tool_message"
+"""a harmony message addressed to a tool (`to=functions.f`, with or without special tokens),"""
+CALL_TAG = "call_tag"
+"""`<tool_call>` or `<function=…>` markup,"""
+BARE_JSON = "json"
+"""or a bare (or fenced) JSON call envelope."""
+
 
 @dataclass(frozen=True)
 class CallCandidate:
@@ -16,6 +25,12 @@ class CallCandidate:
     complete: bool = True
     """False for a call the end of the output cut off (no closing marker, arguments not
     complete JSON): it is never run nor returned."""
+    # Where the call was found; not part of what the call is (equality ignores it).
+    position: str = field(default=NATIVE, compare=False)
+    """Which markup it was written in (NATIVE, TOOL_MESSAGE, CALL_TAG, BARE_JSON)."""
+    recovered: bool = field(default=False, compare=False)
+    """Found outside the call position of the mode's dialect (see `ReplyParser`): such a
+    call is at most a client call, never a server tool run (docs/security.md)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,8 @@ class CallDelta:
     name: str | None = None
     arguments: str | None = None
     complete: bool = True
+    position: str | None = None
+    """Set on a call's first delta: the markup it is written in (see CallCandidate)."""
 
 
 @dataclass

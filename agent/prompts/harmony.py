@@ -9,7 +9,9 @@ the system message instead, called on the analysis channel
 (`<|start|>assistant<|channel|>analysis to=python code<|message|>…<|call|>`) and
 answered as `<|start|>python to=assistant<|channel|>analysis<|message|>…<|end|>`.
 Reasoning of a turn that ended in a final answer is dropped; reasoning of the ongoing
-turn (calls without a final answer yet) is kept.
+turn (calls without a final answer yet) is kept. Every text and name placed into the prompt
+passes `neutral` (agent/prompts/neutral.py) in `_message`, `_call` and `_recipient`, so none
+can open or close a message.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Literal
 from agent.builtin_tools import PYTHON, code_of, recipient_for_tool
 from agent.prompts.harmony_builtins import render_builtin_section
 from agent.prompts.harmony_tools import render_tools_section
+from agent.prompts.neutral import neutral
 from agent.toolcalls.types import text_of, tool_functions
 
 DEFAULT_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
@@ -106,7 +109,7 @@ def render_history(
             header = (
                 f"{recipient} to=assistant<|channel|>analysis"
                 if recipient
-                else f"functions.{name} to=assistant<|channel|>commentary"
+                else f"{_recipient(name)} to=assistant<|channel|>commentary"
             )
             parts.append(_message(header, text_of(message.get("content"))))
     return parts
@@ -133,13 +136,13 @@ def _call(function: dict[str, Any], builtin: frozenset[str]) -> str:
     recipient = recipient_for_tool(name, builtin)
     if recipient == PYTHON:
         header, body = "assistant<|channel|>analysis to=python code", code_of(arguments)
-        return f"<|start|>{header}<|message|>{body}<|call|>"
+        return f"<|start|>{header}<|message|>{neutral(body)}<|call|>"
     body = arguments.strip() if isinstance(arguments, str) else _compact_json(arguments)
     if recipient:
         header = f"assistant<|channel|>analysis to={recipient} json"
     else:
-        header = f"assistant to=functions.{name}<|channel|>commentary json"
-    return f"<|start|>{header}<|message|>{body or '{}'}<|call|>"
+        header = f"assistant to={_recipient(name)}<|channel|>commentary json"
+    return f"<|start|>{header}<|message|>{neutral(body or '{}')}<|call|>"
 
 
 def _turns_with_final_answer(messages: Sequence[dict[str, Any]]) -> set[int]:
@@ -178,7 +181,12 @@ def _instructions(messages: Sequence[dict[str, Any]], options: HarmonyOptions) -
 
 
 def _message(header: str, body: str) -> str:
-    return f"<|start|>{header}<|message|>{body}<|end|>"
+    return f"<|start|>{header}<|message|>{neutral(body)}<|end|>"
+
+
+def _recipient(name: Any) -> str:
+    """`functions.NAME` for a header, the name neutralised (a header ends at whitespace)."""
+    return "functions." + neutral("".join(str(name).split()))
 
 
 def _compact_json(value: Any) -> str:

@@ -4,7 +4,8 @@ Tools are described in the Hermes / Qwen format most open models were trained on
 schemas inside `<tools></tools>` and the instruction to answer with
 `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`. The history is rewritten for a
 plain chat endpoint: assistant calls become `<tool_call>` text, tool results become a
-user (or `tool`) message wrapped in `<tool_response>`.
+user (or `tool`) message wrapped in `<tool_response>`. Every text placed into the messages
+passes `neutral` (agent/prompts/neutral.py): only our own tags are live.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from agent.prompts.neutral import neutral
 from agent.toolcalls.types import text_of, tool_functions
 
 _INTRO = (
@@ -37,7 +39,7 @@ def render_tools_prompt(tools: Sequence[Any] | None) -> str:
     if not functions:
         return ""
     lines = [
-        json.dumps({"type": "function", "function": function}, ensure_ascii=False)
+        neutral(json.dumps({"type": "function", "function": function}, ensure_ascii=False))
         for function in functions.values()
     ]
     return _INTRO + "\n".join(lines) + _OUTRO
@@ -50,7 +52,7 @@ def render_tool_call(name: str, arguments: Any) -> str:
         with contextlib.suppress(ValueError):
             arguments = json.loads(arguments) if arguments.strip() else {}
     payload = json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False)
-    return f"<tool_call>\n{payload}\n</tool_call>"
+    return f"<tool_call>\n{neutral(payload)}\n</tool_call>"
 
 
 def render_hermes_messages(
@@ -67,19 +69,20 @@ def render_hermes_messages(
     out: list[dict[str, str]] = []
     for message in messages:
         role = message.get("role")
+        text = neutral(text_of(message.get("content")))
         if role in ("system", "developer"):
-            out.append({"role": "system", "content": text_of(message.get("content"))})
+            out.append({"role": "system", "content": text})
         elif role == "assistant":
             out.append({"role": "assistant", "content": _assistant_text(message)})
         elif role == "tool":
-            _add_tool_result(out, text_of(message.get("content")), tool_role)
+            _add_tool_result(out, text, tool_role)
         else:
-            out.append({"role": str(role or "user"), "content": text_of(message.get("content"))})
+            out.append({"role": str(role or "user"), "content": text})
     return _with_tools_prompt(out, render_tools_prompt(tools))
 
 
 def _assistant_text(message: dict[str, Any]) -> str:
-    parts = [text_of(message.get("content")).strip()]
+    parts = [neutral(text_of(message.get("content"))).strip()]
     for call in message.get("tool_calls") or []:
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):

@@ -9,7 +9,7 @@ from langchain_core.messages import BaseMessage
 
 from agent.messages import to_openai
 from agent.model import chat_messages, request_body
-from agent.parsing import ReplyParser
+from agent.parsing import CALL_TAG, TOOL_MESSAGE, ReplyParser
 from agent.prompts.hermes import render_hermes_messages
 from agent.reply import ModelReply
 from agent.strategies.base import OnDelta, chat_answer, reply_from
@@ -32,6 +32,7 @@ async def auto_reply(
         tail_call=None if json_answer else tail_call_namer(tools),
         reasoning_opened=options.pop("reasoning_opened", False),
         json_calls=not json_answer,
+        call_positions={TOOL_MESSAGE},  # gpt-oss's own call markup leaked into content
     )
     return await _native_tools(server, messages, tools, options, on_delta, parser)
 
@@ -70,7 +71,9 @@ async def prompt_reply(
     options.pop("builtin_tools", None)  # offered as ordinary functions
     stream = options.pop("stream", False)
     # auto, not just hermes: a gpt-oss server may still answer in (stripped) harmony
-    parser = ReplyParser(list(tool_functions(tools)), reasoning_dialect=None)
+    parser = ReplyParser(
+        list(tool_functions(tools)), reasoning_dialect=None, call_positions={CALL_TAG, TOOL_MESSAGE}
+    )
     body = request_body(server.model, options, stream, messages=plain)
     answer = await chat_answer(server, body, parser, on_delta)
     return reply_from(parser, answer.native_calls, tools, answer.finish_reason, answer.usage)

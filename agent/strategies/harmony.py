@@ -8,7 +8,7 @@ from langchain_core.messages import BaseMessage
 
 from agent.messages import to_openai
 from agent.model import first_choice, request_body, text_field, usage_of
-from agent.parsing import ReplyParser
+from agent.parsing import TOOL_MESSAGE, ReplyParser
 from agent.prompts.harmony import HarmonyOptions, render_harmony_prompt
 from agent.reply import ModelReply
 from agent.strategies.base import OnDelta, emit, reply_from
@@ -55,7 +55,12 @@ async def harmony_reply(
 ) -> ModelReply:
     """Render harmony ourselves, complete it with special tokens kept, parse the text."""
     body = completion_request(server, messages, tools, options)
-    parser = ReplyParser(list(tool_functions(tools)), dialect="harmony", reasoning_dialect=None)
+    parser = ReplyParser(
+        list(tool_functions(tools)),
+        dialect="harmony",
+        reasoning_dialect=None,
+        call_positions={TOOL_MESSAGE},
+    )
     seen: dict[str, Any] = {"finish": None, "usage": usage_of({})}
 
     def on_event(event: dict[str, Any]) -> None:

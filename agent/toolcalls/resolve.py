@@ -57,7 +57,7 @@ def resolve_call(
     if problem:
         error = f"Invalid arguments for tool '{name}': {problem}"
         return InvalidCall(name, raw, error, call_id, arguments)
-    return ToolCall(name, arguments, call_id)
+    return ToolCall(name, arguments, call_id, recovered=candidate.recovered)
 
 
 def resolve_calls(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
@@ -17,6 +17,9 @@ class ToolCall:
     name: str
     arguments: dict[str, Any]
     id: str | None = None
+    recovered: bool = field(default=False, compare=False)
+    """Found in the text outside the mode's call position (CallCandidate.recovered): at
+    most a client call, never a server tool run."""
 
     def arguments_json(self) -> str:
         return json.dumps(self.arguments, ensure_ascii=False)

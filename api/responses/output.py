@@ -14,7 +14,8 @@ from agent.errors import AgentError
 from api.completion import usage_of
 from graph.turn import TurnOutcome
 
-_RESPONSE_ID = re.compile(r"resp_(\d+)-(\d+)_(.+)")
+# Ids this service makes hold a message index and a Unix time: longer numbers are not ours.
+_RESPONSE_ID = re.compile(r"resp_(\d{1,18})-(\d{1,18})_(.+)")
 
 
 @dataclass

@@ -92,7 +92,8 @@ def _messages(instructions: str | None, given: str | list[dict[str, Any]]) -> li
 def _add_item(messages: list[dict[str, Any]], item: dict[str, Any], where: str) -> None:
     kind = item.get("type", "message")
     if kind == "message":
-        messages.append({"role": item.get("role"), "content": _text(item.get("content"))})
+        content = _text(item.get("content"), f"{where}.content")
+        messages.append({"role": item.get("role"), "content": content})
     elif kind == "function_call":
         call = {
             "id": item.get("call_id"),
@@ -116,11 +117,26 @@ def _add_item(messages: list[dict[str, Any]], item: dict[str, Any], where: str) 
         )
 
 
-def _text(content: Any) -> Any:
+def _text(content: Any, where: str) -> Any:
     """A message's content: a string, or the text of its input_text/output_text parts."""
     if not isinstance(content, list):
         return content
-    return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    texts = []
+    for index, part in enumerate(content):
+        if not isinstance(part, dict) or "text" not in part:
+            continue
+        if not isinstance(part["text"], str):
+            param = f"{where}[{index}].text"
+            raise _bad(f"{param} must be a string, not {_json_type(part['text'])}.", param)
+        texts.append(part["text"])
+    return "".join(texts)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    kinds = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
+    return kinds.get(type(value), "an object" if isinstance(value, dict) else "a string")
 
 
 def _check_hosted(tool: dict[str, Any], server_tools: Collection[str], where: str) -> None:

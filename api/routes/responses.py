@@ -19,8 +19,9 @@ from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
 from api.sessions import SESSION_ID_HEADER
 from api.streaming import TurnEventStream
-from api.turn import TurnPlan, run_turn, stream_turn
+from api.turn import TurnPlan, allowed_server_tools, run_turn, stream_turn
 from api.turn_start import begin_turn
+from graph.approval import needs_approval
 from graph.turn import TurnOutcome
 
 router = APIRouter(prefix="/v1", tags=["responses"])
@@ -41,6 +42,8 @@ async def create_response(body: ResponsesRequest, services: ServicesDep, caller:
             param="store",
             code="invalid_request",
         )
+    if not body.store:
+        _refuse_unanswerable_approvals(body, services)
     stack = AsyncExitStack()
     try:
         plan = await begin_turn(
@@ -89,6 +92,27 @@ async def _stream(
     headers = {**headers, "Cache-Control": "no-cache"}
     timeout = services.settings.stream_send_timeout
     return TurnEventStream(body, headers=headers, ping=15, send_timeout=timeout)
+
+
+def _refuse_unanswerable_approvals(body: ResponsesRequest, services: Services) -> None:
+    """store=false keeps nothing, so a turn that stops for approval could never be resumed:
+    refuse it while a server tool this request may call needs approval."""
+    allowed = allowed_server_tools(body.metadata, services.tools)
+    client = {tool.get("name") for tool in body.tools or []}  # a client tool shadows ours
+    patterns = services.settings.tools_require_approval
+    waiting = [
+        entry.name
+        for entry in services.tools.select(allowed)
+        if entry.name not in client and needs_approval(entry.name, patterns)
+    ]
+    if waiting:
+        raise AgentError(
+            f"store=false cannot be used while server tools {waiting} need approval"
+            " (TOOLS_REQUIRE_APPROVAL): the turn would stop for an approval that could never be"
+            " answered. Set store=true, or leave those tools out with metadata.tools.",
+            param="store",
+            code="invalid_request",
+        )
 
 
 async def _forget(services: Services, session_id: str) -> None:

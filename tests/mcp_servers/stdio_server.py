@@ -59,6 +59,12 @@ def fail(message: str) -> str:
 
 
 @mcp.tool()
+def big_error(n: int) -> str:
+    """Raise an error whose message is `n` characters."""
+    raise ValueError("E" * n)
+
+
+@mcp.tool()
 def crash() -> str:
     """Kill this server process in the middle of the call."""
     os._exit(1)
