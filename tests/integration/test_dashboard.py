@@ -1,7 +1,8 @@
 """The Grafana dashboard (docker/grafana/dashboards/oss-agent.json) is built on what the
 running service exports: after a streamed turn with a server tool call and a failed model
 call, every metric its PromQL names is in /metrics, and (when Debian's `prometheus` is
-installed, as CI does) a real Prometheus scraping the service answers every query."""
+installed, as CI does) a real Prometheus scraping the service answers every query, and its
+panels draw lines in Chromium (the screenshot in the README is this test's)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser.chromium import ARTIFACTS, chromium_path, system_chromium
 from tests.integration.conftest import service_env
+from tests.integration.dashboard_console import console_page
 from tests.integration.service import Service
 from tests.upstream_sim.fixtures import SimServer, free_port, start_process
 
@@ -74,6 +77,13 @@ def service_after_traffic(
     workdir = tmp_path_factory.mktemp("dashboard")
     svc = Service(service_env(sim_server.base_url, workdir), workdir).start()
     sim_server.control.reset()
+    traffic(svc, sim_server)
+    yield svc
+    svc.stop()
+
+
+def traffic(svc: Service, sim_server: SimServer) -> None:
+    """A streamed turn with a server tool call, then a model call that fails."""
     sim_server.control.script(
         {"tool_calls": [{"name": "calculator", "arguments": {"expression": "6*7"}}]},
         {"content": "It is 42."},
@@ -89,8 +99,39 @@ def service_after_traffic(
     body["stream"] = False
     failed = httpx.post(f"{svc.url}/v1/chat/completions", json=body, timeout=30)
     assert failed.status_code >= 500
-    yield svc
-    svc.stop()
+
+
+@pytest.fixture(scope="module")
+def prometheus(
+    service_after_traffic: Service, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A real Prometheus scraping the service every second, serving the dashboard as a console
+    page at /consoles/oss-agent.html."""
+    if shutil.which("prometheus") is None:
+        pytest.skip("Debian's prometheus is not installed (.ci/run installs it)")
+    folder = tmp_path_factory.mktemp("prometheus")
+    consoles = folder / "consoles"
+    consoles.mkdir()
+    dashboard = json.loads(DASHBOARD.read_text())
+    (consoles / "oss-agent.html").write_text(console_page(dashboard, 40, "20s"))
+    config = folder / "prometheus.yml"
+    target = service_after_traffic.url.removeprefix("http://")
+    config.write_text(
+        "global: {scrape_interval: 1s}\n"
+        "scrape_configs:\n"
+        f"  - job_name: oss-agent\n    static_configs: [{{targets: ['{target}']}}]\n"
+    )
+    port = free_port()
+    cmd = [
+        "prometheus",
+        f"--config.file={config}",
+        f"--storage.tsdb.path={folder / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--web.console.templates={consoles}",
+        f"--web.console.libraries={consoles}",
+    ]
+    with start_process(cmd, None, f"http://127.0.0.1:{port}/-/ready", timeout=60):
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_metric_names_are_read_from_promql() -> None:
@@ -117,28 +158,38 @@ def test_every_dashboard_metric_is_exported(service_after_traffic: Service) -> N
         assert names <= exported, (expr, names - exported)
 
 
-@pytest.mark.skipif(shutil.which("prometheus") is None, reason="Debian's prometheus not installed")
-def test_prometheus_answers_every_dashboard_query(
-    service_after_traffic: Service, tmp_path: Path
+def test_prometheus_answers_every_dashboard_query(prometheus: str) -> None:
+    for expr in dashboard_queries():
+        query = expr.replace("$__rate_interval", "1m")
+        assert _answered(prometheus, query), query
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="Debian's chromium is not installed")
+def test_every_panel_draws_lines_in_chromium(
+    prometheus: str, service_after_traffic: Service, sim_server: SimServer
 ) -> None:
-    config = tmp_path / "prometheus.yml"
-    target = service_after_traffic.url.removeprefix("http://")
-    config.write_text(
-        "global: {scrape_interval: 1s}\n"
-        "scrape_configs:\n"
-        f"  - job_name: oss-agent\n    static_configs: [{{targets: ['{target}']}}]\n"
-    )
-    port = free_port()
-    cmd = [
-        "prometheus",
-        f"--config.file={config}",
-        f"--storage.tsdb.path={tmp_path / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    with start_process(cmd, None, f"http://127.0.0.1:{port}/-/ready", timeout=60):
-        for expr in dashboard_queries():
-            query = expr.replace("$__rate_interval", "1m")
-            assert _answered(f"http://127.0.0.1:{port}", query), query
+    for _ in range(3):  # turns spread over a few seconds, so rates have points to join
+        traffic(service_after_traffic, sim_server)
+        time.sleep(2)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with system_chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{prometheus}/consoles/oss-agent.html")
+        graphs = page.locator(".graph")
+        assert graphs.count() == len([p for p in _panels() if p["type"] != "row"])
+        for index in range(graphs.count()):
+            # a drawn series is an SVG path with points (an empty panel has none)
+            graphs.nth(index).locator("svg path[d*='L']").first.wait_for(
+                state="attached", timeout=30_000
+            )
+        assert errors == []
+        page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
+
+
+def _panels() -> list[dict[str, Any]]:
+    return json.loads(DASHBOARD.read_text())["panels"]
 
 
 def _answered(prometheus: str, query: str, timeout: float = 60) -> bool:
