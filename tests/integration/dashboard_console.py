@@ -1,8 +1,9 @@
 """The Grafana dashboard drawn without Grafana: each panel of
-docker/grafana/dashboards/oss-agent.json becomes a Prometheus console graph (Prometheus 2's `--web.console.templates`, drawn by its
-own `prom_console.js`) with the panel's title, queries and legends. Grafana cannot be
-installed from the registries the test machines reach; Debian's `prometheus` can, so this
-is how a test shows the dashboard's queries drawing lines from the running service."""
+docker/grafana/dashboards/oss-agent.json becomes a Prometheus console graph (Prometheus 2's
+`--web.console.templates`, drawn by its own `prom_console.js`) with the panel's title,
+queries and legends. Grafana cannot be installed from the registries the test machines
+reach; Debian's `prometheus` can, so this is how a test shows the dashboard's queries
+drawing lines from the running service."""
 
 from __future__ import annotations
 
