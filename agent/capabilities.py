@@ -1,7 +1,7 @@
 """What the upstream server turned out to be able to do, learned once per backend.
 
-Process-wide: there is one LLM_BASE_URL today, but facts are keyed by base URL so that a
-second backend would not inherit the first one's limits.
+Process-wide, keyed by base URL: each backend (LLM_BASE_URL, LLM_BACKENDS, or one added with
+POST /v1/backends) learns its own limits and never inherits another's.
 """
 
 from __future__ import annotations
