@@ -13,6 +13,7 @@ from agent.builtin_tools import PYTHON
 from agent.errors import AgentError
 from api.completion import usage_of
 from graph.turn import TurnOutcome
+from mcp_tools.builtin.browser import searched_address, shown_address
 
 # Ids this service makes hold a message index and a Unix time: longer numbers are not ours.
 _RESPONSE_ID = re.compile(r"resp_(\d{1,18})-(\d{1,18})_(.+)")
@@ -82,17 +83,21 @@ def builtin_call_item(call: dict[str, Any]) -> dict[str, Any]:
         "type": "web_search_call",
         "id": f"ws_{call['id']}",
         "status": status,
-        "action": _search_action(call["name"], call["args"]),
+        "action": _search_action(call["name"], call["args"], call["result"]),
     }
 
 
-def _search_action(name: str, args: dict[str, Any]) -> dict[str, Any]:
+def _search_action(name: str, args: dict[str, Any], result: str) -> dict[str, Any]:
+    """The SDK's action of a browser call; the page's address is read from the page the
+    tool showed (the model opens most pages by a link number, not an address)."""
     if name == "browser_search":
         return {"type": "search", "query": str(args.get("query") or "")}
     if name == "browser_find":
-        return {"type": "find", "pattern": str(args.get("pattern") or ""), "url": None}
+        pattern = str(args.get("pattern") or "")
+        return {"type": "find_in_page", "pattern": pattern, "url": searched_address(result) or ""}
     opened = args.get("id")
-    return {"type": "open_page", "url": opened if isinstance(opened, str) else None}
+    asked = opened if isinstance(opened, str) else None
+    return {"type": "open_page", "url": shown_address(result) or asked}
 
 
 def reasoning_item(ref: ResponseRef, text: str) -> dict[str, Any]:

@@ -9,13 +9,21 @@ from agent.settings import Settings
 
 from ..fetch import Fetcher
 from ..netguard import AddressPolicy
+from .find import searched_address
+from .page import shown_address
 from .search import searcher_for
 from .state import BROWSER_SESSIONS
 from .tools import Browser, browser_tool_list
 
 BROWSER_TOOL_NAMES = ["browser_search", "browser_open", "browser_find"]
 
-__all__ = ["BROWSER_SESSIONS", "BROWSER_TOOL_NAMES", "browser_tools"]
+__all__ = [
+    "BROWSER_SESSIONS",
+    "BROWSER_TOOL_NAMES",
+    "browser_tools",
+    "searched_address",
+    "shown_address",
+]
 
 
 def browser_tools(settings: Settings) -> list[BaseTool]:

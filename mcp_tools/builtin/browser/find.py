@@ -7,11 +7,12 @@ import re
 from urllib.parse import quote
 
 from .extract import neutralized
-from .page import Link, Page, PageKind
+from .page import Link, Page, PageKind, shown_address
 
 LINK_MARKER = re.compile(r"【\d+†([^†】]+)(?:†[^†】]+)?】")
 MAX_MATCHES = 50
 LINES_PER_MATCH = 4
+FIND_SUFFIX = "/find?pattern="
 
 
 def without_links(text: str) -> str:
@@ -38,7 +39,7 @@ def find_page(page: Page, pattern: str) -> Page:
     shown = neutralized(pattern)
     text = "\n\n".join(chunks) if chunks else f"No `find` results for pattern: `{shown}`"
     return Page(
-        url=f"{page.url}/find?pattern={quote(pattern)}",
+        url=f"{page.url}{FIND_SUFFIX}{quote(pattern)}",
         title=f"Find results for text: `{shown}` in `{page.title}`",
         text=text,
         kind=PageKind.FIND,
@@ -46,3 +47,9 @@ def find_page(page: Page, pattern: str) -> Page:
         cite_url=page.cite_url,
         cite_title=page.cite_title or page.title,
     )
+
+
+def searched_address(rendered: str) -> str | None:
+    """The address of the page a rendered find result searched."""
+    shown = shown_address(rendered)
+    return shown.rsplit(FIND_SUFFIX, 1)[0] if shown else None

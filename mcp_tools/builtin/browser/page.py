@@ -113,3 +113,12 @@ def render(page: Page, cursor: int, loc: int = 0, num_lines: int = -1) -> str:
     if page.url and page.kind is not PageKind.SEARCH:
         header += f" ({clip_text(unquote(page.url))})"
     return f"[{cursor}] {header}\n**viewing lines [{loc} - {end - 1}] of {total - 1}**\n\n{body}"
+
+
+def shown_address(rendered: str) -> str | None:
+    """The address in the header of a page `render` drew (None for a result list, which
+    shows none, or for text that is not a rendered page)."""
+    first = rendered.split("\n", 1)[0]
+    if not (first.startswith("[") and first.endswith(")") and " (" in first):
+        return None
+    return first.rsplit(" (", 1)[1][:-1]
