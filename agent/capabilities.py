@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
 
 from agent.settings import ToolCallMode, UpstreamKind
+from agent.toolcalls.types import ToolCall
 from agent.upstream_failures import DeadlineExceeded, UpstreamMalformed, UpstreamStatus
 from agent.upstream_http import ModelServer, get_json
 
@@ -64,9 +66,12 @@ def refuses_tools(exc: Exception) -> bool:
 HARMONY_CALL = (200012, "<|call|>")
 
 
-def swallowed_call(stop_reason: int | str | None, calls: list) -> bool:
-    """Did the server end the reply on <|call|> and send no tool call for it?"""
-    return stop_reason in HARMONY_CALL and not calls
+def swallowed_call(stop_reason: int | str | None, calls: Sequence[object]) -> bool:
+    """Did the server end the reply on <|call|> and send no tool call for it? A call the
+    parser recovered from the text was not sent: vLLM's parser leaves a call addressed to
+    gpt-oss's own tools (`to=browser.search`) in `reasoning`, where it may only be read."""
+    sent = [call for call in calls if not (isinstance(call, ToolCall) and call.recovered)]
+    return stop_reason in HARMONY_CALL and not sent
 
 
 def fallback_mode(kind: UpstreamKind) -> ToolCallMode:

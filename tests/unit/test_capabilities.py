@@ -8,6 +8,7 @@ import pytest
 from agent import capabilities
 from agent.backend_config import single_backend
 from agent.settings import Settings, ToolCallMode, UpstreamKind
+from agent.toolcalls.types import ToolCall
 from agent.upstream_failures import UpstreamStatus
 from agent.upstream_http import ModelServer, model_server
 from tests.upstream_sim.fixtures import SimServer
@@ -41,6 +42,13 @@ def test_swallowed_call_needs_the_call_token_and_no_call() -> None:
     assert not capabilities.swallowed_call(200012, ["a call"])
     assert not capabilities.swallowed_call(None, [])
     assert not capabilities.swallowed_call(200002, [])
+
+
+def test_a_call_recovered_from_the_text_was_not_sent() -> None:
+    read = ToolCall("browser_search", {"query": "otters"}, recovered=True)
+    sent = ToolCall("browser_search", {"query": "otters"})
+    assert capabilities.swallowed_call(200012, [read])
+    assert not capabilities.swallowed_call(200012, [read, sent])
 
 
 def test_fallback_is_harmony_on_vllm_and_prompt_elsewhere() -> None:
