@@ -66,6 +66,14 @@ def agent_service(engine: Engine, workdir: Path, **settings: str) -> Service:
     return Service(env, workdir).start(timeout=60)
 
 
+def tool_results(svc: Service, session: str) -> list[tuple[str, str]]:
+    """(tool name, result) of every tool message the session stored, in order."""
+    with svc.http() as http:
+        messages = http.get(f"/v1/sessions/{session}").json()["messages"]
+    names = {c["id"]: c["function"]["name"] for m in messages for c in m.get("tool_calls") or []}
+    return [(names[m["tool_call_id"]], m["content"]) for m in messages if m["role"] == "tool"]
+
+
 @pytest.fixture(scope="module", params=["auto", "native", "harmony"])
 def agent(
     request: pytest.FixtureRequest, engine: Engine, tmp_path_factory: pytest.TempPathFactory

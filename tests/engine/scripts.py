@@ -32,6 +32,10 @@ PYTHON_REASONING = "I will compute it with code."
 PYTHON_CODE = "print(6*7)"
 AFTER_PYTHON_REASONING = "The code printed the product."
 AFTER_PYTHON_ANSWER = "6 times 7 makes 42 exactly"
+SEARCH_ARGS = '{"query":"sea otters"}'
+OPEN_ARGS = '{"id":0}'
+# cites lines 6-8 of the page at cursor 1 (the opened one), the way gpt-oss cites
+BROWSER_ANSWER = "Sea otters use stones【1†L6-L8】"
 
 SCRIPTS: dict[str, list[str]] = {
     # plain final answer with reasoning
@@ -58,6 +62,15 @@ SCRIPTS: dict[str, list[str]] = {
     # after the python tool's result: reasoning, then a final answer quoting it
     "after_python": [CHANNEL, "analysis", MESSAGE, AFTER_PYTHON_REASONING, *NEXT_MESSAGE,
                      "final", MESSAGE, AFTER_PYTHON_ANSWER, RETURN],
+    # gpt-oss's own browser: a search on the analysis channel (`.search` and `.open`, the
+    # after-browser selectors, are spelled se|arch and o|pen)
+    "browse": [CHANNEL, "ana", "lysis to=bro", "wser.se", "arch code", MESSAGE, SEARCH_ARGS,
+               CALL],
+    # after the search results: open the first result
+    "after_search": [CHANNEL, "ana", "lysis to=bro", "wser.o", "pen code", MESSAGE, OPEN_ARGS,
+                     CALL],
+    # after the opened page: a final answer citing it
+    "after_open": [CHANNEL, "final", MESSAGE, BROWSER_ANSWER, RETURN],
     # after any tool result: reasoning, then a final answer (ends every tool loop)
     "after_tool": [CHANNEL, "analysis", MESSAGE, AFTER_TOOL_REASONING, *NEXT_MESSAGE,
                    "final", MESSAGE, AFTER_TOOL_ANSWER, RETURN],
@@ -73,6 +86,10 @@ SELECTORS: dict[str, str] = {
     "python": " tiger",
     # python's result is rendered `<|start|>python to=assistant...`
     "after_python": "python",
+    "browse": " whale",
+    # the browser's results are rendered `<|start|>browser.search to=assistant...`
+    "after_search": ".search",
+    "after_open": ".open",
     # a tool result is rendered `<|start|>functions.NAME to=assistant...`
     "after_tool": "functions",
 }

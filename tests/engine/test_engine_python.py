@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.engine import scripts
-from tests.engine.conftest import ENGINE, agent_service
+from tests.engine.conftest import ENGINE, agent_service, tool_results
 from tests.engine.engine import Engine
 from tests.engine.scripts import prompt_for
 from tests.integration.service import Service
@@ -39,13 +39,6 @@ def python_agent(
     )
     yield svc
     svc.stop()
-
-
-def tool_results(svc: Service, session: str) -> list[tuple[str, str]]:
-    with svc.http() as http:
-        messages = http.get(f"/v1/sessions/{session}").json()["messages"]
-    names = {c["id"]: c["function"]["name"] for m in messages for c in m.get("tool_calls") or []}
-    return [(names[m["tool_call_id"]], m["content"]) for m in messages if m["role"] == "tool"]
 
 
 @STREAMED
