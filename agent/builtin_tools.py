@@ -19,7 +19,7 @@ RECIPIENT_TOOLS = {
     "browser.find": "browser_find",
 }
 TOOL_RECIPIENTS = {tool: recipient for recipient, tool in RECIPIENT_TOOLS.items()}
-BUILTIN_TOOL_NAMES = frozenset(TOOL_RECIPIENTS)
+GPT_OSS_TOOL_NAMES = frozenset(TOOL_RECIPIENTS)
 
 
 def tool_for_recipient(recipient: str) -> str | None:

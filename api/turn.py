@@ -12,7 +12,6 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from langgraph.types import Command
 
-from agent.builtin_tools import BUILTIN_TOOL_NAMES
 from agent.errors import AgentError
 from agent.inflight import cancel_calls, track_calls
 from agent.messages import to_langchain
@@ -95,7 +94,7 @@ def without_builtins(
     if wanted:
         return allowed
     names = tools.names() if allowed is None else allowed
-    return [name for name in names if name not in BUILTIN_TOOL_NAMES]
+    return [name for name in names if not tools.is_gpt_oss_own(name)]
 
 
 async def plan_turn(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage
-from langgraph.config import get_config, get_stream_writer
+from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agent.builtin_tools import BUILTIN_TOOL_NAMES
 from agent.messages import REASONING
 from agent.metrics import MODEL_CALLS, TOOL_CALLS
 from agent.reply import ModelReply
@@ -22,10 +21,10 @@ from graph.deps import AgentDeps
 from graph.history_budget import fit_call
 from graph.prompts import STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
+from graph.tool_step import run_session_id
 from graph.turn import CITATIONS, instructions_update, step_separator
 from mcp_tools.builtin.browser.citations import CitationStream, linkify
 from mcp_tools.builtin.browser.state import BROWSER_SESSIONS, BrowserState
-from mcp_tools.registry import BUILTIN
 
 
 async def start_turn(state: State) -> dict[str, Any]:
@@ -45,7 +44,7 @@ async def start_turn(state: State) -> dict[str, Any]:
 async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -> dict[str, Any]:
     """Ask the model for the next step and record its reply."""
     steps = state.get("steps", 0)
-    browser = BROWSER_SESSIONS.existing(_session_id())
+    browser = BROWSER_SESSIONS.existing(run_session_id())
     on_delta, flush = _delta_writer(get_stream_writer(), _turn_replies(state), browser)
     if steps >= deps.settings.max_steps:
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
@@ -79,11 +78,6 @@ def _count_calls(reply: ModelReply, context: Context) -> None:
         unusable = call["id"] in reply.errors
         kind = "unusable" if unusable else "client" if call["name"] in client_names else "server"
         TOOL_CALLS.labels(kind).inc()
-
-
-def _session_id() -> str:
-    """The session (LangGraph thread) this run belongs to."""
-    return str(get_config().get("configurable", {}).get("thread_id", ""))
 
 
 def _delta_writer(
@@ -171,7 +165,7 @@ def offered_builtins(context: Context, deps: AgentDeps) -> frozenset[str]:
     return frozenset(
         entry.name
         for entry in deps.tools.select(context.enabled_tools)
-        if entry.source == BUILTIN and entry.name in BUILTIN_TOOL_NAMES and entry.name not in taken
+        if entry.is_gpt_oss_own and entry.name not in taken
     )
 
 

@@ -22,7 +22,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from agent.builtin_tools import BUILTIN_TOOL_NAMES
+from agent.builtin_tools import GPT_OSS_TOOL_NAMES
 from agent.messages import (
     client_view,
     content_text,
@@ -172,7 +172,7 @@ def builtin_calls(turn: list[Any]) -> list[dict[str, Any]]:
         for message in turn
         if isinstance(message, AIMessage)
         for call in message.tool_calls
-        if call["name"] in BUILTIN_TOOL_NAMES and call["id"] in answers
+        if call["name"] in GPT_OSS_TOOL_NAMES and call["id"] in answers
     ]
 
 

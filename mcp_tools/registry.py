@@ -9,6 +9,8 @@ from typing import Any
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 
+from agent.builtin_tools import GPT_OSS_TOOL_NAMES
+
 BUILTIN = "builtin"
 
 
@@ -27,6 +29,12 @@ class ToolEntry:
     def name(self) -> str:
         """The name the model calls the tool by."""
         return self.tool.name
+
+    @property
+    def is_gpt_oss_own(self) -> bool:
+        """One of gpt-oss's own tools (python, browser_*), declared in harmony's system
+        message; an MCP tool of the same name is an ordinary function."""
+        return self.source == BUILTIN and self.name in GPT_OSS_TOOL_NAMES
 
     def openai_schema(self) -> dict[str, Any]:
         """The tool as an OpenAI function tool (`{"type": "function", "function": {...}}`)."""
@@ -78,6 +86,10 @@ class ToolRegistry:
     def get(self, name: str) -> ToolEntry | None:
         """The tool called `name`, if any."""
         return self.entries.get(name)
+
+    def is_gpt_oss_own(self, name: str) -> bool:
+        entry = self.entries.get(name)
+        return entry is not None and entry.is_gpt_oss_own
 
     def names(self) -> list[str]:
         """Every registered tool name, sorted."""

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from agent.builtin_tools import BUILTIN_TOOL_NAMES, tool_for_recipient
+from agent.builtin_tools import GPT_OSS_TOOL_NAMES, tool_for_recipient
 from agent.toolcalls.repair import fits_schema
 from agent.toolcalls.types import parameters_schema, tool_functions
 
@@ -35,7 +35,7 @@ def clean_name(
         if match is not None:
             return match
     for piece in pieces:  # gpt-oss's own tool, not offered: never another tool in disguise
-        if builtin := tool_for_recipient(piece) or (piece if piece in BUILTIN_TOOL_NAMES else None):
+        if builtin := tool_for_recipient(piece) or (piece if piece in GPT_OSS_TOOL_NAMES else None):
             return builtin
     if arguments is not None and (arguments or len(offered) == 1):
         fitting = [

@@ -9,7 +9,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.builtin_tools import BUILTIN_TOOL_NAMES, code_arguments, code_of
+from agent.builtin_tools import GPT_OSS_TOOL_NAMES, code_arguments, code_of
 from agent.parsing import ReplyParser
 from agent.prompts.harmony import HarmonyOptions, render_harmony_prompt
 
@@ -40,7 +40,7 @@ BUILTINS = [
     function("browser_find", "find"),
     function("python", HARMONY_PYTHON, CODE),
 ]
-OPTIONS = HarmonyOptions(current_date="2025-06-28", builtin=BUILTIN_TOOL_NAMES)
+OPTIONS = HarmonyOptions(current_date="2025-06-28", builtin=GPT_OSS_TOOL_NAMES)
 
 # test-data/test_browser_and_python_tool.txt of openai/harmony
 EXPECTED_SYSTEM = (

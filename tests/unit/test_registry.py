@@ -44,3 +44,14 @@ def test_select_narrows_in_the_given_order() -> None:
         registry.add(ToolEntry(tool(name), BUILTIN))
     assert [e.name for e in registry.select(["c", "a", "zzz"])] == ["c", "a"]
     assert len(registry.select(None)) == 3
+
+
+def test_only_our_own_python_and_browser_are_gpt_oss_own() -> None:
+    registry = ToolRegistry()
+    registry.add(ToolEntry(tool("python"), BUILTIN))
+    registry.add(ToolEntry(tool("browser_search"), "remote"))
+    registry.add(ToolEntry(tool("calculator"), BUILTIN))
+    assert registry.is_gpt_oss_own("python")
+    assert not registry.is_gpt_oss_own("browser_search")  # an MCP tool: an ordinary function
+    assert not registry.is_gpt_oss_own("calculator")
+    assert not registry.is_gpt_oss_own("missing")
