@@ -34,11 +34,16 @@ async def run_tools(state: State, runtime: Runtime[Context], deps: AgentDeps) ->
     calls = state["messages"][-1].tool_calls
     cap = deps.settings.max_tool_calls_per_reply
     limit, written = deps.settings.tool_write_bytes_per_turn, state.get("written_bytes", 0)
-    session = str(get_config().get("configurable", {}).get("thread_id") or NO_SESSION)
-    with turn_write_budget(limit, written) as budget, tool_session(session):
+    with turn_write_budget(limit, written) as budget, tool_session(run_session_id()):
         answers = await _run_calls(calls[:cap], state, runtime, deps)
     skipped = [over_cap_message(call, len(calls), cap) for call in calls[cap:]]
     return {"messages": answers + skipped, "written_bytes": budget.used}
+
+
+def run_session_id() -> str:
+    """The session (LangGraph thread) this run belongs to; NO_SESSION for a run without one,
+    the key the session's tools (browser pages, python interpreter) are kept under."""
+    return str(get_config().get("configurable", {}).get("thread_id") or NO_SESSION)
 
 
 async def _run_calls(
