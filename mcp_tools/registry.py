@@ -88,6 +88,7 @@ class ToolRegistry:
         return self.entries.get(name)
 
     def is_gpt_oss_own(self, name: str) -> bool:
+        """Is the tool called `name` one of gpt-oss's own (ToolEntry.is_gpt_oss_own)?"""
         entry = self.entries.get(name)
         return entry is not None and entry.is_gpt_oss_own
 

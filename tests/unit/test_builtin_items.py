@@ -43,6 +43,8 @@ def test_browser_calls_are_web_search_calls_with_their_action() -> None:
     assert asked["action"]["url"] == "https://example.org/"
     unknown = builtin_call_item(call("browser_open", {"id": 3}, "boom", "error"))
     assert unknown["action"]["url"] is None
+    clipped = PAGE.replace("/otters)", "/ott...)")
+    assert builtin_call_item(call("browser_open", {"id": 1}, clipped))["action"]["url"] is None
     found = builtin_call_item(call("browser_find", {"pattern": "kelp"}, FOUND))
     assert found["action"] == {
         "type": "find_in_page",

@@ -117,8 +117,9 @@ def render(page: Page, cursor: int, loc: int = 0, num_lines: int = -1) -> str:
 
 def shown_address(rendered: str) -> str | None:
     """The address in the header of a page `render` drew (None for a result list, which
-    shows none, or for text that is not a rendered page)."""
+    shows none, for an address clipped to TITLE_CHARS, or for text that is not a page)."""
     first = rendered.split("\n", 1)[0]
     if not (first.startswith("[") and first.endswith(")") and " (" in first):
         return None
-    return first.rsplit(" (", 1)[1][:-1]
+    address = first.rsplit(" (", 1)[1][:-1]
+    return None if address.endswith("...") else address
