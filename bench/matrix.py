@@ -2,16 +2,19 @@
 
 Run: `uv run python bench/matrix.py [--quick] [--postgres URL] [--also startup,...]`.
 Starts a stand-in model server (bench/standin.py, vLLM's SSE wire, paced tokens), oss-agent
-in front of it (sessions in memory unless `--database`), optionally oss-agent with several
-workers on Postgres, oss-agent from another source tree (`--compare`, a before/after in one
-run), and the LiteLLM proxy when `bench/litellm_venv.sh` has installed it.
+in front of it (on the user's default, SQLite in a temp file, unless `--database`),
+optionally oss-agent with several workers on Postgres, oss-agent from another source tree
+(`--compare`, a before/after in one run), and the LiteLLM proxy when `bench/litellm_venv.sh`
+has installed it.
 Every measurement is taken for each column in turn, in an order shuffled per round, and
 reported as medians:
 
 * added time to first token: one stream, its first content delta, minus direct's;
 * tokens in the first content delta the client gets;
-* server CPU per streamed token (user + system from /proc, over the bursts);
-* throughput of a burst of concurrent streams, as a percentage of direct's.
+* for each answer length of `--lengths`: server CPU per streamed token (user + system from
+  /proc, over the bursts) and the throughput of a burst of concurrent streams, as a
+  percentage of direct's;
+* server CPU per request: a burst of one-token answers, its CPU over its requests.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+
+import httpx
 
 from bench import matrix_targets as targets
 from bench.matrix_client import burst, client_for, first_token
@@ -44,9 +49,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--samples", type=int, default=4, help="first-token streams per round")
     parser.add_argument("--streams", type=int, default=64)
-    parser.add_argument("--tokens", type=int, default=300, help="tokens per burst stream")
+    parser.add_argument(
+        "--lengths", default="128,1000", help="answer lengths of the bursts, in tokens"
+    )
     parser.add_argument("--tokens-per-second", type=float, default=100.0)
-    parser.add_argument("--database", default="memory://", help="oss-agent's DATABASE_URL")
+    parser.add_argument(
+        "--database",
+        help="oss-agent's DATABASE_URL (default: SQLite in a temp file, as `serve` uses)",
+    )
     parser.add_argument("--postgres", help="add oss-agent columns on this Postgres server")
     parser.add_argument("--postgres-workers", default="2", help="their worker counts: 1,2")
     parser.add_argument(
@@ -60,17 +70,18 @@ def parse_args() -> argparse.Namespace:
     )
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.samples, args.streams, args.tokens = 1, 2, 4, 20
+        args.rounds, args.samples, args.streams, args.lengths = 1, 2, 4, "20"
+    args.lengths = [int(n) for n in args.lengths.split(",")]
     return args
 
 
 async def measure(columns: list[Target], args: argparse.Namespace) -> Samples:
     samples: Samples = defaultdict(lambda: defaultdict(list))
-    first_tokens = min(10, args.tokens)
+    first_tokens = min(10, *args.lengths)
     async with client_for(args.streams) as client:
         for column in columns:  # warm-up: imports, connections, first sessions
             await first_token(column, client, first_tokens)
-            await burst(column, client, min(4, args.streams), args.tokens)
+            await burst(column, client, min(4, args.streams), first_tokens)
         order = list(columns)
         for _ in range(args.rounds):
             for _ in range(args.samples):
@@ -79,16 +90,28 @@ async def measure(columns: list[Target], args: argparse.Namespace) -> Samples:
                     found = await first_token(column, client, first_tokens)
                     samples[column.name]["ttft"].append(found.seconds)
                     samples[column.name]["first_tokens"].append(found.tokens)
-            random.shuffle(order)
-            for column in order:
-                cpu = column.cpu_seconds()
-                done = await burst(column, client, args.streams, args.tokens)
-                samples[column.name]["cpu_per_token"].append(
-                    (column.cpu_seconds() - cpu) / done.tokens
-                )
-                samples[column.name]["tokens_per_second"].append(done.tokens_per_second)
-                samples[column.name]["failed_streams"].append(done.failed)
+            for tokens in [*args.lengths, 1]:
+                random.shuffle(order)
+                for column in order:
+                    await _measure_burst(column, client, args.streams, tokens, samples)
     return samples
+
+
+async def _measure_burst(
+    column: Target, client: httpx.AsyncClient, streams: int, tokens: int, samples: Samples
+) -> None:
+    """A burst of `streams` answers of `tokens` tokens: CPU per token and throughput; for
+    one-token answers, CPU per request."""
+    cpu = column.cpu_seconds()
+    done = await burst(column, client, streams, tokens)
+    spent = column.cpu_seconds() - cpu
+    figures = samples[column.name]
+    if tokens == 1:
+        figures["cpu_per_request"].append(spent / streams)
+        return
+    figures[f"cpu_per_token@{tokens}"].append(spent / done.tokens)
+    figures[f"tokens_per_second@{tokens}"].append(done.tokens_per_second)
+    figures[f"failed_streams@{tokens}"].append(done.failed)
 
 
 def medians(samples: Samples, columns: list[Target]) -> dict[str, dict[str, float]]:
@@ -104,7 +127,7 @@ def medians(samples: Samples, columns: list[Target]) -> dict[str, dict[str, floa
 def run_matrix(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="matrix-")))
-        direct = stack.enter_context(targets.standin(args.tokens, args.tokens_per_second))
+        direct = stack.enter_context(targets.standin(max(args.lengths), args.tokens_per_second))
         upstream = direct.url.removesuffix("/chat/completions")
         columns = [direct]
         columns.append(
@@ -151,11 +174,12 @@ def main() -> None:
     results = run_matrix(args)
     print("\n".join(machine_lines()))
     print(
+        f"oss-agent's sessions: {args.database or 'SQLite (a temp file)'}; "
         f"{args.rounds} rounds, {args.samples} first-token streams per round and column, "
-        f"bursts of {args.streams} streams x {args.tokens} tokens at "
+        f"bursts of {args.streams} streams at "
         f"{args.tokens_per_second:g} tok/s; medians\n"
     )
-    print(table(results, args.streams, args.tokens_per_second))
+    print(table(results, args.streams, args.tokens_per_second, args.lengths))
     run_others(
         args.also if args.also is not None else "" if args.quick else ",".join(OTHER_BENCHES)
     )

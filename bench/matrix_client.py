@@ -58,10 +58,13 @@ async def first_token(target: Target, client: httpx.AsyncClient, tokens: int) ->
     return found
 
 
-async def _count_tokens(target: Target, client: httpx.AsyncClient) -> tuple[int, bytes]:
-    """The tokens one stream delivered, and its last bytes (to show what went wrong)."""
+async def _count_tokens(
+    target: Target, client: httpx.AsyncClient, tokens: int
+) -> tuple[int, bytes]:
+    """The tokens one stream of a `tokens`-token answer delivered, and its last bytes (to
+    show what went wrong)."""
     count, tail, last = 0, b"", b""
-    body = chat_body()
+    body = chat_body(tokens)
     async with client.stream("POST", target.url, json=body, headers=target.headers) as response:
         async for data in response.aiter_raw():
             joined = tail + data
@@ -87,7 +90,7 @@ class Burst:
 async def burst(target: Target, client: httpx.AsyncClient, streams: int, tokens: int) -> Burst:
     """`streams` concurrent streams that should each deliver `tokens` tokens."""
     started = time.perf_counter()
-    ends = await asyncio.gather(*(_count_tokens(target, client) for _ in range(streams)))
+    ends = await asyncio.gather(*(_count_tokens(target, client, tokens) for _ in range(streams)))
     elapsed = time.perf_counter() - started
     short = [(count, last) for count, last in ends if count != tokens]
     if short:

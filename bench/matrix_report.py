@@ -8,8 +8,6 @@ from pathlib import Path
 
 import psutil
 
-ROWS = ("ttft", "first_tokens", "cpu_per_token", "tokens_per_second")
-
 
 def machine_lines() -> list[str]:
     """CPU model, cores, RAM and load average (no paths)."""
@@ -30,50 +28,92 @@ def machine_lines() -> list[str]:
     ]
 
 
-def _cells(name: str, figures: dict[str, float], direct: dict[str, float]) -> list[str]:
-    ttft = (figures["ttft"] - direct["ttft"]) * 1000
-    cpu = figures["cpu_per_token"] * 1e6
-    share = figures["tokens_per_second"] / direct["tokens_per_second"] * 100
-    if name == "direct":
-        return [
-            f"({figures['ttft'] * 1000:.1f} ms itself)",
-            f"{figures['first_tokens']:g}",
-            f"(stand-in: {cpu:.0f} µs)",
-            f"100 % ({figures['tokens_per_second']:.0f} tok/s)",
-        ]
-    failed = figures["failed_streams"]
-    share_cell = f"{share:.1f} %" + (f" ({failed:g} streams failed)" if failed else "")
-    return [f"{ttft:+.1f} ms", f"{figures['first_tokens']:g}", f"{cpu:.0f} µs", share_cell]
+def _share(figures: dict[str, float], direct: dict[str, float], tokens: int) -> str:
+    rate = figures[f"tokens_per_second@{tokens}"]
+    if figures is direct:
+        return f"100 % ({rate:.0f} tok/s)"
+    failed = figures[f"failed_streams@{tokens}"]
+    share = rate / direct[f"tokens_per_second@{tokens}"] * 100
+    return f"{share:.1f} %" + (f" ({failed:g} streams failed)" if failed else "")
 
 
-def table(results: dict[str, dict[str, float]], streams: int, tokens_per_second: float) -> str:
-    """Rows of issue 13's matrix, one column per server; ratios against direct."""
+def _cells(figures: dict[str, float], direct: dict[str, float], lengths: list[int]) -> list[str]:
+    """One column's cells, in the order of `_labels`."""
+    is_direct = figures is direct
+    ttft = figures["ttft"] * 1000
+    cells = [
+        f"({ttft:.1f} ms itself)" if is_direct else f"{ttft - direct['ttft'] * 1000:+.1f} ms",
+        f"{figures['first_tokens']:g}",
+    ]
+    for tokens in lengths:
+        cpu = f"{figures[f'cpu_per_token@{tokens}'] * 1e6:.0f} µs"
+        cells += [f"(stand-in: {cpu})" if is_direct else cpu, _share(figures, direct, tokens)]
+    request = f"{figures['cpu_per_request'] * 1000:.2f} ms"
+    cells.append(f"(stand-in: {request})" if is_direct else request)
+    return cells
+
+
+def _labels(streams: int, tokens_per_second: float, lengths: list[int]) -> list[str]:
     rate = f"{tokens_per_second:g} tok/s"
     labels = [
         f"added time to first token, 1 stream at {rate}",
         "tokens in the first content delta the client gets",
-        "server CPU per streamed token",
-        f"throughput, {streams} streams × {rate}, % of direct",
     ]
+    for tokens in lengths:
+        labels += [
+            f"server CPU per streamed token, {tokens}-token answers",
+            f"throughput, {streams} streams × {tokens} tokens at {rate}, % of direct",
+        ]
+    labels.append("server CPU per request (set-up, session, save; 1-token answers)")
+    return labels
+
+
+def table(
+    results: dict[str, dict[str, float]],
+    streams: int,
+    tokens_per_second: float,
+    lengths: list[int],
+) -> str:
+    """The matrix's rows, one column per server; ratios against direct."""
     direct = results["direct"]
-    columns = {name: _cells(name, figures, direct) for name, figures in results.items()}
+    columns = {name: _cells(figures, direct, lengths) for name, figures in results.items()}
     lines = [
         "| what | " + " | ".join(columns) + " |",
         "|---|" + "---|" * len(columns),
     ]
-    for index, label in enumerate(labels):
+    for index, label in enumerate(_labels(streams, tokens_per_second, lengths)):
         lines.append(f"| {label} | " + " | ".join(c[index] for c in columns.values()) + " |")
     litellm = results.get("LiteLLM proxy")
     if litellm:
         lines.append("")
-        for name, figures in results.items():
-            if name in ("direct", "LiteLLM proxy"):
-                continue
-            added = figures["ttft"] - direct["ttft"]
-            theirs = litellm["ttft"] - direct["ttft"]
-            cpu = figures["cpu_per_token"] / litellm["cpu_per_token"]
-            ratio = f"{added / theirs:.2f}" if theirs > 0 else "n/a (LiteLLM added none)"
-            lines.append(
-                f"{name} / LiteLLM: added first-token time {ratio}, CPU per token {cpu:.2f}"
-            )
+        lines += [
+            _against_litellm(name, figures, direct, litellm, lengths)
+            for name, figures in results.items()
+            if name not in ("direct", "LiteLLM proxy")
+        ]
     return "\n".join(lines)
+
+
+def _against_litellm(
+    name: str,
+    figures: dict[str, float],
+    direct: dict[str, float],
+    litellm: dict[str, float],
+    lengths: list[int],
+) -> str:
+    added = figures["ttft"] - direct["ttft"]
+    theirs = litellm["ttft"] - direct["ttft"]
+    first = f"{added / theirs:.2f}" if theirs > 0 else "n/a (LiteLLM added none)"
+    cpu = ", ".join(
+        f"{tokens} tokens {_ratio(figures, litellm, f'cpu_per_token@{tokens}'):.2f}"
+        for tokens in lengths
+    )
+    request = figures["cpu_per_request"] / litellm["cpu_per_request"]
+    return (
+        f"{name} / LiteLLM: added first-token time {first}, CPU per token ({cpu}), "
+        f"CPU per request {request:.2f}"
+    )
+
+
+def _ratio(figures: dict[str, float], litellm: dict[str, float], row: str) -> float:
+    return figures[row] / litellm[row]

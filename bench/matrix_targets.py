@@ -71,18 +71,21 @@ def oss_agent(
     name: str,
     upstream: str,
     workdir: Path,
-    database: str,
+    database: str | None,
     workers: int = 1,
     code: Path | None = None,
 ) -> Iterator[Target]:
-    """oss-agent in front of `upstream`; with `code`, that tree's packages are imported
-    instead of this checkout's (an earlier commit, for a before/after in one run)."""
+    """oss-agent in front of `upstream`, its sessions in `database` (None: the default,
+    SQLite in a file of its own); with `code`, that tree's packages are imported instead of
+    this checkout's (an earlier commit, for a before/after in one run)."""
     folder = workdir / name.replace(" ", "-")
     folder.mkdir()
     wide = {"MAX_CONCURRENT_TURNS": "1000", "MAX_QUEUED_TURNS": "1000", "DB_POOL_SIZE": "20"}
     if code is not None:
         wide["PYTHONPATH"] = str(code)
-    env = service_env(upstream, folder, DATABASE_URL=database, LLM_MODEL=MODEL, LLM_TIMEOUT="120")
+    env = service_env(upstream, folder, LLM_MODEL=MODEL, LLM_TIMEOUT="120")
+    if database is not None:
+        env["DATABASE_URL"] = database
     options = ["--workers", str(workers)] if workers != 1 else []
     service = Service({**env, **wide}, folder, args=options)
     service.start(timeout=300)

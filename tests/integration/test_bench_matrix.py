@@ -14,8 +14,9 @@ from tests.integration.service import REPO
 ROWS = (
     "added time to first token, 1 stream at 100 tok/s",
     "tokens in the first content delta the client gets",
-    "server CPU per streamed token",
-    "throughput, 4 streams × 100 tok/s, % of direct",
+    "server CPU per streamed token, 20-token answers",
+    "throughput, 4 streams × 20 tokens at 100 tok/s, % of direct",
+    "server CPU per request (set-up, session, save; 1-token answers)",
 )
 
 
@@ -39,7 +40,7 @@ def table_rows(printed: str) -> dict[str, list[str]]:
 def test_the_table_has_every_row_with_figures_for_each_column(printed: str) -> None:
     rows = table_rows(printed)
     assert rows["what"] == ["direct", "oss-agent"]
-    ttft, first, cpu, share = (rows[label] for label in ROWS)
+    ttft, first, cpu, share, request = (rows[label] for label in ROWS)
     assert re.fullmatch(r"\(\d+\.\d ms itself\)", ttft[0])
     assert re.fullmatch(r"[+-]\d+\.\d ms", ttft[1])
     assert all(float(cell) >= 1 for cell in first)  # every stream delivered content
@@ -47,6 +48,13 @@ def test_the_table_has_every_row_with_figures_for_each_column(printed: str) -> N
     assert re.fullmatch(r"\d+ µs", cpu[1])
     assert re.fullmatch(r"100 % \(\d+ tok/s\)", share[0])
     assert float(share[1].removesuffix(" %")) > 0
+    assert re.fullmatch(r"\(stand-in: \d+\.\d\d ms\)", request[0])
+    assert float(request[1].removesuffix(" ms")) > 0
+
+
+@pytest.mark.timeout(660)
+def test_oss_agent_runs_on_the_users_default_sqlite(printed: str) -> None:
+    assert "oss-agent's sessions: SQLite (a temp file)" in printed
 
 
 @pytest.mark.timeout(660)
