@@ -19,6 +19,7 @@ from graph.call_trust import server_calls_checked
 from graph.context import Context
 from graph.deps import AgentDeps
 from graph.history_budget import fit_call
+from graph.joined_deltas import JoinedDeltas
 from graph.prompts import STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
 from graph.tool_step import run_session_id
@@ -55,7 +56,11 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
         build_model_call(state, runtime.context, deps), state, runtime.context, deps
     )
     MODEL_CALLS.labels(model_call.mode.value).inc()
-    raw = await call_routed(deps.backends, model_call, on_delta)
+    try:
+        raw = await call_routed(deps.backends, model_call, on_delta)
+    except BaseException:
+        flush()  # what the failed call streamed reaches the client before its error
+        raise
     raw = server_calls_checked(raw, runtime.context.client_tool_names, state["messages"])
     _count_calls(raw, runtime.context)
     reply, retries = _bound_retries(raw, state.get("retries", 0), deps.settings.tool_call_retries)
@@ -83,12 +88,14 @@ def _count_calls(reply: ModelReply, context: Context) -> None:
 def _delta_writer(
     writer: Any, earlier: list[AIMessage], browser: BrowserState | None = None
 ) -> tuple[Any, Any]:
-    """Stream deltas as the turn's events; a step's first content (reasoning) after earlier
-    content (reasoning) in the same turn starts with the separator the joined turn has.
-    With a session browser, content citations become links as they stream (`flush` sends
-    what a possible citation held back, at the step's end)."""
+    """Stream deltas as the turn's events, joined per tick (graph/joined_deltas.py); a
+    step's first content (reasoning) after earlier content (reasoning) in the same turn
+    starts with the separator the joined turn has. With a session browser, content
+    citations become links as they stream. `flush` sends what is held (a possible citation,
+    the tick's deltas) at the step's end."""
     pending = {kind: step_separator(kind, earlier) for kind in ("content", "reasoning")}
-    cited = CitationStream(browser, lambda text: writer({"kind": "content", "text": text}))
+    joined = JoinedDeltas(writer)
+    cited = CitationStream(browser, lambda text: joined("content", text))
 
     def on_delta(kind: str, text: str) -> None:
         if pending.get(kind):
@@ -96,9 +103,13 @@ def _delta_writer(
         if kind == "content" and browser is not None:
             cited.feed(text)
         else:
-            writer({"kind": kind, "text": text})
+            joined(kind, text)
 
-    return on_delta, cited.flush
+    def flush() -> None:
+        cited.flush()
+        joined.flush()
+
+    return on_delta, flush
 
 
 def _turn_replies(state: State) -> list[AIMessage]:
