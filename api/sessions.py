@@ -73,11 +73,10 @@ class Sessions:
             raise unknown_session(session_id)
         return state
 
-    async def create(self, session_id: str, instructions: str | None) -> Any:
+    async def create(self, session_id: str, instructions: str | None) -> None:
         """Store an empty conversation so the session exists before its first turn."""
         values = {"messages": [], "instructions": instructions}
         await self.graph.aupdate_state(thread_config(session_id), values, as_node="start_turn")
-        return await self.require(session_id)
 
     async def delete(self, session_id: str) -> None:
         """Forget a session entirely."""

@@ -19,7 +19,7 @@ from agent.metrics import TURN_SECONDS, TURNS
 from api.approvals import decisions
 from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions
-from graph.approval import pending_approvals
+from graph.approval import approvals_in_output, pending_approvals
 from graph.context import Context
 from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import (
@@ -165,12 +165,14 @@ async def _guarded(
     try:
         async with saver.turn(plan.session_id) as config:
             final: dict[str, Any] = {}
+            pending: list[dict[str, Any]] = []
             events = _turn_items(sessions.graph, plan, config, modes)
             async with contextlib.aclosing(events):  # its exit save lands while the turn is open
                 async for mode, data in events:
-                    final = data if mode == "values" else final
+                    if mode == "values":
+                        final = data
+                        pending += approvals_in_output(data)
                     yield mode, data
-            pending = pending_approvals(await sessions.graph.aget_state(config))
             record = turn_record(plan.start_index, final, pending)
             await _uncancelled(saver.commit(config, record))
             if pending:

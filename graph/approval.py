@@ -8,6 +8,7 @@ run is resumed with `Command(resume={call_id: {"approved": bool, "reason": str}}
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -16,6 +17,7 @@ from langgraph.types import interrupt
 
 APPROVAL_TOOL = "approve_tool_call"
 """The reserved client tool an approval request reaches a Chat Completions client as."""
+INTERRUPT_OUTPUT_KEY = "__interrupt__"
 APPROVAL_ID_PREFIX = "approval_"
 """The reserved call's id is this prefix and the id of the call awaiting approval."""
 
@@ -44,11 +46,22 @@ def refused(call: dict[str, Any], decision: dict[str, Any]) -> ToolMessage | Non
 
 def pending_approvals(snapshot: Any) -> list[dict[str, Any]]:
     """The calls a session's latest checkpoint waits on a decision for."""
+    return approvals_asked(getattr(snapshot, "interrupts", ()) or ())
+
+
+def approvals_asked(interrupts: Iterable[Any]) -> list[dict[str, Any]]:
+    """The calls LangGraph interrupts ask a decision for."""
     pending = []
-    for item in getattr(snapshot, "interrupts", ()) or ():
+    for item in interrupts:
         value = item.value if isinstance(item.value, dict) else {}
         pending += value.get("approvals", [])
     return pending
+
+
+def approvals_in_output(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The approvals a run's "values" output asks for: LangGraph adds the interrupts that
+    stopped the run under `__interrupt__` (read here instead of the state after the run)."""
+    return approvals_asked(values.get(INTERRUPT_OUTPUT_KEY, ()))
 
 
 def approval_tool_calls(approvals: list[dict[str, Any]]) -> list[dict[str, Any]]:

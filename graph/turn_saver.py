@@ -135,10 +135,14 @@ class TurnSaver(BaseCheckpointSaver):
                 )
                 held.versions = {**held.versions, **new_versions}
             return _config_of(config, checkpoint["id"])
-        metadata = {**metadata, TURN_LOG: await self._log(config)}  # type: ignore[typeddict-item]
+        thread = str(config["configurable"]["thread_id"])
+        latest = await self._load({"configurable": {"thread_id": thread}})
+        log = list((latest.metadata or {}).get(TURN_LOG, [])) if latest else []
+        metadata = {**metadata, TURN_LOG: log}  # type: ignore[typeddict-item]
         saved = await self.inner.aput(config, checkpoint, metadata, new_versions)
-        self._cache.forget(str(config["configurable"]["thread_id"]))
-        await self._pruned(config)
+        self._cache.remember(thread, CheckpointTuple(saved, checkpoint, metadata, config, []))
+        if latest is not None:  # a new session has nothing older to delete
+            await self._pruned(config)
         return saved
 
     async def aput_writes(
@@ -161,12 +165,6 @@ class TurnSaver(BaseCheckpointSaver):
 
     def get_next_version(self, current: Any, channel: None) -> Any:
         return self.inner.get_next_version(current, channel)
-
-    async def _log(self, config: RunnableConfig) -> list[dict[str, Any]]:
-        """The turn log of the thread's latest stored checkpoint (carried to the next)."""
-        thread = {"configurable": {"thread_id": config["configurable"]["thread_id"]}}
-        latest = await self._load(thread)
-        return list((latest.metadata or {}).get(TURN_LOG, [])) if latest else []
 
     async def _load(self, config: RunnableConfig) -> CheckpointTuple | None:
         """A stored checkpoint; the latest (no checkpoint id asked) from the cache if current."""
