@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from graph.locks import SessionLocks
 from graph.owners import MemoryOwners, Owners, sqlite_owners
+from graph.sqlite_inline import open_inline_saver
 from graph.sqlite_lock import sqlite_lock
 from graph.store_health import SqliteHealth, StoreHealth
 from graph.store_sql import SqliteSql
@@ -70,10 +70,8 @@ async def open_store(
     else:
         path = sqlite_path(database_url)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite_lock(path):
-            async with AsyncSqliteSaver.from_conn_string(str(path)) as sqlite:
-                await sqlite.setup()
-                owners = await sqlite_owners(sqlite)
-                health = SqliteHealth(sqlite, path)
-                saver = TurnSaver(sqlite, SqliteSql(sqlite))
-                yield SessionStore(saver, SessionLocks(lock_timeout), owners, health)
+        with sqlite_lock(path), open_inline_saver(path) as sqlite:
+            owners = await sqlite_owners(sqlite)
+            health = SqliteHealth(sqlite, path)
+            saver = TurnSaver(sqlite, SqliteSql(sqlite))
+            yield SessionStore(saver, SessionLocks(lock_timeout), owners, health)

@@ -109,7 +109,7 @@ class MemoryOwners:
 
 
 class SqlOwners:
-    """SQLite (an aiosqlite connection) or Postgres (a psycopg pool), one SQL dialect
+    """SQLite (the saver's connection, inline) or Postgres (a psycopg pool), one SQL dialect
     apart: the placeholder is the only difference."""
 
     def __init__(self, run: Any, placeholder: str) -> None:
@@ -176,15 +176,10 @@ class SqlOwners:
 
 
 async def sqlite_owners(saver: Any) -> SqlOwners:
-    """The owners table on the AsyncSqliteSaver's connection, under the saver's lock so a
-    commit here never lands inside one of its writes."""
+    """The owners table on the SQLite saver's connection, inline (graph/sqlite_inline.py)."""
 
     async def run(sql: str, params: tuple) -> list[tuple]:
-        async with saver.lock:
-            async with saver.conn.execute(sql, params) as cursor:
-                rows = list(await cursor.fetchall())
-            await saver.conn.commit()
-        return rows
+        return saver.run(sql, params)
 
     await run(CREATE_SQLITE, ())
     columns = [row[1] for row in await run("PRAGMA table_info(session_owners)", ())]

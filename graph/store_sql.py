@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # psycopg is imported only when DATABASE_URL names Postgres
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from graph.sqlite_inline import InlineSqliteSaver
 
 
 class StoreSql(Protocol):
@@ -29,22 +30,19 @@ _SQLITE_UNKEPT_WRITES = """DELETE FROM writes WHERE thread_id = ? AND checkpoint
 
 
 class SqliteSql:
-    """On the saver's own connection, under its lock."""
+    """On the saver's own connection, inline (graph/sqlite_inline.py)."""
 
-    def __init__(self, saver: AsyncSqliteSaver) -> None:
+    def __init__(self, saver: InlineSqliteSaver) -> None:
         self.saver = saver
 
     async def prune(self, thread_id: str) -> None:
-        async with self.saver.lock, self.saver.conn.cursor() as cursor:
-            await cursor.execute(_SQLITE_OLDER_CHECKPOINTS, (thread_id, thread_id))
-            await cursor.execute(_SQLITE_UNKEPT_WRITES, (thread_id, thread_id))
-            await self.saver.conn.commit()
+        with self.saver.cursor() as cursor:
+            cursor.execute(_SQLITE_OLDER_CHECKPOINTS, (thread_id, thread_id))
+            cursor.execute(_SQLITE_UNKEPT_WRITES, (thread_id, thread_id))
 
     async def latest_id(self, thread_id: str) -> str | None:
-        query = _LATEST_ID.format("?")
-        async with self.saver.lock, self.saver.conn.execute(query, (thread_id,)) as cursor:
-            row = await cursor.fetchone()
-        return row[0] if row else None
+        rows = self.saver.run(_LATEST_ID.format("?"), (thread_id,))
+        return rows[0][0] if rows else None
 
 
 class PostgresSql:
