@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from typing import Annotated, Any
 
@@ -63,22 +64,6 @@ def check_team_files(settings: Settings) -> None:
         raise typer.Exit(code=2) from None
 
 
-def claim_sqlite_file(settings: Settings) -> None:
-    """Hold the SQLite file for the life of this process, or exit 2: a second process on
-    the same file would interleave turns and lose some (see docs/scaling.md)."""
-    if not settings.database_url.startswith("sqlite:///"):
-        return
-    from graph.checkpoint import sqlite_path
-    from graph.sqlite_lock import SqliteInUse, acquire
-
-    try:
-        acquire(sqlite_path(settings.database_url))
-    except SqliteInUse as exc:
-        err.print("[bold red]oss-agent: cannot start[/]")
-        err.print(f"  {exc}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
-
-
 def start_demo_model(settings: Settings) -> Settings:
     """Start the built-in demo model and return the settings that point the service at it."""
     from agent.settings import ToolCallMode, UpstreamKind
@@ -97,6 +82,16 @@ def start_demo_model(settings: Settings) -> Settings:
     return settings.model_copy(update=demo)
 
 
+def worker_count(option: str) -> int:
+    """--workers: a number of at least 1, or `auto`, one per core this process may use."""
+    if option == "auto":
+        return len(os.sched_getaffinity(0))
+    if option.isdigit() and int(option) >= 1:
+        return int(option)
+    why = f"{option!r}: give a number of at least 1, or auto"
+    raise typer.BadParameter(why, param_hint="--workers")
+
+
 def print_demo_banner(settings: Settings) -> None:
     """Say loudly that the answers come from the demo model, and where to chat."""
     from rich.panel import Panel
@@ -113,9 +108,14 @@ def print_demo_banner(settings: Settings) -> None:
 
 @app.command()
 def serve(
-    workers: Annotated[
-        int, typer.Option(min=1, help="worker processes (more than one needs Postgres)")
-    ] = 1,
+    workers_option: Annotated[
+        str,
+        typer.Option(
+            "--workers",
+            help="worker processes: a number, or auto (one per core); more than one needs"
+            " sessions in SQLite or Postgres"
+        ),
+    ] = "1",
     demo: Annotated[
         bool,
         typer.Option(
@@ -132,16 +132,16 @@ def serve(
 
     settings = load_settings()
     check_team_files(settings)
-    if workers > 1 and not settings.database_url.startswith("postgres"):
+    workers = worker_count(workers_option)
+    if workers > 1 and settings.database_url.startswith("memory:"):
         err.print(
-            "[bold red]oss-agent: --workers above 1 needs DATABASE_URL=postgresql://...[/]"
-            " (sessions in memory or SQLite live in one process)"
+            "[bold red]oss-agent: --workers above 1 needs sessions in SQLite or Postgres[/]"
+            " (DATABASE_URL=memory:// lives in one process)"
         )
         raise typer.Exit(code=2)
     if workers > 1 and demo:
         err.print("[bold red]oss-agent: --demo runs one worker process[/]")
         raise typer.Exit(code=2)
-    claim_sqlite_file(settings)
     configure_logging(settings.log_level.value, settings.log_format)
     if demo:
         settings = start_demo_model(settings)

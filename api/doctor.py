@@ -65,11 +65,10 @@ def _mode_finding(settings: Settings, result) -> Finding:
     return Finding("tool-call mode", False, detail, f"set TOOL_CALL_MODE={result.fits[0]}")
 
 
-def check_database(settings: Settings, running: RunningService | None = None) -> Finding:
-    """Open the session store the way `serve` does (creating its tables); a SQLite file that
-    the running service holds is checked through that service's /ready."""
+def check_database(settings: Settings) -> Finding:
+    """Open the session store the way `serve` does (creating its tables; a running service
+    may share the file)."""
     from graph.checkpoint import open_store
-    from graph.sqlite_lock import SqliteInUse
 
     async def open_it() -> None:
         async with open_store(settings.database_url, 10.0, 1):
@@ -77,11 +76,6 @@ def check_database(settings: Settings, running: RunningService | None = None) ->
 
     try:
         asyncio.run(open_it())
-    except SqliteInUse as exc:
-        if running is None:
-            fix = "stop the other oss-agent process, or give this one its own DATABASE_URL"
-            return Finding("database", False, str(exc), fix)
-        return _held_by_service(running)
     except Exception as exc:
         fix = "point DATABASE_URL at a writable file (sqlite:///PATH) or a reachable Postgres"
         return Finding("database writable", False, f"{type(exc).__name__}: {exc}", fix)
@@ -105,16 +99,6 @@ def check_mcp_servers(settings: Settings) -> list[Finding]:
             fix = f"fix or remove {source.name!r} in {settings.mcp_config_path}"
             found.append(Finding(name, False, str(source.error), fix))
     return found
-
-
-def _held_by_service(running: RunningService) -> Finding:
-    problem = [p for p in running.problems() if p.startswith("database:")]
-    if problem:
-        return Finding("database", False, f"the service at {running.url}: {problem[0]}",
-                       "see the service's log; restart it once the database is back")  # fmt: skip
-    state = "ready" if running.ready else "up"
-    detail = f"in use by the oss-agent service running at {running.url} ({state})"
-    return Finding("database", True, detail)
 
 
 def check_port(settings: Settings, running: RunningService | None = None) -> Finding:
@@ -147,11 +131,11 @@ def _service_finding(running: RunningService) -> Finding:
 
 def diagnose(settings: Settings) -> list[Finding]:
     """Every finding, in the order a new user would fix them. When the service already runs
-    on API_HOST:API_PORT, the port and a SQLite file it holds are checked through it."""
+    on API_HOST:API_PORT, the port is checked through it."""
     running = running_service(settings)
     return [
         *check_model_server(settings),
-        check_database(settings, running),
+        check_database(settings),
         *check_mcp_servers(settings),
         check_port(settings, running),
     ]

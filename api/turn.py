@@ -165,14 +165,15 @@ async def _guarded(
     try:
         async with saver.turn(plan.session_id) as config:
             final: dict[str, Any] = {}
-            pending: list[dict[str, Any]] = []
+            asked: dict[str, dict[str, Any]] = {}  # by call id: an interrupt may repeat
             events = _turn_items(sessions.graph, plan, config, modes)
             async with contextlib.aclosing(events):  # its exit save lands while the turn is open
                 async for mode, data in events:
                     if mode == "values":
                         final = data
-                        pending += approvals_in_output(data)
+                        asked |= {a["call_id"]: a for a in approvals_in_output(data)}
                     yield mode, data
+            pending = list(asked.values())
             record = turn_record(plan.start_index, final, pending)
             await _uncancelled(saver.commit(config, record))
             if pending:

@@ -3,9 +3,9 @@
 Run: `uv run python bench/matrix.py [--quick] [--postgres URL] [--also startup,...]`.
 Starts a stand-in model server (bench/standin.py, vLLM's SSE wire, paced tokens), oss-agent
 in front of it (on the user's default, SQLite in a temp file, unless `--database`),
-optionally oss-agent with several workers on Postgres, oss-agent from another source tree
-(`--compare`, a before/after in one run), and the LiteLLM proxy when `bench/litellm_venv.sh`
-has installed it.
+optionally oss-agent with several worker processes (`--workers 2`; on Postgres:
+`--postgres`), oss-agent from another source tree (`--compare`, a before/after in one run),
+and the LiteLLM proxy when `bench/litellm_venv.sh` has installed it.
 Every measurement is taken for each column in turn, in an order shuffled per round, and
 reported as medians:
 
@@ -56,6 +56,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--database",
         help="oss-agent's DATABASE_URL (default: SQLite in a temp file, as `serve` uses)",
+    )
+    parser.add_argument(
+        "--workers", default="", help="add oss-agent columns with these worker counts: 2,3"
     )
     parser.add_argument("--postgres", help="add oss-agent columns on this Postgres server")
     parser.add_argument("--postgres-workers", default="2", help="their worker counts: 1,2")
@@ -139,6 +142,13 @@ def run_matrix(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             columns.append(
                 stack.enter_context(
                     targets.oss_agent(name, upstream, workdir, args.database, code=code)
+                )
+            )
+        for workers in (int(n) for n in filter(None, args.workers.split(","))):
+            name = f"oss-agent x{workers}"
+            columns.append(
+                stack.enter_context(
+                    targets.oss_agent(name, upstream, workdir, args.database, workers)
                 )
             )
         if args.postgres:

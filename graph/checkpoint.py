@@ -9,10 +9,9 @@ from pathlib import Path
 
 from langgraph.checkpoint.memory import InMemorySaver
 
-from graph.locks import SessionLocks
+from graph.locks import FileSessionLocks, SessionLocks
 from graph.owners import MemoryOwners, Owners, sqlite_owners
 from graph.sqlite_inline import open_inline_saver
-from graph.sqlite_lock import sqlite_lock
 from graph.store_health import SqliteHealth, StoreHealth
 from graph.store_sql import SqliteSql
 from graph.turn_saver import TurnSaver
@@ -54,8 +53,9 @@ async def open_store(
     connect_timeout: float = 5.0,
 ) -> AsyncIterator[SessionStore]:
     """Open the store named by `database_url` for the life of the service; `max_turns` turns
-    may run at once, each holding one session lock. A SQLite file is held by this process
-    alone; a database call waits `connect_timeout` seconds for a Postgres connection."""
+    may run at once, each holding one session lock. Processes on one host may share a
+    SQLite file (turns on a session are serialised across them); a database call waits
+    `connect_timeout` seconds for a Postgres connection."""
     if database_url.startswith(("postgresql://", "postgres://")):
         from graph.checkpoint_postgres import open_postgres_store  # psycopg only when used
 
@@ -70,8 +70,12 @@ async def open_store(
     else:
         path = sqlite_path(database_url)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with sqlite_lock(path), open_inline_saver(path) as sqlite:
-            owners = await sqlite_owners(sqlite)
-            health = SqliteHealth(sqlite, path)
-            saver = TurnSaver(sqlite, SqliteSql(sqlite))
-            yield SessionStore(saver, SessionLocks(lock_timeout), owners, health)
+        locks = FileSessionLocks(path.with_name(path.name + ".lock"), lock_timeout)
+        try:
+            with open_inline_saver(path) as sqlite:
+                owners = await sqlite_owners(sqlite)
+                health = SqliteHealth(sqlite, path)
+                saver = TurnSaver(sqlite, SqliteSql(sqlite))
+                yield SessionStore(saver, locks, owners, health)
+        finally:
+            locks.close()

@@ -1,13 +1,17 @@
-"""One turn at a time per session: in this process, and across processes on Postgres."""
+"""One turn at a time per session: in this process, and across processes (Postgres, or
+processes sharing one SQLite file)."""
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hashlib
+import os
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from pathlib import Path
 from typing import Any
 
 from agent.errors import AgentError
@@ -138,3 +142,48 @@ class PostgresSessionLocks(SessionLocks):
             if time.monotonic() >= deadline:
                 raise session_busy(session_id)
             await asyncio.sleep(self._poll)
+
+
+class FileSessionLocks(SessionLocks):
+    """Adds a lock across the processes that share one SQLite file: a POSIX record lock on
+    one byte of a lock file beside it, the byte chosen by a hash of the session id. It is
+    polled (never a blocking call on the event loop) and released by the kernel when its
+    process dies. Each process keeps one descriptor of the file open: closing any descriptor
+    of it would drop all of the process's record locks on it."""
+
+    def __init__(self, path: Path, timeout: float, poll: float = 0.02) -> None:
+        super().__init__(timeout)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._poll = poll
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    @asynccontextmanager
+    async def hold(self, session_id: str, admitted: Admission = None) -> AsyncIterator[None]:
+        """The local lock, `admitted`, then the session's byte of the lock file (the order
+        of PostgresSessionLocks, for the same reason)."""
+        async with super().hold(session_id, admitted):
+            byte = lock_byte(session_id)
+            with span("oss_agent.session_lock.file"):
+                await self._acquire(byte, session_id, time.monotonic() + self.timeout)
+            try:
+                yield
+            finally:
+                fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, byte)
+
+    async def _acquire(self, byte: int, session_id: str, deadline: float) -> None:
+        while True:
+            try:
+                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
+                return
+            except OSError:  # EAGAIN or EACCES: another process holds it
+                if time.monotonic() >= deadline:
+                    raise session_busy(session_id) from None
+                await asyncio.sleep(self._poll)
+
+
+def lock_byte(session_id: str) -> int:
+    """The session's byte in the lock file (56 bits of a hash: collisions do not happen in
+    practice, and would only make two sessions wait for each other)."""
+    return int.from_bytes(hashlib.blake2b(session_id.encode(), digest_size=7).digest(), "big")

@@ -7,8 +7,10 @@ a turn cost beyond the model call. On a local file in WAL mode (commits append t
 no fsync; see `write_ahead`) each statement takes microseconds, less than the hand-off;
 the work of decoding a checkpoint ran on the loop's thread already.
 
-What blocks the loop now: the statements themselves, and SQLite's WAL checkpoint, which
-runs in the commit that fills the log past 1,000 pages and syncs the file to disk.
+What blocks the loop now: the statements themselves; SQLite's WAL checkpoint, which runs
+in the commit that fills the log past 1,000 pages and syncs the file to disk; and, with
+several processes on the file, a write waiting for another process's write to end (up to
+sqlite3's 5 s busy timeout; each write lasts milliseconds).
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 
 class InlineSqliteSaver(SqliteSaver):
-    """`SqliteSaver` whose async API calls its sync one (this process is the file's only
-    user: graph/sqlite_lock.py)."""
+    """`SqliteSaver` whose async API calls its sync one."""
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         return self.get_tuple(config)

@@ -5,7 +5,6 @@ the test cuts and restores."""
 from __future__ import annotations
 
 import resource
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +14,9 @@ import pytest
 
 from tests.faults.tcp_proxy import TcpProxy
 from tests.integration.conftest import service_env
-from tests.integration.service import OSS_AGENT, Service
+from tests.integration.service import Service
 from tests.integration.test_postgres import POSTGRES_URL, chat, scratch_database, unreachable
-from tests.upstream_sim.fixtures import SimServer, free_port
+from tests.upstream_sim.fixtures import SimServer
 
 RECOVERY = 60  # seconds a recovered database may take to be used again
 
@@ -41,26 +40,6 @@ def _until_ok(send, what: str) -> httpx.Response:
 
 def _sqlite_service(sim: SimServer, workdir: Path) -> Service:
     return Service(service_env(sim.base_url, workdir, READY_CACHE_SECONDS="0"), workdir)
-
-
-def test_second_process_on_one_sqlite_file_is_refused(sim: SimServer, tmp_path: Path) -> None:
-    first = _sqlite_service(sim, tmp_path).start()
-    try:
-        env = {**first.env, "API_PORT": str(free_port())}
-        second = subprocess.run(
-            [OSS_AGENT, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-        )
-        assert second.returncode == 2, second.stderr
-        assert str(tmp_path / "sessions.db") in second.stderr
-        assert "use Postgres" in second.stderr
-        assert chat(first, "the first process still answers").status_code == 200
-    finally:
-        first.stop()
-    again = _sqlite_service(sim, tmp_path).start()  # the lock went with the first process
-    try:
-        assert chat(again, "and a new one may start once it stopped").status_code == 200
-    finally:
-        again.stop()
 
 
 @pytest.fixture

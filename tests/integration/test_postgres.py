@@ -1,4 +1,5 @@
-"""Scale-out on Postgres: two service processes share sessions and never interleave turns.
+"""Scale-out: two service processes share sessions and never interleave turns, on one
+Postgres database and on one SQLite file; the Postgres store's own checks.
 
 Runs against TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test); every
 module run and every store test gets a database of its own, dropped afterwards.
@@ -84,12 +85,26 @@ def admin_url() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture(scope="module")
+@contextmanager
+def shared_store(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The DATABASE_URL two processes share: a fresh Postgres database, or a SQLite file."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('shared') / 'sessions.db'}"
+        return
+    if reason := unreachable(POSTGRES_URL):
+        pytest.skip(f"PostgreSQL at {POSTGRES_URL} is not reachable: {reason}")
+    with scratch_database(POSTGRES_URL) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=["postgres", "sqlite"])
 def cluster(
-    sim_server: SimServer, admin_url: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    sim_server: SimServer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Cluster]:
-    """The services, started at once so their schema setups race on the fresh database."""
-    with scratch_database(admin_url) as url:
+    """The services, started at once so their store setups race on the fresh store."""
+    with shared_store(request.param, tmp_path_factory) as url:
         services = [_service(sim_server, url, tmp_path_factory, t) for t in ("30", "0.5")]
         try:
             with ThreadPoolExecutor(len(services)) as pool:

@@ -1,4 +1,5 @@
-"""`oss-agent serve --workers N`: several worker processes on one port, only on Postgres."""
+"""`oss-agent serve --workers N`: several worker processes on one port, sharing sessions in
+one SQLite file or one Postgres database (not in memory)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from tests.integration.test_postgres import POSTGRES_URL, scratch_database, unre
 from tests.upstream_sim.fixtures import SimServer
 
 
-def test_workers_on_sqlite_are_refused(tmp_path) -> None:
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+def test_workers_on_sessions_in_memory_are_refused(tmp_path) -> None:
+    env = {**os.environ, "DATABASE_URL": "memory://"}
     result = subprocess.run(
         [OSS_AGENT, "serve", "--workers", "2"],
         env=env,
@@ -26,18 +27,32 @@ def test_workers_on_sqlite_are_refused(tmp_path) -> None:
         timeout=60,
     )
     assert result.returncode == 2
-    assert "--workers" in result.stderr and "postgresql://" in result.stderr
+    assert "--workers" in result.stderr and "SQLite or Postgres" in result.stderr
 
 
-@pytest.fixture
-def database() -> Iterator[str]:
+def test_a_workers_value_that_is_not_a_count_is_refused(tmp_path) -> None:
+    result = subprocess.run(
+        [OSS_AGENT, "serve", "--workers", "many"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "give a number of at least 1, or auto" in result.stderr
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sessions.db'}"
+        return
     if (why := unreachable(POSTGRES_URL)) is not None:
         pytest.skip(f"no PostgreSQL at TEST_POSTGRES_URL: {why}")
     with scratch_database(POSTGRES_URL) as url:
         yield url
 
 
-@pytest.mark.postgres
 @pytest.mark.timeout(480)
 def test_two_workers_serve_one_session(sim: SimServer, database: str, tmp_path) -> None:
     env = service_env(sim.base_url, tmp_path, DATABASE_URL=database)
