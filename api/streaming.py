@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -11,7 +12,7 @@ from typing import Any
 
 from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from agent.errors import AgentError
 from api.completion import chat_annotations, public_activity, usage_of
@@ -30,6 +31,8 @@ class TurnEventStream(EventSourceResponse):
     than `send_timeout` (it does not read) is treated as gone: the body is closed, which
     rolls the turn back and frees its slot and session, as a disconnect does."""
 
+    _watch: SendWatch | None = None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
@@ -38,6 +41,75 @@ class TurnEventStream(EventSourceResponse):
                 "client read nothing for %g s (STREAM_SEND_TIMEOUT): turn cancelled, not stored",
                 self.send_timeout,
             )
+        finally:
+            if self._watch is not None:
+                self._watch.stop()
+
+    async def _send_with_timeout(self, send: Send, message: Message) -> None:
+        """sse-starlette's per-send timeout, kept by one timer per stream (SendWatch)
+        instead of a cancel scope entered for every event."""
+        if self.send_timeout is None:
+            await send(message)
+            return
+        if self._watch is None:
+            self._watch = SendWatch(self.send_timeout)
+        task = self._watch.begin()
+        try:
+            await send(message)
+        except asyncio.CancelledError:
+            if not self._watch.timed_out(task):
+                raise
+            task.uncancel()
+            raise SendTimeoutError() from None
+        finally:
+            self._watch.end(task)
+
+
+class SendWatch:
+    """Cancels a send that has waited `timeout` seconds. A send costs two dict writes; the
+    timer is armed for the oldest send in progress and re-armed when it fires early."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._loop = asyncio.get_running_loop()
+        self._since: dict[asyncio.Task[Any], float] = {}
+        self._cancelled: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def begin(self) -> asyncio.Task[Any]:
+        task = asyncio.current_task()
+        assert task is not None
+        self._since[task] = self._loop.time()
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._since[task] + self.timeout, self._check)
+        return task
+
+    def end(self, task: asyncio.Task[Any]) -> None:
+        self._since.pop(task, None)
+
+    def timed_out(self, task: asyncio.Task[Any]) -> bool:
+        """Whether this watch cancelled `task`'s send (not something else)."""
+        if task in self._cancelled:
+            self._cancelled.discard(task)
+            return True
+        return False
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _check(self) -> None:
+        self._timer = None
+        now = self._loop.time()
+        for task, since in list(self._since.items()):
+            if now - since >= self.timeout:
+                del self._since[task]
+                self._cancelled.add(task)
+                task.cancel()
+        if self._since:
+            oldest = min(self._since.values())
+            self._timer = self._loop.call_at(oldest + self.timeout, self._check)
 
 
 def sse_frame(payload: str) -> bytes:
