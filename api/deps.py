@@ -36,9 +36,15 @@ class Services:
     readiness: ReadinessCheck
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     """The services of the running app."""
     return request.app.state.services
+
+
+async def get_services(request: Request) -> Services:
+    """`services_of` as a dependency. Dependencies are `async def` though they never wait:
+    FastAPI runs a plain `def` one on a worker thread, a hand-off per request."""
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -47,4 +53,4 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 async def require_database(request: Request) -> None:
     """The 503 database_unavailable before a route that needs the session database, when
     it is known to be gone (a deleted SQLite file, a Postgres that stopped answering)."""
-    await get_services(request).store_health.require()
+    await services_of(request).store_health.require()

@@ -136,9 +136,14 @@ def bearer_token(authorization: str | None) -> bytes:
     return token.encode("ascii")
 
 
-def require_caller(
+async def require_caller(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Caller:
+    """`caller_of` as a dependency (async: see api/deps.py `get_services`)."""
+    return caller_of(request, authorization)
+
+
+def caller_of(request: Request, authorization: str | None) -> Caller:
     """The authenticated caller, or the 401."""
     ring: KeyRing = request.app.state.keys
     caller = ring.identify(bearer_token(authorization))
@@ -156,7 +161,7 @@ def keys_required() -> AgentError:
     )
 
 
-def require_admin(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:
+async def require_admin(caller: Annotated[Caller, Depends(require_caller)]) -> Caller:
     """Only ADMIN_API_KEY may change the backends."""
     if not caller.is_admin:
         raise AgentError(

@@ -1,4 +1,7 @@
-"""Edges: where the graph goes after the model and after the tools."""
+"""Edges: where the graph goes after the model and after the tools.
+
+The routers are `async def` though they never wait: LangGraph runs a plain function of an
+async graph on a thread pool, a hand-off per step."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from langgraph.graph import END
 from graph.state import State
 
 
-def route_model_output(state: State) -> Literal["run_tools", "__end__"]:
+async def route_model_output(state: State) -> Literal["run_tools", "__end__"]:
     """Run tools when the reply calls any; otherwise the turn is finished."""
     last = state["messages"][-1]
     if isinstance(last, AIMessage) and last.tool_calls:
@@ -18,7 +21,7 @@ def route_model_output(state: State) -> Literal["run_tools", "__end__"]:
     return END
 
 
-def route_after_tools(state: State) -> Literal["call_model", "__end__"]:
+async def route_after_tools(state: State) -> Literal["call_model", "__end__"]:
     """Back to the model, unless some calls are the client's to run (then the turn ends)."""
     return END if pending_client_calls(state) else "call_model"
 

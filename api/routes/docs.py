@@ -8,16 +8,18 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from api.keys import require_caller
+from api.keys import caller_of
 from api.openapi import honest_openapi
 
 SCHEMA_URL = "/openapi.json"
 
 
-def docs_access(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+async def docs_access(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
     """The 401 for an unknown key, unless the settings publish the docs."""
     if not request.app.state.services.settings.publish_docs:
-        require_caller(request, authorization)
+        caller_of(request, authorization)
 
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(docs_access)])

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.errors import AgentError
 from api.deps import ServicesDep
-from api.keys import require_caller
+from api.keys import caller_of
 
 router = APIRouter(tags=["health"])
 
@@ -57,7 +57,7 @@ async def ready(
 def _admitted(request: Request, authorization: str | None) -> bool:
     """Whether the bearer key is one the routes accept (anyone when no key is configured)."""
     try:
-        require_caller(request, authorization)
+        caller_of(request, authorization)
     except AgentError:
         return False
     return True
