@@ -24,6 +24,7 @@ class ToolEntry:
 
     tool: BaseTool
     source: str = BUILTIN
+    _schema: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -37,8 +38,11 @@ class ToolEntry:
         return self.source == BUILTIN and self.name in GPT_OSS_TOOL_NAMES
 
     def openai_schema(self) -> dict[str, Any]:
-        """The tool as an OpenAI function tool (`{"type": "function", "function": {...}}`)."""
-        return convert_to_openai_tool(self.tool)
+        """The tool as an OpenAI function tool (`{"type": "function", "function": {...}}`),
+        built once: every model call offers it, and callers never change it."""
+        if self._schema is None:
+            self._schema = convert_to_openai_tool(self.tool)
+        return self._schema
 
 
 @dataclass
