@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
+from agent import context_window
 from agent.backend_config import single_backend
 from agent.context_window import DEFAULT_CONTEXT_WINDOW, ContextWindows, message_tokens
 from agent.errors import AgentError
@@ -72,3 +73,15 @@ def test_the_window_is_read_from_the_server(sim: SimServer) -> None:
 def test_an_unreachable_server_gets_the_default() -> None:
     client = _server("http://127.0.0.1:9/v1")
     assert asyncio.run(ContextWindows(None).window(client, "gone")) == DEFAULT_CONTEXT_WINDOW
+
+
+def test_a_kept_estimate_is_the_one_a_fresh_count_gives_and_the_memo_is_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(context_window, "ESTIMATES_KEPT", 3)
+    messages = [AIMessage(content="é" * n) for n in range(1, 8)]
+    first = [message_tokens(m) for m in messages]
+    again = [message_tokens(m) for m in messages]
+    fresh = [message_tokens(m.model_copy()) for m in messages]  # other objects: counted anew
+    assert first == again == fresh
+    assert len(context_window._estimated) == 3
