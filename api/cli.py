@@ -113,7 +113,7 @@ def serve(
         typer.Option(
             "--workers",
             help="worker processes: a number, or auto (one per core); more than one needs"
-            " sessions in SQLite or Postgres"
+            " sessions in SQLite or Postgres",
         ),
     ] = "1",
     demo: Annotated[
