@@ -1,8 +1,28 @@
-"""Prometheus metrics of the agent, served at GET /metrics."""
+"""Prometheus metrics of the agent, served at GET /metrics.
+
+With several worker processes (`serve --workers`), PROMETHEUS_MULTIPROC_DIR names a folder
+where each worker keeps its values (prometheus-client's multiprocess mode) and /metrics
+sums them, whichever worker answers the scrape. The gauges say how: running and queued
+turns and calls in flight add up over live workers; a backend is healthy when every live
+worker has it in rotation.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+from pathlib import Path
+
+import psutil
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 TURNS = Counter(
     "oss_agent_turns_total", "Chat turns, by outcome (ok or the error code).", ["outcome"]
@@ -32,13 +52,27 @@ SERVER_TOOL_RESULTS = Counter(
     "Server-side tool runs, by tool and result.",
     ["tool", "result"],
 )
-TURNS_RUNNING = Gauge("oss_agent_turns_running", "Turns running now (MAX_CONCURRENT_TURNS).")
-TURNS_QUEUED = Gauge("oss_agent_turns_queued", "Turns waiting for a slot (MAX_QUEUED_TURNS).")
+TURNS_RUNNING = Gauge(
+    "oss_agent_turns_running",
+    "Turns running now (MAX_CONCURRENT_TURNS).",
+    multiprocess_mode="livesum",
+)
+TURNS_QUEUED = Gauge(
+    "oss_agent_turns_queued",
+    "Turns waiting for a slot (MAX_QUEUED_TURNS).",
+    multiprocess_mode="livesum",
+)
 BACKEND_IN_FLIGHT = Gauge(
-    "oss_agent_backend_in_flight", "Model calls in flight, by backend.", ["backend"]
+    "oss_agent_backend_in_flight",
+    "Model calls in flight, by backend.",
+    ["backend"],
+    multiprocess_mode="livesum",
 )
 BACKEND_HEALTHY = Gauge(
-    "oss_agent_backend_healthy", "1 while a backend is in rotation, 0 when taken out.", ["backend"]
+    "oss_agent_backend_healthy",
+    "1 while a backend is in rotation, 0 when taken out.",
+    ["backend"],
+    multiprocess_mode="livemin",
 )
 UPSTREAM_CANCELLED = Counter(
     "oss_agent_upstream_cancelled_total",
@@ -79,3 +113,25 @@ TOOL_SECONDS = Histogram(
     ["tool", "result"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+
+
+def exposition() -> bytes:
+    """The metrics in Prometheus' text format: this process's, or with several workers the
+    sum over all of them."""
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return generate_latest()
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return generate_latest(registry)
+
+
+def forget_dead_workers() -> None:
+    """Drop the live gauges of worker processes that are gone (uvicorn restarts a worker
+    that dies; a turn it was running would otherwise count as running for ever)."""
+    folder = os.environ.get(MULTIPROCESS_DIR)
+    if not folder:
+        return
+    for path in Path(folder).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        if not psutil.pid_exists(pid):
+            multiprocess.mark_process_dead(pid, folder)

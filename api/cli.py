@@ -7,6 +7,9 @@ import json
 import logging
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -148,23 +151,43 @@ def serve(
     print_banner(settings)
     if demo:
         print_demo_banner(settings)
-    uvicorn.run(
-        "api.cli:worker_app" if workers > 1 else worker_app(settings, demo=demo),
-        factory=workers > 1,
-        workers=workers,
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level=settings.log_level.value.lower(),
-        log_config=None,  # keep configure_logging's handler: uvicorn's lines in LOG_FORMAT too
-        access_log=False,  # RequestLogMiddleware logs each request, with its ids
-        ws="none",  # no WebSocket routes: skip importing a WebSocket library
-    )
+    with shared_metrics(workers):
+        uvicorn.run(
+            "api.cli:worker_app" if workers > 1 else worker_app(settings, demo=demo),
+            factory=workers > 1,
+            workers=workers,
+            host=settings.api_host,
+            port=settings.api_port,
+            log_level=settings.log_level.value.lower(),
+            log_config=None,  # keep configure_logging's handler: uvicorn's lines in LOG_FORMAT
+            access_log=False,  # RequestLogMiddleware logs each request, with its ids
+            ws="none",  # no WebSocket routes: skip importing a WebSocket library
+        )
+
+
+@contextmanager
+def shared_metrics(workers: int) -> Iterator[None]:
+    """With several workers, a fresh folder for their metrics (agent/metrics.py), named in
+    the environment the workers inherit and removed when they are gone; a folder the
+    operator named is used as it is."""
+    from agent.metrics import MULTIPROCESS_DIR
+
+    if workers == 1 or os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="oss-agent-metrics-") as folder:
+        os.environ[MULTIPROCESS_DIR] = folder
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
 
 
 def worker_app(settings: Settings | None = None, demo: bool = False) -> Any:
     """The app of one worker process; a spawned worker reads the settings and sets up its
     logging itself. With `demo`, /ready and the chat page say the answers come from the demo
     model."""
+    from agent.metrics import forget_dead_workers
     from api.app import create_app
     from api.demo_model import DEMO_NOTICE
     from api.logs import configure_logging
@@ -172,6 +195,7 @@ def worker_app(settings: Settings | None = None, demo: bool = False) -> Any:
     if settings is None:
         settings = load_settings()
         configure_logging(settings.log_level.value, settings.log_format)
+    forget_dead_workers()
     app = create_app(settings)
     app.state.demo = DEMO_NOTICE if demo else None
     return app

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from agent.errors import AgentError
+from agent.metrics import exposition
 from api.deps import ServicesDep
 from api.keys import caller_of
 
@@ -24,7 +25,7 @@ async def health() -> dict[str, str]:
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics() -> Response:
     """Prometheus metrics: turns, model calls, tool calls, server tool results."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/ready", responses={503: {"description": "Not ready: the same fields"}})

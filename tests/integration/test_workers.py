@@ -4,9 +4,11 @@ one SQLite file or one Postgres database (not in memory)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 
+import httpx
 import psutil
 import pytest
 
@@ -82,5 +84,26 @@ def test_two_workers_serve_one_session(sim: SimServer, database: str, tmp_path) 
             "two",
             "second answer",
         ]
+    finally:
+        service.stop()
+
+
+TURNS_OK = re.compile(r'^oss_agent_turns_total\{outcome="ok"\} (\S+)$', re.M)
+
+
+@pytest.mark.timeout(480)
+def test_metrics_add_up_over_the_workers_whichever_answers(sim: SimServer, tmp_path) -> None:
+    env = service_env(sim.base_url, tmp_path)  # the default: SQLite
+    service = Service(env, tmp_path, args=["--workers", "2"]).start()
+    try:
+        turns = 12
+        for index in range(turns):  # a connection each: the kernel spreads them over workers
+            body = {"model": "m", "messages": [{"role": "user", "content": f"turn {index}"}]}
+            response = httpx.post(f"{service.url}/v1/chat/completions", json=body, timeout=60)
+            assert response.status_code == 200, response.text
+        for _ in range(10):
+            scraped = httpx.get(f"{service.url}/metrics", timeout=30).text
+            assert [float(n) for n in TURNS_OK.findall(scraped)] == [turns], scraped[:2000]
+            assert "oss_agent_turns_running 0.0" in scraped
     finally:
         service.stop()
