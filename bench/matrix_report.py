@@ -108,7 +108,7 @@ def _against_litellm(
         f"{tokens} tokens {_ratio(figures, litellm, f'cpu_per_token@{tokens}'):.2f}"
         for tokens in lengths
     )
-    request = figures["cpu_per_request"] / litellm["cpu_per_request"]
+    request = _ratio(figures, litellm, "cpu_per_request")
     return (
         f"{name} / LiteLLM: added first-token time {first}, CPU per token ({cpu}), "
         f"CPU per request {request:.2f}"
