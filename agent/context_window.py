@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections import OrderedDict
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agent.errors import UPSTREAM_FAILURES, AgentError
+from agent.identity_memo import IdentityMemo
 from agent.messages import content_text, reasoning_of
 from agent.upstream_http import ModelServer, get_json
 
@@ -37,26 +37,19 @@ def text_tokens(text: str) -> int:
 
 def message_tokens(message: BaseMessage) -> int:
     """Estimated tokens of one message as sent upstream: content, reasoning, tool calls."""
-    known = _estimated.get(id(message))
-    if known is not None and known[0] is message:
-        _estimated.move_to_end(id(message))
-        return known[1]
+    return _estimates.get(message, _estimate)
+
+
+def _estimate(message: BaseMessage) -> int:
     parts = [content_text(message.content), reasoning_of(message) or ""]
     if isinstance(message, AIMessage):
         parts += [json.dumps(call.get("args", {})) + call["name"] for call in message.tool_calls]
-    tokens = MESSAGE_OVERHEAD + sum(text_tokens(part) for part in parts)
-    _estimated[id(message)] = (message, tokens)
-    while len(_estimated) > ESTIMATES_KEPT:
-        _estimated.popitem(last=False)
-    return tokens
+    return MESSAGE_OVERHEAD + sum(text_tokens(part) for part in parts)
 
 
 ESTIMATES_KEPT = 200_000
-"""Messages whose estimate is kept. A stored message is the same object on every turn of
-its session while the session is cached (graph/latest_cache.py) and is never changed, so a
-turn on a long session estimates only its new messages. Each entry holds its message, so
-its id cannot be reused by another object while it is kept."""
-_estimated: OrderedDict[int, tuple[BaseMessage, int]] = OrderedDict()
+"""Messages whose estimate is kept (agent/identity_memo.py)."""
+_estimates: IdentityMemo[BaseMessage, int] = IdentityMemo(ESTIMATES_KEPT)
 
 
 def tools_tokens(tools: list[dict[str, Any]]) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 
+from agent.identity_memo import IdentityMemo
 from agent.messages import REASONING, content_text, to_openai
 from agent.prompts.neutral import neutral
 from agent.settings import UpstreamKind
@@ -36,9 +37,28 @@ def reasoning_from(fields: dict[str, Any] | None) -> str:
     return text
 
 
+WIRE_FORMS_KEPT = 200_000
+"""Messages whose wire form is kept (agent/identity_memo.py), per reasoning field."""
+_wire_forms: IdentityMemo[BaseMessage, dict[str, dict[str, Any]]] = IdentityMemo(WIRE_FORMS_KEPT)
+
+
 def chat_messages(messages: Sequence[BaseMessage], reasoning_field: str) -> list[dict[str, Any]]:
-    """Stored messages as the chat endpoint takes them, reasoning in `reasoning_field`."""
-    return [_chat_message(message, reasoning_field) for message in messages]
+    """Stored messages as the chat endpoint takes them, reasoning in `reasoning_field`.
+    A message's dict is worked out once and shared by every request that sends it: it is
+    only ever encoded, never changed."""
+    return [_wire_form(message, reasoning_field) for message in messages]
+
+
+def _wire_form(message: BaseMessage, reasoning_field: str) -> dict[str, Any]:
+    forms = _wire_forms.get(message, _no_forms)
+    sent = forms.get(reasoning_field)
+    if sent is None:
+        sent = forms[reasoning_field] = _chat_message(message, reasoning_field)
+    return sent
+
+
+def _no_forms(_: BaseMessage) -> dict[str, dict[str, Any]]:
+    return {}
 
 
 def _chat_message(message: BaseMessage, reasoning_field: str) -> dict[str, Any]:

@@ -40,6 +40,8 @@ from tests.integration.test_postgres import scratch_database
 
 Samples = dict[str, dict[str, list[float]]]
 OTHER_BENCHES = {"session_growth": ["--rounds", "5"], "startup": ["--rounds", "3"]}
+COMPARED = {"session_growth"}
+"""The other benches that run `--compare`'s tree too."""
 """Other bench modules `--also` can run after the matrix, with their arguments."""
 
 
@@ -169,14 +171,15 @@ def run_matrix(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         return medians(asyncio.run(measure(columns, args)), columns)
 
 
-def run_others(names: str) -> None:
+def run_others(names: str, compare: str | None) -> None:
     for name in filter(None, names.split(",")):
         script = Path(__file__).with_name(f"{name}.py")
         if name not in OTHER_BENCHES or not script.exists():
             print(f"\n{name}: no such bench module here; skipped")
             continue
         print(f"\n## {name}")
-        subprocess.run([sys.executable, str(script), *OTHER_BENCHES[name]], check=True)
+        extra = ["--compare", compare] if compare and name in COMPARED else []
+        subprocess.run([sys.executable, str(script), *OTHER_BENCHES[name], *extra], check=True)
 
 
 def main() -> None:
@@ -191,7 +194,8 @@ def main() -> None:
     )
     print(table(results, args.streams, args.tokens_per_second, args.lengths))
     run_others(
-        args.also if args.also is not None else "" if args.quick else ",".join(OTHER_BENCHES)
+        args.also if args.also is not None else "" if args.quick else ",".join(OTHER_BENCHES),
+        args.compare,
     )
 
 

@@ -1,13 +1,18 @@
 """Session growth: turn latency and storage at 10, 100 and 1,000 stored messages.
 
-Run: `uv run python -m bench.session_growth [--rounds 7] [--stores sqlite,postgres]`.
-Starts the upstream simulator (it answers at once) and, per store, one oss-agent process
-(Postgres: a scratch database on TEST_POSTGRES_URL, dropped after). Latency: each round
-makes, for every size in an order shuffled per round, a session holding that many messages
-(one request carrying the history, not timed), then times one more non-streamed turn on it;
-medians and their ratio to 10 messages from the same run. Storage: one session grown turn
-by turn (two messages a turn); the store's bytes in use at 10, 100 and 1,000 messages (SQLite:
-page_count - freelist_count; Postgres: pg_total_relation_size of the checkpoint tables after
+Run: `uv run python -m bench.session_growth [--rounds 7] [--stores sqlite,postgres]
+[--compare DIR]`. Starts the upstream simulator (it answers at once) and, per store, one
+oss-agent process (Postgres: a scratch database on TEST_POSTGRES_URL, dropped after), and
+with `--compare` a second one running the source tree DIR (a before/after in one run).
+
+Latency: each round makes, for every size in an order shuffled per round and for every
+process, a session holding that many messages (one request carrying the history, not
+timed), then times one more non-streamed turn on it, and times the same model call made
+straight to the simulator ("direct": the model server's own cost of a longer prompt, which
+no gateway can take away). Printed: medians, their ratio to 10 messages, and what
+oss-agent adds (turn minus direct) with its ratio. Storage: one session grown turn by turn
+(two messages a turn); the store's bytes in use at 10, 100 and 1,000 messages (SQLite:
+page_count - freelist_count; Postgres: pg_total_relation_size of the session tables after
 VACUUM FULL) over the number of messages.
 """
 
@@ -26,15 +31,16 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from bench.context_latency import timed_turn
+from bench.context_latency import history, timed_turn
 from tests.integration.conftest import service_env
 from tests.integration.service import Service
 from tests.integration.test_postgres import POSTGRES_URL, scratch_database, unreachable
 from tests.upstream_sim.fixtures import running_simulator
 
 SIZES = (10, 100, 1000)
+DIRECT = "direct"
 WINDOW = "1000000"  # no trimming: every stored message goes to the model
-PG_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+PG_TABLES = ("checkpoints", "checkpoint_blobs", "checkpoint_writes", "session_messages")
 
 
 def sqlite_bytes(database: Path) -> Callable[[], int]:
@@ -59,15 +65,30 @@ def postgres_bytes(url: str) -> Callable[[], int]:
     return size
 
 
-def latency(client: httpx.Client, rounds: int) -> dict[int, list[float]]:
-    times: dict[int, list[float]] = {size: [] for size in SIZES}
+def direct_call(sim: httpx.Client, size: int) -> float:
+    """The model call of a turn on a `size`-message session, made straight to the simulator."""
+    messages = [*history(size), {"role": "assistant", "content": "ok"}]
+    body = {"model": "m", "messages": [*messages, {"role": "user", "content": "and one more"}]}
+    started = time.perf_counter()
+    sim.post("/chat/completions", json=body).raise_for_status()
+    return time.perf_counter() - started
+
+
+def latency(
+    clients: dict[str, httpx.Client], sim: httpx.Client, rounds: int
+) -> dict[str, dict[int, list[float]]]:
+    """Per process (and "direct"), per size: the turn times of every round."""
+    times = {name: {size: [] for size in SIZES} for name in [*clients, DIRECT]}
     order = list(SIZES)
     for size in order:  # warm-up
-        timed_turn(client, size)
+        for client in clients.values():
+            timed_turn(client, size)
     for _ in range(rounds):
         random.shuffle(order)
         for size in order:
-            times[size].append(timed_turn(client, size))
+            for name, client in clients.items():
+                times[name][size].append(timed_turn(client, size))
+            times[DIRECT][size].append(direct_call(sim, size))
     return times
 
 
@@ -97,41 +118,60 @@ def store(name: str, workdir: Path) -> Iterator[tuple[dict[str, str], Callable[[
         yield {"DATABASE_URL": url}, postgres_bytes(url)
 
 
-def run(name: str, sim: str, rounds: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp, store(name, Path(tmp)) as (settings, size_of):
-        env = service_env(sim, Path(tmp), CONTEXT_WINDOW=WINDOW, LLM_TIMEOUT="120", **settings)
-        svc = Service(env, Path(tmp)).start(timeout=180)
-        try:
-            with httpx.Client(base_url=svc.url, timeout=300) as client:
-                started = time.perf_counter()
-                grown = storage(client, size_of)
-                growing = time.perf_counter() - started
-                times = latency(client, rounds)
-        finally:
-            svc.stop()
-    base = statistics.median(times[SIZES[0]])
-    print(f"\n{name}: one turn, {rounds} interleaved rounds (median), and storage")
-    print(f"{'messages':>9} {'turn ms':>9} {'ratio':>6} {'bytes':>12} {'bytes/msg':>10}")
+def run(name: str, sim: str, rounds: int, compare: Path | None) -> None:
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        settings, size_of = stack.enter_context(store(name, tmp))
+        trees = {"oss-agent": None} | ({f"@{compare.name}": compare} if compare else {})
+        clients = {}
+        for tree, code in trees.items():
+            workdir = tmp / tree
+            workdir.mkdir()
+            env = service_env(sim, workdir, CONTEXT_WINDOW=WINDOW, LLM_TIMEOUT="120", **settings)
+            if code is not None:
+                env["PYTHONPATH"] = str(code.resolve())
+            svc = Service(env, workdir).start(timeout=180)
+            stack.callback(svc.stop)
+            clients[tree] = stack.enter_context(httpx.Client(base_url=svc.url, timeout=300))
+        started = time.perf_counter()
+        grown = storage(clients["oss-agent"], size_of)
+        growing = time.perf_counter() - started
+        upstream = stack.enter_context(httpx.Client(base_url=sim, timeout=300))
+        times = latency(clients, upstream, rounds)
+    print(f"\n{name}: one turn, {rounds} interleaved rounds (median), and storage (oss-agent)")
+    print(f"{'messages':>9} {'bytes':>12} {'bytes/msg':>10}")
     for size in SIZES:
-        median = statistics.median(times[size])
-        used = grown[size]
-        print(
-            f"{size:>9} {median * 1000:9.1f} {median / base:6.2f} {used:12,d} {used // size:10,d}"
-        )
+        print(f"{size:>9} {grown[size]:12,d} {grown[size] // size:10,d}")
     print(f"growing one session to {SIZES[-1]} messages turn by turn took {growing:.1f} s")
+    direct = {size: statistics.median(times[DIRECT][size]) for size in SIZES}
+    print(f"{'':>12} {'messages':>9} {'turn ms':>9} {'ratio':>6} {'added ms':>9} {'ratio':>6}")
+    for tree in [*clients, DIRECT]:
+        turn = {size: statistics.median(times[tree][size]) for size in SIZES}
+        added = {size: turn[size] - direct[size] for size in SIZES}
+        for size in SIZES:
+            extra = (
+                f"{added[size] * 1000:9.1f} {added[size] / added[SIZES[0]]:6.2f}"
+                if tree != DIRECT
+                else ""
+            )
+            print(
+                f"{tree:>12} {size:>9} {turn[size] * 1000:9.1f}"
+                f" {turn[size] / turn[SIZES[0]]:6.2f} {extra}"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--compare", type=Path, help="also run oss-agent from this source tree")
     args = parser.parse_args()
     with running_simulator() as sim:
         for name in args.stores.split(","):
             if name == "postgres" and (reason := unreachable(POSTGRES_URL)):
                 print(f"\npostgres: skipped ({reason})")
                 continue
-            run(name, sim.base_url, args.rounds)
+            run(name, sim.base_url, args.rounds, args.compare)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,9 @@ async def open_store(
             with open_inline_saver(path) as sqlite:
                 owners = await sqlite_owners(sqlite)
                 health = SqliteHealth(sqlite, path)
-                saver = TurnSaver(sqlite, SqliteSql(sqlite))
+                sql = SqliteSql(sqlite)
+                await sql.setup()
+                saver = TurnSaver(sqlite, sql)
                 yield SessionStore(saver, locks, owners, health)
         finally:
             locks.close()

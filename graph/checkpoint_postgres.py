@@ -52,20 +52,22 @@ async def open_postgres_store(
     # deadlocks as soon as `pool_size` turns run at once, so the locks get their own.
     async with _pool(url, pool_size, wait) as pool, _pool(url, lock_pool_size, wait) as lock_pool:
         saver = AsyncPostgresSaver(pool)
+        sql = PostgresSql(saver)
         health = PostgresHealth(saver, url, wait)
         async with lock_pool.connection() as conn:  # the saver's pool may have one connection
-            owners = await _setup_alone(saver, pool, conn)
+            owners = await _setup_alone(saver, sql, conn)
         locks = PostgresSessionLocks(lock_pool, lock_timeout, health.unreachable, wait)
-        yield TurnSaver(saver, PostgresSql(saver)), locks, owners, health
+        yield TurnSaver(saver, sql), locks, owners, health
 
 
-async def _setup_alone(saver: AsyncPostgresSaver, pool: Any, conn: Any) -> Owners:
-    """Run the saver's migrations and create the owners table while holding
+async def _setup_alone(saver: AsyncPostgresSaver, sql: PostgresSql, conn: Any) -> Owners:
+    """Run the saver's migrations and create the owners and messages tables while holding
     SETUP_LOCK_KEY on `conn`."""
     await _poll_lock(conn, SETUP_LOCK_KEY)
     try:
         await saver.setup()
-        return await postgres_owners(pool)
+        await sql.setup()
+        return await postgres_owners(sql.pool)
     finally:
         await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
 

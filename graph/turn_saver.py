@@ -27,6 +27,7 @@ from langgraph.checkpoint.base import (
 )
 
 from agent.tracing import traced
+from graph.history_rows import HistoryRows, RowsMissing
 from graph.latest_cache import LatestCache
 from graph.store_sql import StoreSql
 
@@ -49,6 +50,8 @@ class _Held:
     )
     log: list[dict[str, Any]] = field(default_factory=list)
     """The turn log of the checkpoint the run started from."""
+    base_id: str | None = None
+    """The id of the checkpoint the run started from."""
 
     def own_writes(self) -> list[tuple[RunnableConfig, Sequence[tuple[str, Any]], str, str]]:
         """The writes saved for the held checkpoint (not for the one the run started from)."""
@@ -73,10 +76,12 @@ class TurnSaver(BaseCheckpointSaver):
     """Wraps the store's own saver (SQLite, Postgres, memory); see the module docstring."""
 
     def __init__(self, inner: BaseCheckpointSaver, sql: StoreSql | None) -> None:
-        """`sql` None (memory store): nothing is pruned or cached."""
+        """`sql` None (memory store): nothing is pruned or cached, messages are stored
+        in the checkpoint."""
         super().__init__(serde=inner.serde)
         self.inner = inner
         self._sql = sql
+        self._rows = HistoryRows(sql, inner.serde) if sql is not None else None
         self._held: dict[str, _Held] = {}
         self._cache = LatestCache()
 
@@ -100,8 +105,10 @@ class TurnSaver(BaseCheckpointSaver):
         for write in held.own_writes():
             await self.inner.aput_writes(*write)
         held.metadata = {**(held.metadata or {}), TURN_LOG: [*held.log, record]}  # type: ignore[typeddict-unknown-key]
-        await self.inner.aput(held.config, held.checkpoint, held.metadata, held.versions)
         thread = str(held.config["configurable"]["thread_id"])
+        await self._stored(
+            thread, held.base_id, held.config, held.checkpoint, held.metadata, held.versions
+        )
         self._cache.remember(thread, held.as_tuple(held.config))
         await self._pruned(held.config)
 
@@ -112,10 +119,14 @@ class TurnSaver(BaseCheckpointSaver):
         latest = await self._load(_without_key(config))
         if held is not None and latest is not None:  # the run loads where the turn starts
             held.log = list((latest.metadata or {}).get(TURN_LOG, []))
+            held.base_id = latest.checkpoint["id"]
         return latest
 
-    def alist(self, config: RunnableConfig | None, **kwargs: Any) -> AsyncIterator[CheckpointTuple]:
-        return self.inner.alist(_without_key(config) if config else None, **kwargs)
+    async def alist(
+        self, config: RunnableConfig | None, **kwargs: Any
+    ) -> AsyncIterator[CheckpointTuple]:
+        async for entry in self.inner.alist(_without_key(config) if config else None, **kwargs):
+            yield await self._hydrated(entry)
 
     async def aput(
         self,
@@ -139,7 +150,8 @@ class TurnSaver(BaseCheckpointSaver):
         latest = await self._load({"configurable": {"thread_id": thread}})
         log = list((latest.metadata or {}).get(TURN_LOG, [])) if latest else []
         metadata = {**metadata, TURN_LOG: log}  # type: ignore[typeddict-item]
-        saved = await self.inner.aput(config, checkpoint, metadata, new_versions)
+        base = latest.checkpoint["id"] if latest else None
+        saved = await self._stored(thread, base, config, checkpoint, metadata, new_versions)
         self._cache.remember(thread, CheckpointTuple(saved, checkpoint, metadata, config, []))
         if latest is not None:  # a new session has nothing older to delete
             await self._pruned(config)
@@ -162,22 +174,52 @@ class TurnSaver(BaseCheckpointSaver):
     async def adelete_thread(self, thread_id: str) -> None:
         self._cache.forget(str(thread_id))
         await self.inner.adelete_thread(thread_id)
+        if self._rows is not None:
+            await self._rows.forget(str(thread_id))
 
     def get_next_version(self, current: Any, channel: None) -> Any:
         return self.inner.get_next_version(current, channel)
 
+    async def _stored(
+        self,
+        thread: str,
+        base_id: str | None,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint that follows `base_id`, its messages as rows (history_rows.py)."""
+        if self._rows is None:
+            return await self.inner.aput(config, checkpoint, metadata, versions)
+        stored = await self._rows.stored_form(thread, base_id, checkpoint)
+        saved = await self.inner.aput(config, stored, metadata, versions)
+        await self._rows.committed(thread, stored)
+        return saved
+
     async def _load(self, config: RunnableConfig) -> CheckpointTuple | None:
         """A stored checkpoint; the latest (no checkpoint id asked) from the cache if current."""
+        try:
+            return await self._load_once(config)
+        except RowsMissing:  # replaced by another process while read: read the new one
+            return await self._load_once(config)
+
+    async def _load_once(self, config: RunnableConfig) -> CheckpointTuple | None:
         conf = config["configurable"]
         if self._sql is None or conf.get("checkpoint_id") or conf.get("checkpoint_ns"):
-            return await self.inner.aget_tuple(config)
+            return await self._hydrated(await self.inner.aget_tuple(config))
         thread = str(conf["thread_id"])
         cached = self._cache.get(thread, await self._sql.latest_id(thread))
         if cached is not None:
             return cached
-        loaded = await self.inner.aget_tuple(config)
+        loaded = await self._hydrated(await self.inner.aget_tuple(config))
         self._cache.remember(thread, loaded)
         return loaded
+
+    async def _hydrated(self, entry: CheckpointTuple | None) -> CheckpointTuple | None:
+        if self._rows is None or entry is None:
+            return entry
+        return await self._rows.hydrated(str(entry.config["configurable"]["thread_id"]), entry)
 
     async def _pruned(self, config: RunnableConfig) -> None:
         if self._sql is not None:

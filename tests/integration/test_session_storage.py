@@ -31,7 +31,7 @@ def _rows(database: Path, session: str) -> int:
             conn.execute(
                 f"SELECT count(*) FROM {table} WHERE thread_id = ?", (session,)
             ).fetchone()[0]
-            for table in ("checkpoints", "writes")
+            for table in ("checkpoints", "writes", "session_messages")
         )
 
 

@@ -78,10 +78,10 @@ def test_an_unreachable_server_gets_the_default() -> None:
 def test_a_kept_estimate_is_the_one_a_fresh_count_gives_and_the_memo_is_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(context_window, "ESTIMATES_KEPT", 3)
+    monkeypatch.setattr(context_window._estimates, "size", 3)
     messages = [AIMessage(content="é" * n) for n in range(1, 8)]
     first = [message_tokens(m) for m in messages]
     again = [message_tokens(m) for m in messages]
     fresh = [message_tokens(m.model_copy()) for m in messages]  # other objects: counted anew
     assert first == again == fresh
-    assert len(context_window._estimated) == 3
+    assert len(context_window._estimates) == 3

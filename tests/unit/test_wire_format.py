@@ -8,6 +8,8 @@ import asyncio
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
 from agent.backend_config import single_backend
@@ -39,6 +41,22 @@ def test_messages_carry_reasoning_in_the_field_the_server_reads() -> None:
     assert vllm[2]["tool_calls"][0]["function"]["arguments"] == "{'a': 1"  # kept raw
     assert vllm[3] == {"role": "tool", "tool_call_id": "c1", "content": "res"}
     assert vllm[4] == {"role": "assistant", "content": ""}
+
+
+@given(
+    texts=st.lists(st.tuples(st.text(max_size=8), st.text(max_size=8)), min_size=1, max_size=6),
+    fields=st.lists(st.sampled_from(["reasoning", "reasoning_content"]), min_size=1, max_size=4),
+)
+def test_a_kept_wire_form_is_the_one_a_fresh_message_gives(
+    texts: list[tuple[str, str]], fields: list[str]
+) -> None:
+    history = [
+        AIMessage(content, additional_kwargs={"reasoning": thought} if thought else {})
+        for content, thought in texts
+    ]
+    for field in fields:  # kept forms, asked for again and under the other field
+        fresh = [message.model_copy(deep=True) for message in history]
+        assert chat_messages(history, field) == chat_messages(fresh, field)
 
 
 def test_the_body_sends_max_tokens_extra_fields_and_asks_for_usage() -> None:
