@@ -1,10 +1,10 @@
-"""The token budget of one model call, and an offline estimate of token counts.
+"""The token budget of one model call, and the token counts it is made of.
 
-No tokenizer for gpt-oss (o200k_harmony) can be had offline without downloading its files,
-so tokens are estimated: one token per 3 UTF-8 bytes, plus a per-message overhead for the
-chat template's role and separator tokens. o200k averages about 4 characters per token on
-English prose and code, so the estimate over-counts there (a safety margin); on text of
-3-byte characters (CJK) it is about one token per character, close to the real count.
+A message's text is counted in gpt-oss's vocabulary (agent/o200k.py), plus a per-message
+overhead for the chat template's role and separator tokens. A text over `COUNTED_CHARS`
+is estimated instead, at one token per 3 UTF-8 bytes: o200k averages about 4 characters
+per token on English prose and code and about one per character on CJK text, so the
+estimate over-counts, and counting 10 MB would hold the event loop for about half a second.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
+from agent import o200k
 from agent.errors import UPSTREAM_FAILURES, AgentError
 from agent.identity_memo import IdentityMemo
 from agent.messages import content_text, reasoning_of
@@ -24,6 +25,7 @@ from agent.upstream_http import ModelServer, get_json
 logger = logging.getLogger(__name__)
 
 BYTES_PER_TOKEN = 3
+COUNTED_CHARS = 1_000_000
 MESSAGE_OVERHEAD = 8
 """Tokens of a message's framing (<|start|>role<|channel|>...<|message|> ... <|end|>)."""
 DEFAULT_CONTEXT_WINDOW = 131072
@@ -31,12 +33,25 @@ DEFAULT_CONTEXT_WINDOW = 131072
 
 
 def text_tokens(text: str) -> int:
-    """Estimated tokens of a text."""
-    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+    """Tokens of a text."""
+    if len(text) > COUNTED_CHARS:
+        return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+    return o200k.count(text)
+
+
+def text_within(text: str, tokens: int) -> str:
+    """The start of `text` that takes at most `tokens` tokens (all of it if it fits)."""
+    if len(text) > COUNTED_CHARS:
+        data = text.encode("utf-8")
+        return data[: tokens * BYTES_PER_TOKEN].decode("utf-8", errors="ignore")
+    ids = o200k.encoding().encode_ordinary(text)
+    if len(ids) <= tokens:
+        return text
+    return o200k.encoding().decode_bytes(ids[:tokens]).decode("utf-8", errors="ignore")
 
 
 def message_tokens(message: BaseMessage) -> int:
-    """Estimated tokens of one message as sent upstream: content, reasoning, tool calls."""
+    """Tokens of one message as sent upstream: content, reasoning, tool calls, framing."""
     return _estimates.get(message, _estimate)
 
 
@@ -53,7 +68,7 @@ _estimates: IdentityMemo[BaseMessage, int] = IdentityMemo(ESTIMATES_KEPT)
 
 
 def tools_tokens(tools: list[dict[str, Any]]) -> int:
-    """Estimated tokens of the offered tools' schemas."""
+    """Tokens of the offered tools' schemas (as JSON; the template's rendering is shorter)."""
     return text_tokens(json.dumps(tools)) if tools else 0
 
 

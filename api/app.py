@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from agent import tracing
+from agent import o200k, tracing
 from agent.backend_health import watching
 from agent.backends import BackendPool
 from agent.settings import Settings, get_settings
@@ -56,6 +56,12 @@ def _not_a_turn(scope: MutableMapping[str, Any]) -> bool:
     return scope.get("method") != "POST" or scope.get("path") not in TURN_PATHS
 
 
+VOCABULARY_DELAY = 1.0
+"""Seconds after start-up the o200k vocabulary starts loading (agent/o200k.py): its 0.3 s
+holds the GIL, and loading it at once delayed the first answer to /health by as much. A
+turn that counts tokens before it is loaded waits for it."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the graph and its stores are opened by the lifespan."""
     settings = settings or get_settings()
@@ -89,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 backends=backends,
             )
             check = asyncio.create_task(warn_about_upstream(backends))
+            asyncio.get_running_loop().call_later(VOCABULARY_DELAY, o200k.preload)
             yield
             check.cancel()
             await backends.aclose()

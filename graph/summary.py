@@ -12,7 +12,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.context_window import BYTES_PER_TOKEN, text_tokens
+from agent.context_window import text_tokens, text_within
 from agent.messages import content_text
 
 SUMMARY_TOKENS = 1024
@@ -49,7 +49,7 @@ async def refreshed(
         earlier = f"Summary so far:\n{summary}\n\n" if summary else ""
         prompt = f"{earlier}Conversation:\n{chunk}"
         text = await ask([HumanMessage(content=f"{SUMMARY_INSTRUCTIONS}\n\n{prompt}")], reserve)
-        summary = _cut(text.strip(), reserve)
+        summary = text_within(text.strip(), reserve)
     return summary
 
 
@@ -72,7 +72,7 @@ def _chunks(lines: list[str], room: int) -> list[str]:
     chunks: list[str] = []
     current: list[Any] = []
     used = 0
-    for line in (_cut(line, room - 1) for line in lines):
+    for line in (text_within(line, room - 1) for line in lines):
         cost = text_tokens(line) + 1
         if current and used + cost > room:
             chunks.append("\n".join(current))
@@ -83,9 +83,3 @@ def _chunks(lines: list[str], room: int) -> list[str]:
         chunks.append("\n".join(current))
     return chunks
 
-
-def _cut(text: str, tokens: int) -> str:
-    """`text` within `tokens` estimated tokens."""
-    data = text.encode("utf-8")
-    limit = tokens * BYTES_PER_TOKEN
-    return text if len(data) <= limit else data[:limit].decode("utf-8", errors="ignore")

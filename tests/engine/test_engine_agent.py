@@ -6,6 +6,8 @@ from __future__ import annotations
 import openai
 import pytest
 
+from agent.context_window import message_tokens
+from agent.messages import to_langchain
 from tests.engine import scripts
 from tests.engine.conftest import ENGINE
 from tests.engine.scripts import prompt_for
@@ -103,3 +105,29 @@ def test_vllm_rejection_becomes_an_openai_error(agent: Service) -> None:
     assert (
         "4096" in caught.value.body["message"] or "CONTEXT_WINDOW" in caught.value.body["message"]
     )
+
+
+HISTORY_TEXTS = {
+    "prose": "The committee met on Tuesday to review the budget, and after a long discussion "
+    "about priorities it agreed to fund the library's new reading room. " * 6,
+    "code": "def area(radius: float) -> float:\n    return 3.14159 * radius ** 2\n\n" * 8,
+    "korean": "오늘 서울의 날씨는 맑고 바람이 조금 불겠습니다. 내일은 비가 올 수 있습니다. " * 8,
+    "mixed": "Prices: 12,345.67 € (≈ $13,000) 🙂 — naïve café,東京 3-chōme; see <tag>x</tag>. " * 6,
+}
+
+
+@pytest.mark.parametrize("kind", HISTORY_TEXTS)
+def test_history_is_never_counted_below_what_vllm_counts(agent: Service, kind: str) -> None:
+    """The context-window fit counts a stored message at least as vLLM's own tokenizer and
+    chat template do (never less: a call it lets through fits), and close to it."""
+    client = agent.client()
+    alone = client.chat.completions.create(model="m", messages=ask("answer"))
+    history = [
+        {"role": "user", "content": HISTORY_TEXTS[kind]},
+        {"role": "assistant", "content": "Noted."},
+    ]
+    after = client.chat.completions.create(model="m", messages=[*history, *ask("answer")])
+    assert alone.usage is not None and after.usage is not None
+    real = after.usage.prompt_tokens - alone.usage.prompt_tokens
+    counted = sum(message_tokens(to_langchain(m)) for m in history)
+    assert real <= counted <= real * 1.1 + 16, (real, counted)

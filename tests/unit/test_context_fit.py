@@ -53,7 +53,7 @@ def test_what_is_kept_fits_and_is_whole_turns(spec: list, room: int) -> None:
 
 
 def test_a_single_message_too_big_is_named() -> None:
-    messages = [HumanMessage(content="x" * 3000)]
+    messages = [HumanMessage(content=" ".join(f"word{i}" for i in range(1000)))]
     with pytest.raises(AgentError, match="A single message") as caught:
         first_kept(Costs.of(messages), 500)
     assert caught.value.code == "context_length_exceeded"
