@@ -1,7 +1,8 @@
 """A pure ASGI middleware that reads each request body before the app does: over
 MAX_REQUEST_BYTES is a 413 (from Content-Length, or while a chunked body arrives, so a
-large body is never held whole), and a JSON body is checked (api/json_guard.py,
-api/limits.py) in a worker thread, so a large request never stalls the event loop."""
+large body is never held whole), and a JSON body is parsed and checked (api/json_guard.py,
+api/limits.py), a large one in a worker thread so it never stalls the event loop; the app
+takes that parse instead of parsing the body again (api/parsed_body.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from agent.errors import AgentError
 from api.errors import error_response
 from api.json_guard import parse_strict
 from api.limits import RequestLimits, check_request
+from api.parsed_body import PARSED
 
 INLINE_BYTES = 65536
 """Bodies up to this size are checked on the event loop: about a millisecond, less than
@@ -50,9 +52,9 @@ class BodyGuard:
             if body is None:
                 return  # the client went away before sending it all: nobody to answer
             if _is_json(scope) and len(body) > INLINE_BYTES:
-                await anyio.to_thread.run_sync(self._check_json, body)
+                await anyio.to_thread.run_sync(self._check_json, scope, body)
             elif _is_json(scope) and body:
-                self._check_json(body)  # cheaper than the trip to a thread
+                self._check_json(scope, body)  # cheaper than the trip to a thread
         except AgentError as exc:
             await error_response(exc)(scope, receive, send)
             return
@@ -76,12 +78,14 @@ class BodyGuard:
             more = message.get("more_body", False)
         return b"".join(chunks)
 
-    def _check_json(self, body: bytes) -> None:
+    def _check_json(self, scope: Scope, body: bytes) -> None:
+        """Check the body; the parse goes to the app with the request (api/parsed_body.py)."""
         try:
             parsed = parse_strict(body, self.limits.max_json_depth)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return  # the app answers a syntax error with where it is
         check_request(parsed, self.limits)
+        scope[PARSED] = parsed
 
 
 def _has_body(scope: Scope) -> bool:

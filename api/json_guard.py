@@ -2,7 +2,9 @@
 
 Python's `json` accepts `NaN`, `1e999` (infinity) and `"\\ud800"`, none of which can be
 written back out (to the model server, the database, a response), and recurses once per
-level of nesting. These checks run on a request body before anything else reads it.
+level of nesting. orjson refuses all of them (and nesting past 1024 levels), about ten
+times faster: a body is parsed by orjson, and only one it refuses is parsed again by
+`json` with checks, to say what is wrong and where (orjson names only a position).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
+
+import orjson
 
 from agent.errors import AgentError
 
@@ -35,6 +39,16 @@ def parse_strict(body: bytes | str, max_depth: int, where: str | None = None) ->
     """The parsed JSON, or AgentError: NaN/Infinity, lone surrogates, nesting deeper than
     `max_depth`. json.JSONDecodeError (bad syntax) is left to the caller."""
     try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _parse_checked(body, max_depth, where)
+    if _nested_deeper(value, max_depth):
+        return _parse_checked(body, max_depth, where)  # raises, naming where
+    return value
+
+
+def _parse_checked(body: bytes | str, max_depth: int, where: str | None) -> Any:
+    try:
         value = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError:
         raise too_deep(where, max_depth) from None
@@ -43,11 +57,27 @@ def parse_strict(body: bytes | str, max_depth: int, where: str | None = None) ->
     except ValueError as exc:  # e.g. an integer over Python's 4300-digit limit
         message = f"The request body holds unusable JSON: {exc}"
         raise AgentError(message, code="invalid_json") from None
-    check_tree(value, max_depth, where)
+    _check_tree(value, max_depth, where)
     return value
 
 
-def check_tree(value: Any, max_depth: int, where: str | None = None) -> None:
+def _nested_deeper(value: Any, max_depth: int) -> bool:
+    """Whether JSON orjson parsed (its strings are valid) nests deeper than `max_depth`,
+    walked a level at a time, without recursion."""
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(max_depth):
+        if not level:
+            return False
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+    return bool(level)
+
+
+def _check_tree(value: Any, max_depth: int, where: str | None) -> None:
     """Walk parsed JSON without recursion: nesting and strings (every key and value)."""
     stack: list[tuple[Any, int, tuple]] = [(value, 1, ())]
     while stack:

@@ -68,8 +68,12 @@ def _check_messages(items: list, field: str, limits: RequestLimits) -> None:
             field,
         )
     for index, item in enumerate(items):
-        if isinstance(item, dict):
-            _check_chars(_text_length(item), f"{field}.{index}", limits)
+        if not isinstance(item, dict):
+            continue
+        length = _text_length(item)
+        if length > limits.max_message_chars:
+            _check_chars(length, f"{field}.{index}", limits)
+        if "arguments" in item or item.get("tool_calls"):
             for where, arguments in _arguments(item, f"{field}.{index}"):
                 check_arguments(arguments, where, limits.max_json_depth)
 
@@ -83,11 +87,14 @@ def _text_length(message: dict) -> int:
     if isinstance(content, list):
         parts = [p.get("text") for p in content if isinstance(p, dict)]
         total += sum(len(text) for text in parts if isinstance(text, str))
-    texts = [message.get(name) for name in _TEXT_FIELDS]
+    for name in _TEXT_FIELDS:
+        text = message.get(name)
+        if isinstance(text, str):
+            total += len(text)
     output = message.get("output")
     if output is not None and not isinstance(output, str):
         total += len(json.dumps(output))
-    return total + sum(len(text) for text in texts if isinstance(text, str))
+    return total
 
 
 def _check_chars(length: int, param: str, limits: RequestLimits) -> None:

@@ -11,8 +11,9 @@ from agent.errors import AgentError
 from api.deps import ServicesDep
 from api.keys import AdminDep
 from api.openapi import BODY, error_responses
+from api.parsed_body import ParsedBodyRoute
 
-router = APIRouter(prefix="/v1/backends", tags=["backends"])
+router = APIRouter(prefix="/v1/backends", tags=["backends"], route_class=ParsedBodyRoute)
 
 
 @router.get("")

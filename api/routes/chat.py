@@ -15,13 +15,14 @@ from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.logs import note
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
+from api.parsed_body import ParsedBodyRoute
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER
 from api.streaming import ChunkWriter, TurnEventStream, sse_events
 from api.turn import TurnPlan, run_turn, stream_turn
 from api.turn_start import begin_turn
 
-router = APIRouter(prefix="/v1", tags=["chat"])
+router = APIRouter(prefix="/v1", tags=["chat"], route_class=ParsedBodyRoute)
 CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"
 """Set when the turn's model calls left out this many of the oldest stored messages."""
 SessionHeader = Annotated[str | None, Header(alias=SESSION_ID_HEADER)]

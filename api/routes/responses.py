@@ -13,6 +13,7 @@ from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.ownership import require_owned
+from api.parsed_body import ParsedBodyRoute
 from api.responses.events import EventWriter, response_events
 from api.responses.output import ResponseRef, new_ref, response_object, unknown_response
 from api.responses.request import ResponsesRequest
@@ -24,7 +25,7 @@ from api.turn_start import begin_turn
 from graph.approval import needs_approval
 from graph.turn import TurnOutcome
 
-router = APIRouter(prefix="/v1", tags=["responses"])
+router = APIRouter(prefix="/v1", tags=["responses"], route_class=ParsedBodyRoute)
 
 
 @router.post("/responses", responses={**STREAM_RESPONSE, **error_responses(*TURN)})

@@ -11,8 +11,9 @@ from api.deps import ServicesDep
 from api.keys import ANONYMOUS, CallerDep, keys_required
 from api.openapi import BODY, SESSION_CHANGE, error_responses
 from api.ownership import MAX_PAGE_SIZE, PAGE_SIZE, owned_sessions, require_owned
+from api.parsed_body import ParsedBodyRoute
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=ParsedBodyRoute)
 
 
 @router.get("", responses=error_responses(400, 403))

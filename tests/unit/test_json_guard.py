@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.errors import AgentError
+from api import json_guard
 from api.json_guard import parse_strict
 from api.limits import bracket_depth
 
@@ -69,3 +70,36 @@ def test_nesting_past_the_limit_is_refused(levels: int) -> None:
 
 def test_nesting_at_the_limit_passes() -> None:
     assert parse_strict("[" * 8 + "]" * 8, 8) is not None
+
+
+ANY_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats()  # NaN and infinities too
+    | st.text(st.characters(codec=None), max_size=6),  # lone surrogates too
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=25,
+)
+
+
+def _outcome(parse, text: str, depth: int) -> object:
+    try:
+        return ("parsed", parse(text, depth))
+    except AgentError as error:
+        return ("refused", error.code, error.param)
+
+
+@given(ANY_VALUES, st.integers(1, 6))
+def test_the_fast_parse_accepts_and_refuses_what_the_checked_parse_does(
+    value: object, depth: int
+) -> None:
+    text = json.dumps(value)  # writes NaN, Infinity and lone surrogates (as \ud800)
+    fast = _outcome(parse_strict, text, depth)
+    checked = _outcome(lambda t, d: json_guard._parse_checked(t, d, None), text, depth)
+    if fast[0] == "parsed" and checked[0] == "parsed":
+        assert json.dumps(fast[1]) == json.dumps(checked[1])  # floats compared as written
+    else:
+        assert fast == checked
