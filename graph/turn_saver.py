@@ -3,8 +3,9 @@
 A turn runs the graph with `durability="exit"` (LangGraph saves the run's checkpoint and
 pending writes once, when the run ends, also when it fails) and with a turn key in its
 config. This saver holds what such a run saves until the turn commits; then it stores the
-writes, then the checkpoint (one row: the moment the turn becomes visible), then deletes
-the thread's older checkpoints. A turn that fails, is cancelled or dies with the process
+writes, the new messages (rows of their own: graph/history_rows.py), then the checkpoint
+(one row: the moment the turn becomes visible), then deletes the thread's older
+checkpoints. A turn that fails, is cancelled or dies with the process
 never reaches the database, so there is nothing to roll back. Saves without a turn key
 (session create, rename) go straight through, and are pruned the same way.
 """

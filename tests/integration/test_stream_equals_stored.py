@@ -283,7 +283,9 @@ def test_a_json_answer_asked_for_streams_as_it_comes(
     """With `response_format` JSON, a bare JSON object is the answer, not a call written as
     text: it streams delta by delta instead of being held to the end, even with tools."""
     answer = json.dumps({"city": "Paris", "note": "a JSON answer, not a call " * 4})
-    sim.control.script({"content": answer, "content_chunks": split(answer, 8)})
+    # chunks 20 ms apart, each in a read of its own: what one read brings leaves as one event
+    chunks = {"content_chunks": split(answer, 8), "chunk_delay": 0.02}
+    sim.control.script({"content": answer, **chunks})
     body = {
         "model": "m",
         "messages": [{"role": "user", "content": "go"}],
