@@ -6,7 +6,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from agent.context_window import message_tokens
+from agent.context_window import message_tokens, tools_tokens
 from agent.messages import to_langchain
 from tests.engine import scripts
 from tests.engine.conftest import ENGINE
@@ -131,3 +131,13 @@ def test_history_is_never_counted_below_what_vllm_counts(agent: Service, kind: s
     real = after.usage.prompt_tokens - alone.usage.prompt_tokens
     counted = sum(message_tokens(to_langchain(m)) for m in history)
     assert real <= counted <= real * 1.1 + 16, (real, counted)
+
+
+def test_tools_are_never_counted_below_what_vllm_counts(agent: Service) -> None:
+    """The offered tools' schemas take at least the tokens the fit counts for them."""
+    client = agent.client()
+    bare = client.chat.completions.create(model="m", messages=ask("answer"))
+    offered = client.chat.completions.create(model="m", messages=ask("answer"), tools=[WEATHER])
+    assert bare.usage is not None and offered.usage is not None
+    real = offered.usage.prompt_tokens - bare.usage.prompt_tokens
+    assert real <= tools_tokens([WEATHER]) <= 3 * real, (real, tools_tokens([WEATHER]))
