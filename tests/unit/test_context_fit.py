@@ -82,6 +82,16 @@ def test_a_kept_estimate_is_the_one_a_fresh_count_gives_and_the_memo_is_bounded(
     messages = [AIMessage(content="é" * n) for n in range(1, 8)]
     first = [message_tokens(m) for m in messages]
     again = [message_tokens(m) for m in messages]
-    fresh = [message_tokens(m.model_copy()) for m in messages]  # other objects: counted anew
+    copies = [m.model_copy() for m in messages]  # other objects: counted anew
+    fresh = [message_tokens(m) for m in copies]
     assert first == again == fresh
     assert len(context_window._estimates) == 3
+
+
+def test_a_kept_estimate_does_not_keep_its_message_alive() -> None:
+    message = AIMessage(content="kept only while the message lives")
+    before = len(context_window._estimates)
+    message_tokens(message)
+    assert len(context_window._estimates) == before + 1
+    del message
+    assert len(context_window._estimates) == before
