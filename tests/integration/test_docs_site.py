@@ -5,9 +5,7 @@ every command and option, the graph as compiled."""
 from __future__ import annotations
 
 import html
-import importlib
 import os
-import pkgutil
 import re
 import subprocess
 import sys
@@ -16,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from agent.settings import Settings
+from tests.declared_routes import declared_routes
 from tests.integration.service import REPO
 
 
@@ -69,15 +68,9 @@ def test_every_setting_is_in_the_configuration_table_with_its_default(site: Path
 
 
 def test_every_route_is_in_the_api_page(site: Path) -> None:
-    import api.routes
-
     text = html.unescape(_page(site, "api"))
-    routes = [
-        route
-        for info in pkgutil.iter_modules(api.routes.__path__)
-        for route in importlib.import_module(f"api.routes.{info.name}").router.routes
-    ]
-    assert len(routes) > 20  # FastAPI's app.routes lists included routers, not their routes
+    routes = declared_routes()
+    assert len(routes) > 20
     for route in routes:
         path = re.sub(r":\w+}", "}", getattr(route, "path", ""))
         if not path.startswith(("/v1", "/health", "/ready", "/metrics", "/queue")):

@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
-import pkgutil
 from pathlib import Path
 
 import httpx
@@ -14,10 +12,10 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette import requests as starlette_requests
 
-import api.routes
 from agent.settings import Settings
 from api.app import create_app
 from api.parsed_body import ParsedBodyRoute
+from tests.declared_routes import declared_routes
 from tests.upstream_sim.fixtures import SimServer
 
 
@@ -32,12 +30,7 @@ def _settings(sim: SimServer, tmp_path: Path) -> Settings:
 
 
 def test_every_route_with_a_json_body_reads_the_guards_parse() -> None:
-    routes = [
-        route
-        for info in pkgutil.iter_modules(api.routes.__path__)
-        for route in importlib.import_module(f"api.routes.{info.name}").router.routes
-        if isinstance(route, APIRoute)
-    ]
+    routes = [route for route in declared_routes() if isinstance(route, APIRoute)]
     with_body = [r for r in routes if r.methods & {"POST", "PUT", "PATCH"}]
     assert {r.path for r in with_body} >= {"/v1/chat/completions", "/v1/responses"}
     assert [r.path for r in with_body if not isinstance(r, ParsedBodyRoute)] == []
