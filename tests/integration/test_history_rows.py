@@ -11,7 +11,6 @@ import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any, TypedDict
 
 import psycopg
@@ -24,7 +23,7 @@ from langgraph.graph.message import add_messages
 
 from graph.checkpoint import SessionStore, open_store
 from graph.history_rows import MESSAGES, ROWS_KEY
-from tests.integration.test_postgres import POSTGRES_URL, scratch_database, unreachable
+from tests.integration.test_postgres import shared_store
 
 
 class _State(TypedDict):
@@ -40,13 +39,10 @@ def _graph(store: SessionStore) -> Any:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'sessions.db'}"
-        return
-    if reason := unreachable(POSTGRES_URL):
-        pytest.skip(f"no Postgres at TEST_POSTGRES_URL: {reason}")
-    with scratch_database(POSTGRES_URL) as url:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with shared_store(request.param, tmp_path_factory) as url:
         yield url
 
 
