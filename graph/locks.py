@@ -134,14 +134,12 @@ class PostgresSessionLocks(SessionLocks):
                     raise too_many_turns() from None
 
     async def _acquire(self, conn: Any, key: int, session_id: str, deadline: float) -> None:
-        while True:
+        async def take() -> bool:
             cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
             row = await cursor.fetchone()
-            if row and next(iter(row.values() if isinstance(row, dict) else row)):
-                return
-            if time.monotonic() >= deadline:
-                raise session_busy(session_id)
-            await asyncio.sleep(self._poll)
+            return bool(row and next(iter(row.values() if isinstance(row, dict) else row)))
+
+        await polled(take, session_id, deadline, self._poll)
 
 
 class FileSessionLocks(SessionLocks):
@@ -173,14 +171,25 @@ class FileSessionLocks(SessionLocks):
                 fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, byte)
 
     async def _acquire(self, byte: int, session_id: str, deadline: float) -> None:
-        while True:
+        async def take() -> bool:
             try:
                 fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
-                return
             except OSError:  # EAGAIN or EACCES: another process holds it
-                if time.monotonic() >= deadline:
-                    raise session_busy(session_id) from None
-                await asyncio.sleep(self._poll)
+                return False
+            return True
+
+        await polled(take, session_id, deadline, self._poll)
+
+
+async def polled(
+    take: Callable[[], Awaitable[bool]], session_id: str, deadline: float, poll: float
+) -> None:
+    """Try to take a session's cross-process lock every `poll` seconds (never a blocking
+    wait on the event loop); the 409 session_busy once `deadline` has passed."""
+    while not await take():
+        if time.monotonic() >= deadline:
+            raise session_busy(session_id)
+        await asyncio.sleep(poll)
 
 
 def lock_byte(session_id: str) -> int:
