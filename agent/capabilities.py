@@ -11,11 +11,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import httpx
-
+from agent.errors import UPSTREAM_FAILURES
 from agent.settings import ToolCallMode, UpstreamKind
 from agent.toolcalls.types import ToolCall
-from agent.upstream_failures import DeadlineExceeded, UpstreamMalformed, UpstreamStatus
+from agent.upstream_failures import UpstreamStatus
 from agent.upstream_http import ModelServer, get_json
 
 log = logging.getLogger(__name__)
@@ -107,7 +106,7 @@ async def context_length(server: ModelServer) -> int | None:
 async def _ask_context_length(server: ModelServer) -> int | None:
     try:
         models = (await get_json(server, "/models")).get("data") or []
-    except (httpx.HTTPError, UpstreamStatus, UpstreamMalformed, DeadlineExceeded, AttributeError):
+    except (*UPSTREAM_FAILURES, AttributeError):
         return None
     for entry in models:
         if isinstance(entry, dict) and entry.get("id") == server.model:

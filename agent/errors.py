@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import httpx
+import aiohttp
 
 from agent.settings import mask_url_password
 from agent.upstream_check import missing_v1_hint
@@ -18,7 +18,7 @@ from agent.upstream_failures import (
 )
 
 UPSTREAM_FAILURES = (
-    httpx.HTTPError,
+    aiohttp.ClientError,  # LLM_TIMEOUT's read and connect timeouts among them
     UpstreamStatus,
     UpstreamMalformed,
     UpstreamTruncated,
@@ -60,9 +60,14 @@ class ReceivedCounter:
         self.on_delta(kind, text)
 
 
-# Errors after the connection was made: the server went away in the middle of its reply
-# (or, before the status line, when retries were used up).
-_MID_REPLY = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+def _mid_reply(exc: Exception) -> bool:
+    """The connection was made and the server went away in the middle of its reply (or,
+    before the status line, when retries were used up)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return False  # never connected
+    return isinstance(
+        exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | aiohttp.ClientOSError
+    )
 
 
 def upstream_error(exc: Exception, base_url: str, received: int = 0) -> UpstreamError:
@@ -71,7 +76,7 @@ def upstream_error(exc: Exception, base_url: str, received: int = 0) -> Upstream
     base_url = mask_url_password(base_url)
     if isinstance(exc, UpstreamStatus):
         return _status_error(exc, base_url)
-    if isinstance(exc, _MID_REPLY):
+    if _mid_reply(exc):
         return _dropped(str(exc), base_url, received)
     if isinstance(exc, UpstreamTruncated):
         return UpstreamError(
@@ -85,7 +90,7 @@ def upstream_error(exc: Exception, base_url: str, received: int = 0) -> Upstream
             f"its reply in time: {exc} (LLM_DEADLINE).",
             code="upstream_timeout",
         )
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, aiohttp.ServerTimeoutError):
         return UpstreamError(
             f"The model server at {base_url} did not answer in time (LLM_TIMEOUT).",
             code="upstream_timeout",

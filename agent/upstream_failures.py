@@ -1,11 +1,10 @@
-"""How a model call can fail once the server was reached (transport failures are httpx's
+"""How a model call can fail once the server was reached (transport failures are aiohttp's
 own exceptions); agent/errors.py turns each into what the client is told."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
-
-import httpx
 
 
 class UpstreamMalformed(Exception):
@@ -15,7 +14,7 @@ class UpstreamMalformed(Exception):
 class UpstreamStatus(Exception):
     """The server answered a non-2xx status; `body` is its parsed JSON (or text)."""
 
-    def __init__(self, status: int, body: Any, headers: httpx.Headers) -> None:
+    def __init__(self, status: int, body: Any, headers: Mapping[str, str]) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
         self.body = body

@@ -1,0 +1,24 @@
+"""The model server's proxy comes from HTTP(S)_PROXY and NO_PROXY, read once per backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.upstream_http import env_proxy
+
+
+def test_a_proxy_in_the_environment_is_used_for_its_scheme(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.delenv("HTTP_PROXY", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert env_proxy("https://llm.example.com/v1") == "http://proxy.internal:3128"
+    assert env_proxy("http://llm.example.com/v1") is None
+
+
+def test_no_proxy_names_hosts_reached_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "vllm.local,127.0.0.1")
+    assert env_proxy("http://vllm.local:8000/v1") is None
+    assert env_proxy("http://127.0.0.1:8000/v1") is None
+    assert env_proxy("http://other.host:8000/v1") == "http://proxy.internal:3128"
