@@ -20,6 +20,7 @@ from api.errors import agent_error_body, error_body
 from api.logs import note
 from api.protocol import new_completion_id
 from api.turn import APPROVALS
+from graph.live_events import LIVE
 from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import TurnOutcome, turn_outcome
 
@@ -241,7 +242,7 @@ class _Seen:
         self.approvals: list[dict[str, Any]] = []
 
     def frame(self, writer: ChunkWriter, mode: str, data: Any) -> bytes | None:
-        if mode == "custom":
+        if mode == LIVE:
             return delta_chunk(writer, data)
         if mode == "values":
             self.values = data

@@ -21,6 +21,7 @@ from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions
 from graph.approval import approvals_in_output, pending_approvals
 from graph.context import Context
+from graph.live_events import LIVE, with_live_events
 from graph.tool_activity import ACTIVITY_KINDS
 from graph.turn import (
     TurnOutcome,
@@ -135,7 +136,7 @@ async def run_turn(
     """Run the turn to the end (no streaming); server tool events go to `activity` if given."""
     final: dict[str, Any] = {}
     approvals: list[dict[str, Any]] = []
-    modes = ["values"] if activity is None else ["values", "custom"]
+    modes = ["values"] if activity is None else ["values", LIVE]
     async for mode, data in _guarded(sessions, plan, modes):
         if mode == APPROVALS:
             approvals = data
@@ -147,12 +148,12 @@ async def run_turn(
 
 
 def stream_turn(sessions: Sessions, plan: TurnPlan) -> AsyncGenerator[tuple[str, Any], None]:
-    """Run the turn, yielding ("custom", delta) while it runs, ("values", state) events,
+    """Run the turn, yielding (LIVE, delta) while it runs, ("values", state) events,
     and last (APPROVALS, calls) when it stopped to wait for approval.
 
     Closing the generator before its end leaves the session as it was before the turn (the
     caller closes it before it releases the session)."""
-    return _guarded(sessions, plan, ["custom", "values"])
+    return _guarded(sessions, plan, [LIVE, "values"])
 
 
 async def _guarded(
@@ -194,10 +195,13 @@ async def _guarded(
 def _turn_items(
     graph: Any, plan: TurnPlan, config: dict[str, Any], modes: list[str]
 ) -> AsyncIterator[tuple[str, Any]]:
-    """The graph's stream; the turn is saved once, when the run exits (graph/turn_saver.py)."""
-    return graph.astream(
-        plan.graph_input, config, context=plan.context, stream_mode=modes, durability="exit"
+    """The graph's stream, live events beside it when asked for (graph/live_events.py);
+    the turn is saved once, when the run exits (graph/turn_saver.py)."""
+    own_modes = [mode for mode in modes if mode != LIVE]
+    items = graph.astream(
+        plan.graph_input, config, context=plan.context, stream_mode=own_modes, durability="exit"
     )
+    return with_live_events(items) if LIVE in modes else items
 
 
 def _outcome(exc: BaseException) -> str:

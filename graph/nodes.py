@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage
-from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agent.messages import REASONING
@@ -20,6 +19,7 @@ from graph.context import Context
 from graph.deps import AgentDeps
 from graph.history_budget import fit_call
 from graph.joined_deltas import JoinedDeltas
+from graph.live_events import live_writer
 from graph.prompts import STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
 from graph.tool_step import run_session_id
@@ -46,7 +46,7 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
     """Ask the model for the next step and record its reply."""
     steps = state.get("steps", 0)
     browser = BROWSER_SESSIONS.existing(run_session_id())
-    on_delta, flush = _delta_writer(get_stream_writer(), _turn_replies(state), browser)
+    on_delta, flush = _delta_writer(live_writer(), _turn_replies(state), browser)
     if steps >= deps.settings.max_steps:
         text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
         on_delta("content", text)

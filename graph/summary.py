@@ -82,4 +82,3 @@ def _chunks(lines: list[str], room: int) -> list[str]:
     if current:
         chunks.append("\n".join(current))
     return chunks
-

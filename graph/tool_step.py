@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from langchain_core.messages import ToolMessage
-from langgraph.config import get_config, get_stream_writer
+from langgraph.config import get_config
 from langgraph.runtime import Runtime
 
 from agent.messages import server_tool_message
@@ -16,6 +16,7 @@ from agent.tracing import tool_call
 from graph.approval import ask_approval, needs_approval, refused
 from graph.context import Context
 from graph.deps import AgentDeps
+from graph.live_events import live_writer
 from graph.prompts import NOT_RUN_MESSAGE, OVER_CAP_MESSAGE
 from graph.state import State
 from graph.tool_activity import watched
@@ -61,7 +62,7 @@ async def _run_calls(
         and needs_approval(call["name"], deps.settings.tools_require_approval)
     ]
     decisions = ask_approval(risky)
-    write = get_stream_writer()
+    write = live_writer()
     jobs = [
         watched(
             write,

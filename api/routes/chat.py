@@ -21,6 +21,7 @@ from api.sessions import SESSION_ID_HEADER
 from api.streaming import ChunkWriter, TurnEventStream, sse_events
 from api.turn import TurnPlan, run_turn, stream_turn
 from api.turn_start import begin_turn
+from graph.live_events import LIVE
 
 router = APIRouter(prefix="/v1", tags=["chat"], route_class=ParsedBodyRoute)
 CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"
@@ -88,6 +89,6 @@ async def _until_first_delta(events: Any) -> list[tuple[str, Any]]:
     buffered = []
     async for mode, data in events:
         buffered.append((mode, data))
-        if mode == "custom":
+        if mode == LIVE:
             break
     return buffered
