@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from agent import o200k, tracing
 from agent.backend_health import watching
@@ -26,6 +27,7 @@ from api.queue import TurnLimiter
 from api.readiness import ReadinessCheck
 from api.routes import api_router, page
 from api.sessions import Sessions
+from api.streaming import SERVER_SEND
 from graph.builder import build_graph
 from graph.checkpoint import open_store, store_errors
 from graph.deps import AgentDeps
@@ -60,6 +62,15 @@ VOCABULARY_DELAY = 1.0
 """Seconds after start-up the o200k vocabulary starts loading (agent/o200k.py): its 0.3 s
 holds the GIL, and loading it at once delayed the first answer to /health by as much. A
 turn that counts tokens before it is loaded waits for it."""
+
+
+class AgentApp(FastAPI):
+    """FastAPI that leaves the server's own `send` in the scope, for a streamed turn's
+    events to skip the middleware layers (api/streaming.py, TurnEventStream)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[SERVER_SEND] = send
+        await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -101,7 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await backends.aclose()
             tracing.stop()
 
-    app = FastAPI(
+    app = AgentApp(
         title="oss-agent",
         version="0.1.0",
         description="An agent for gpt-oss behind the OpenAI Chat Completions API.",

@@ -27,14 +27,25 @@ from graph.turn import TurnOutcome, turn_outcome
 logger = logging.getLogger(__name__)
 
 
+SERVER_SEND = "oss_agent.server_send"
+"""Scope key of the server's own `send` (api/app.py puts it there)."""
+
+
 class TurnEventStream(EventSourceResponse):
     """The SSE response of a running turn. A client that leaves one write waiting longer
     than `send_timeout` (it does not read) is treated as gone: the body is closed, which
-    rolls the turn back and frees its slot and session, as a disconnect does."""
+    rolls the turn back and frees its slot and session, as a disconnect does.
+
+    The response's start and its last message go through the middleware stack; the events
+    between them go straight to the server's `send`: every layer wraps `send` only to see
+    the start and the end, and passing each token through six of them cost more than
+    writing it. No middleware here rewrites a body (nothing compresses event streams)."""
 
     _watch: SendWatch | None = None
+    _server_send: Send | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._server_send = scope.get(SERVER_SEND)
         try:
             await super().__call__(scope, receive, send)
         except SendTimeoutError:
@@ -49,6 +60,8 @@ class TurnEventStream(EventSourceResponse):
     async def _send_with_timeout(self, send: Send, message: Message) -> None:
         """sse-starlette's per-send timeout, kept by one timer per stream (SendWatch)
         instead of a cancel scope entered for every event."""
+        if self._server_send is not None and message.get("more_body"):
+            send = self._server_send
         if self.send_timeout is None:
             await send(message)
             return
