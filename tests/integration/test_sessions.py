@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import openai
 import pytest
@@ -129,6 +131,43 @@ def test_failed_first_turn_keeps_an_empty_session(service: Service, sim: SimServ
     reply, _ = _chat(service, [{"role": "user", "content": "hi"}], session)
     assert reply.choices[0].message.content == "second try works"
     assert [m["content"] for m in _history(service, session)] == ["hi", "second try works"]
+
+
+def test_a_new_session_cut_off_in_its_first_turn_is_kept_with_its_instructions(
+    service: Service, sim: SimServer
+) -> None:
+    """The session is written by its first turn's commit; a first turn that fails or is
+    cancelled still leaves it (empty, with the instructions sent) for the id the client has."""
+    slow = {"content": "word " * 200, "chunk_size": 5, "chunk_delay": 0.05}
+    sim.control.script(slow, {"content": "after"})
+    messages = [
+        {"role": "system", "content": "Answer in French."},
+        {"role": "user", "content": "one"},
+    ]
+    body = {"stream": True, "messages": messages}
+    with httpx.stream(
+        "POST", f"{service.url}/v1/chat/completions", json=body, timeout=30
+    ) as response:
+        session = response.headers["x-session-id"]
+        assert any('"content": "word' in line for line in response.iter_lines())
+    stored = _once_kept(service, session)  # the server sees the disconnect a moment later
+    assert stored["instructions"] == "Answer in French."
+    assert [m["role"] for m in stored["messages"]] == ["system"]
+    reply, _ = _chat(service, [{"role": "user", "content": "two"}], session)
+    assert reply.choices[0].message.content == "after"
+    sent = sim.control.bodies("/v1/chat/completions")[-1]["messages"]
+    assert sent[0] == {"role": "system", "content": "Answer in French."}
+    assert [m["content"] for m in _history(service, session)][1:] == ["two", "after"]
+
+
+def _once_kept(svc: Service, session: str, within: float = 15.0) -> dict:
+    deadline = time.monotonic() + within
+    while True:
+        response = httpx.get(f"{svc.url}/v1/sessions/{session}")
+        if response.status_code != 404 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            return response.json()
+        time.sleep(0.05)
 
 
 def test_dropped_stream_rolls_back(service: Service, sim: SimServer) -> None:
