@@ -1,9 +1,10 @@
 """The HTTP exchange with a model server: one kept aiohttp session per backend, JSON
 bodies out, JSON replies or SSE events in (parsed with orjson), nothing built per chunk.
 
-aiohttp rather than httpx on this path: under 64 paced streams httpx spent 178 µs of CPU per
-streamed event and 11 ms per request (its pool scans every connection for each request, and
-every read enters an anyio cancel scope), aiohttp 30 µs and 0.16 ms (bench/upstream_cpu.py).
+aiohttp rather than httpx on this path: reading 64 paced streams at once, httpx spent 180 µs
+of CPU per streamed event and 10.7 ms per request (its pool scans every connection for each
+request, and every read enters an anyio cancel scope), aiohttp 29 µs and 0.19 ms
+(bench/http_client_cpu.py).
 
 LLM_TIMEOUT bounds connecting and each read, LLM_DEADLINE the whole call; LLM_MAX_RETRIES
 retries only a connection that failed before any response byte (never a timeout). A call
