@@ -13,7 +13,7 @@ from agent.errors import AgentError
 from agent.metrics import BACKEND_HEALTHY, BACKEND_IN_FLIGHT
 from agent.request_fields import for_server
 from agent.settings import Settings, mask_url_password
-from agent.upstream_http import ModelServer, model_server
+from agent.upstream_http import ModelHttp, ModelServer, model_server
 
 
 @dataclass
@@ -68,6 +68,7 @@ class BackendPool:
     def __init__(self, settings: Settings, specs: list[BackendSpec], catch_all: bool) -> None:
         self.settings = settings
         self.catch_all = catch_all
+        self.http = ModelHttp(settings.llm_timeout)
         self.backends: dict[str, Backend] = {}
         for spec in specs:
             self.add(spec)
@@ -125,15 +126,16 @@ class BackendPool:
 
     def add(self, spec: BackendSpec) -> Backend:
         """Add a backend (replacing one of the same name)."""
-        backend = self.backends[spec.name] = Backend(spec, model_server(self.settings, spec))
+        backend = self.backends[spec.name] = Backend(
+            spec, model_server(self.settings, spec, self.http)
+        )
         BACKEND_HEALTHY.labels(spec.name).set(1)
         BACKEND_IN_FLIGHT.labels(spec.name).set(0)
         return backend
 
     async def aclose(self) -> None:
-        """Close every backend's connections (at shutdown)."""
-        for backend in self.backends.values():
-            await backend.server.http.aclose()
+        """Close the connections to every backend (at shutdown)."""
+        await self.http.aclose()
 
     def remove(self, name: str) -> Backend | None:
         """Forget a backend; turns already using it finish on it."""

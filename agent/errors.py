@@ -134,6 +134,10 @@ def _status_error(exc: UpstreamStatus, base_url: str) -> UpstreamError:
 
 
 def _text(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):  # its own text names ssl and the call
+        error = exc.os_error
+        why = "connection refused" if isinstance(error, ConnectionRefusedError) else error.strerror
+        return f"cannot connect to {exc.host}:{exc.port}: {why or type(error).__name__}"
     return str(exc).rstrip(".") or type(exc).__name__
 
 

@@ -39,7 +39,7 @@ from agent.model import chat_messages, request_body
 from agent.parsing import ReplyParser
 from agent.settings import Settings
 from agent.strategies.base import chat_answer, emit
-from agent.upstream_http import ModelServer, model_server
+from agent.upstream_http import ModelHttp, ModelServer, model_server
 from tests.upstream_sim.control import SimControl
 from tests.upstream_sim.fixtures import free_port, start_process
 
@@ -106,8 +106,9 @@ async def measure(path: Path, messages: list[BaseMessage], events: int, calls: i
 
 async def run(args: argparse.Namespace, base_url: str, control: SimControl) -> None:
     settings = Settings(_env_file=None, llm_base_url=base_url, llm_max_retries=0)
+    http = ModelHttp(settings.llm_timeout)
     paths = {
-        "new": new_path(model_server(settings, single_backend(settings))),
+        "new": new_path(model_server(settings, single_backend(settings), http)),
         "old": old_path(
             ChatOpenAI(
                 model=settings.llm_model,
@@ -134,6 +135,7 @@ async def run(args: argparse.Namespace, base_url: str, control: SimControl) -> N
         for name in order:
             per_token[name].append(await measure(paths[name], short, events, 3))
             per_call[name].append(await measure(paths[name], long, 0, 3))
+    await http.aclose()
     report(per_token, per_call, args)
 
 

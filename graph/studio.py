@@ -23,4 +23,8 @@ async def make_graph(config: RunnableConfig) -> AsyncIterator[CompiledStateGraph
     """The agent for one use by the server; its tools (and MCP sessions) live as long."""
     settings = Settings()
     async with open_tools(settings) as tools:
-        yield build_graph(AgentDeps.create(settings, tools))
+        deps = AgentDeps.create(settings, tools)
+        try:
+            yield build_graph(deps)
+        finally:
+            await deps.backends.aclose()

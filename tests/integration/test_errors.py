@@ -106,6 +106,7 @@ def test_unreachable_upstream(fresh_service: Service) -> None:
     fresh_service.start()
     error = _error(_post(fresh_service, {"messages": [{"role": "user", "content": "x"}]}), 502)
     assert error["code"] == "upstream_unreachable" and "LLM_BASE_URL" in error["message"]
+    assert "cannot connect to 127.0.0.1:9: connection refused" in error["message"]
     assert httpx.get(f"{fresh_service.url}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{fresh_service.url}/ready")
     assert ready.status_code == 503

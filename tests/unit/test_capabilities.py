@@ -10,7 +10,7 @@ from agent.backend_config import single_backend
 from agent.settings import Settings, ToolCallMode, UpstreamKind
 from agent.toolcalls.types import ToolCall
 from agent.upstream_failures import UpstreamStatus
-from agent.upstream_http import ModelServer, model_server
+from agent.upstream_http import ModelHttp, ModelServer, model_server
 from tests.upstream_sim.fixtures import SimServer
 from tests.upstream_sim.tool_rules import AUTO_NEEDS_FLAGS, NAMED_NOT_OFFERED
 
@@ -57,16 +57,21 @@ def test_fallback_is_harmony_on_vllm_and_prompt_elsewhere() -> None:
         assert capabilities.fallback_mode(kind) is ToolCallMode.PROMPT
 
 
-def _server(base_url: str, model: str) -> ModelServer:
+def _server(base_url: str, model: str, http: ModelHttp) -> ModelServer:
     settings = Settings(_env_file=None, llm_base_url=base_url, llm_model=model)
-    return model_server(settings, single_backend(settings))
+    return model_server(settings, single_backend(settings), http)
 
 
 async def test_context_length_is_read_from_the_models_list(sim: SimServer) -> None:
     model = httpx.get(f"{sim.base_url}/models").json()["data"][0]["id"]
-    server = _server(sim.base_url.replace("127.0.0.1", "localhost"), model)  # its own backend
-    assert await capabilities.context_length(server) == 131072
-    assert await capabilities.context_length(_server(sim.base_url, "not-served")) is None
-    asked = len(sim.control.requests("/v1/models"))
-    assert await capabilities.context_length(server) == 131072
-    assert len(sim.control.requests("/v1/models")) == asked  # asked once per backend
+    http = ModelHttp(30)
+    server = _server(sim.base_url.replace("127.0.0.1", "localhost"), model, http)  # its own
+    try:
+        assert await capabilities.context_length(server) == 131072
+        unserved = _server(sim.base_url, "not-served", http)
+        assert await capabilities.context_length(unserved) is None
+        asked = len(sim.control.requests("/v1/models"))
+        assert await capabilities.context_length(server) == 131072
+        assert len(sim.control.requests("/v1/models")) == asked  # asked once per backend
+    finally:
+        await http.aclose()

@@ -14,7 +14,7 @@ from agent.backend_config import single_backend
 from agent.context_window import DEFAULT_CONTEXT_WINDOW, ContextWindows, message_tokens
 from agent.errors import AgentError
 from agent.settings import Settings
-from agent.upstream_http import ModelServer, model_server
+from agent.upstream_http import ModelHttp, ModelServer, model_server
 from graph.context_fit import Costs, first_kept
 from tests.upstream_sim.fixtures import SimServer
 
@@ -61,18 +61,23 @@ def test_a_single_message_too_big_is_named() -> None:
 
 def _server(base_url: str) -> ModelServer:
     settings = Settings(_env_file=None, llm_base_url=base_url, llm_max_retries=0)
-    return model_server(settings, single_backend(settings))
+    return model_server(settings, single_backend(settings), ModelHttp(settings.llm_timeout))
+
+
+async def _windows(client: ModelServer, *configured: int | None) -> list[int]:
+    try:
+        return [await ContextWindows(limit).window(client, "m") for limit in configured]
+    finally:
+        await client.http.aclose()
 
 
 def test_the_window_is_read_from_the_server(sim: SimServer) -> None:
-    client = _server(sim.base_url)
-    assert asyncio.run(ContextWindows(None).window(client, "sim")) == 131072
-    assert asyncio.run(ContextWindows(4096).window(client, "sim")) == 4096
+    assert asyncio.run(_windows(_server(sim.base_url), None, 4096)) == [131072, 4096]
 
 
 def test_an_unreachable_server_gets_the_default() -> None:
-    client = _server("http://127.0.0.1:9/v1")
-    assert asyncio.run(ContextWindows(None).window(client, "gone")) == DEFAULT_CONTEXT_WINDOW
+    windows = asyncio.run(_windows(_server("http://127.0.0.1:9/v1"), None))
+    assert windows == [DEFAULT_CONTEXT_WINDOW]
 
 
 def test_a_kept_estimate_is_the_one_a_fresh_count_gives_and_the_memo_is_bounded(

@@ -18,7 +18,7 @@ from agent.parsing import ReplyParser
 from agent.settings import Settings
 from agent.strategies.base import ChatAnswer, chat_answer
 from agent.upstream_failures import UpstreamMalformed
-from agent.upstream_http import ModelServer, model_server
+from agent.upstream_http import ModelHttp, ModelServer, model_server
 from tests.upstream_sim.fixtures import SimServer
 
 
@@ -80,13 +80,19 @@ def _ask(sim: SimServer, stream: bool) -> tuple[ChatAnswer, list[tuple[str, str]
     deltas: list[tuple[str, str]] = []
     parser = ReplyParser(dialect=None, reasoning_dialect=None)
     body = request_body(server.model, {}, stream, messages=[{"role": "user", "content": "x"}])
-    answer = asyncio.run(chat_answer(server, body, parser, lambda *d: deltas.append(d)))
-    return answer, deltas
+
+    async def ask() -> ChatAnswer:
+        try:
+            return await chat_answer(server, body, parser, lambda *d: deltas.append(d))
+        finally:
+            await server.http.aclose()
+
+    return asyncio.run(ask()), deltas
 
 
 def _server(sim: SimServer) -> ModelServer:
     settings = Settings(_env_file=None, llm_base_url=sim.base_url, llm_max_retries=0)
-    return model_server(settings, single_backend(settings))
+    return model_server(settings, single_backend(settings), ModelHttp(settings.llm_timeout))
 
 
 @pytest.mark.parametrize("stream", [False, True])
