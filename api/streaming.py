@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from typing import Any
 
+import orjson
 from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError
 from starlette.types import Message, Receive, Scope, Send
@@ -143,14 +144,15 @@ class ChunkWriter:
         self.include_usage = include_usage
         self.tool_activity = tool_activity
         head = json.dumps(self._head(), ensure_ascii=False)[:-1]
-        self._delta_open = head + ', "choices": [{"index": 0, "delta": '
-        close = ', "logprobs": null, "finish_reason": null}]'
-        self._delta_close = close + (', "usage": null}' if include_usage else "}")
+        self._delta_open = f'data: {head}, "choices": [{{"index": 0, "delta": {{"'.encode()
+        close = '}, "logprobs": null, "finish_reason": null}]'
+        self._delta_close = (close + (', "usage": null}' if include_usage else "}")).encode()
 
     def text(self, field: str, text: str) -> bytes:
-        """A chunk whose delta is `{field: text}`."""
-        quoted = json.dumps(text, ensure_ascii=False)
-        return sse_frame(f'{self._delta_open}{{"{field}": {quoted}}}{self._delta_close}')
+        """A chunk whose delta is `{field: text}` (text parsed by orjson: no lone surrogate)."""
+        quoted = orjson.dumps(text)
+        parts = (self._delta_open, field.encode(), b'": ', quoted, self._delta_close, b"\n\n")
+        return b"".join(parts)
 
     def chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
         """One chunk with a single choice."""

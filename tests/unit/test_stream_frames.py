@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 
-import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from api.streaming import ChunkWriter, delta_chunk
 
 TEXTS = ["tok", 'a "quoted" \\ back\nslash', "héllo 世界 🙂", "</tool_call>", " "]
 
 
-@pytest.mark.parametrize("include_usage", [False, True])
-@pytest.mark.parametrize("text", TEXTS)
+@given(st.text() | st.sampled_from(TEXTS), st.booleans())
 def test_a_text_chunk_is_the_chunk_json_would_write(text: str, include_usage: bool) -> None:
     writer = ChunkWriter("gpt-oss-20b", include_usage)
     assert writer.text("content", text) == writer.chunk({"content": text})
