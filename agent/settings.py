@@ -197,6 +197,13 @@ class Settings(BaseSettings):
         description="seconds one write of a streamed answer may wait for a client that does not"
         " read; then the turn is cancelled and rolled back, as on a disconnect",
     )
+    shutdown_grace: float = Field(
+        30.0,
+        ge=0,
+        description="seconds a stopping service (SIGTERM, Ctrl-C) gives the turns it is running"
+        " to finish; a turn still running then is cancelled and rolled back. Keep it below the"
+        " time the process is given to stop (Kubernetes' terminationGracePeriodSeconds)",
+    )
 
     # Several model servers
     llm_backends_file: Path | None = Field(

@@ -25,6 +25,9 @@ app = typer.Typer(
     add_completion=False,
 )
 err = Console(stderr=True)
+SHUTDOWN_MARGIN = 5.0
+"""Seconds uvicorn waits past SHUTDOWN_GRACE: a turn cut at the grace still rolls back and
+answers its client before the server stops waiting."""
 
 
 def load_settings() -> Settings:
@@ -162,6 +165,8 @@ def serve(
             log_config=None,  # keep configure_logging's handler: uvicorn's lines in LOG_FORMAT
             access_log=False,  # RequestLogMiddleware logs each request, with its ids
             ws="none",  # no WebSocket routes: skip importing a WebSocket library
+            # running turns get SHUTDOWN_GRACE (api/streaming.py); then the rest is cut
+            timeout_graceful_shutdown=settings.shutdown_grace + SHUTDOWN_MARGIN,
         )
 
 

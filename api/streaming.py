@@ -16,6 +16,7 @@ from sse_starlette.sse import SendTimeoutError
 from starlette.types import Message, Receive, Scope, Send
 
 from agent.errors import AgentError
+from agent.settings import Settings
 from api.completion import chat_annotations, public_activity, usage_of
 from api.errors import agent_error_body, error_body
 from api.logs import note
@@ -28,6 +29,8 @@ from graph.turn import TurnOutcome, turn_outcome
 logger = logging.getLogger(__name__)
 
 
+PING_SECONDS = 15
+"""A comment line this often keeps proxies from closing a quiet stream (a long tool call)."""
 SERVER_SEND = "oss_agent.server_send"
 """Scope key of the server's own `send` (api/app.py puts it there)."""
 
@@ -44,6 +47,22 @@ class TurnEventStream(EventSourceResponse):
 
     _watch: SendWatch | None = None
     _server_send: Send | None = None
+
+    @classmethod
+    def of(
+        cls, body: AsyncIterator[bytes], settings: Settings, headers: dict[str, str], **kw: Any
+    ) -> TurnEventStream:
+        """The stream of one turn, with the settings' send timeout and shutdown grace: when
+        the server is told to stop, a running turn gets SHUTDOWN_GRACE seconds to finish
+        (sse-starlette would end every stream at once, rolling each turn back)."""
+        return cls(
+            body,
+            headers=headers,
+            ping=PING_SECONDS,
+            send_timeout=settings.stream_send_timeout,
+            shutdown_grace_period=settings.shutdown_grace,
+            **kw,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._server_send = scope.get(SERVER_SEND)

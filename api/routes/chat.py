@@ -81,8 +81,7 @@ async def _stream(
     writer = ChunkWriter(model, include_usage, request.tool_activity)
     body = sse_events(buffered, events, writer, plan.start_index, stack)
     headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
-    timeout = services.settings.stream_send_timeout
-    return TurnEventStream(body, headers=headers, sep="\n", ping=15, send_timeout=timeout)
+    return TurnEventStream.of(body, services.settings, headers, sep="\n")
 
 
 async def _until_first_delta(events: Any) -> list[tuple[str, Any]]:

@@ -91,8 +91,7 @@ async def _stream(
     stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
     body = response_events(events, EventWriter(ref), finish, plan.start_index, stack)
     headers = {**headers, "Cache-Control": "no-cache"}
-    timeout = services.settings.stream_send_timeout
-    return TurnEventStream(body, headers=headers, ping=15, send_timeout=timeout)
+    return TurnEventStream.of(body, services.settings, headers)
 
 
 def _refuse_unanswerable_approvals(body: ResponsesRequest, services: Services) -> None:

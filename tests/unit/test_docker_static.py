@@ -27,6 +27,7 @@ import pytest
 import yaml
 
 from agent.settings import Settings
+from api.cli import SHUTDOWN_MARGIN
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker" / "compose.yaml"
@@ -328,6 +329,14 @@ def test_agents_wait_for_healthy_upstream_and_postgres(default_config, ollama_co
     )
     assert problems == []
     assert ollama_config["services"]["oss-agent-ollama"]["environment"]["LLM_SERVER"] == "ollama"
+
+
+def test_a_stopped_agent_lets_its_turns_finish(default_config, ollama_config) -> None:
+    """`docker compose stop` waits longer than the service gives its running turns."""
+    needed = Settings.model_fields["shutdown_grace"].default + SHUTDOWN_MARGIN
+    for config, name in ((default_config, "oss-agent"), (ollama_config, "oss-agent-ollama")):
+        waits = config["services"][name].get("stop_grace_period", "10s")  # compose's default
+        assert float(waits.removesuffix("s")) > needed, f"{name}: stop_grace_period {waits}"
 
 
 def test_postgres_has_healthcheck_and_volume(default_config) -> None:
