@@ -281,7 +281,12 @@ async def _opened(
     for attempt in range(server.retries + 1):
         try:
             response = await session.request(
-                method, url, data=content, headers=server.headers, proxy=server.proxy
+                method,
+                url,
+                data=content,
+                headers=server.headers,
+                proxy=server.proxy,
+                allow_redirects=False,  # a 3xx is named to the operator, never followed
             )
             break
         except _BEFORE_ANY_BYTE:

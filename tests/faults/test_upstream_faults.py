@@ -77,6 +77,19 @@ def test_an_upstream_429_is_a_429_with_retry_after(
     assert len(sim.control.requests(CHAT)) == 1  # a status is not retried
 
 
+def test_a_redirect_is_named_and_not_followed(svc: Service, sim: SimServer) -> None:
+    """A model server URL that answers 3xx is a misconfiguration to fix, not a place to go:
+    a followed POST can turn into a GET, or reach a host the operator never named."""
+    moved = {"location": f"{sim.base_url}/chat/completions"}
+    sim.control.script(
+        {"fault": "status", "status": 307, "message": "moved", "headers": moved},
+        {"content": "followed"},
+    )
+    error = _error(_post(svc), 502, "upstream_error")
+    assert "(307)" in error["message"]
+    assert len(sim.control.requests(CHAT)) == 1
+
+
 MALFORMED_STREAMS = [
     ["data: {not json"],
     ["data: [1, 2]"],
