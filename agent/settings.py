@@ -214,6 +214,12 @@ class Settings(BaseSettings):
         gt=0,
         description="seconds between health checks of the backends (GET {base_url}/models)",
     )
+    backend_sync_interval: float = Field(
+        5.0,
+        gt=0,
+        description="seconds between reads of the backends registered or removed at run time"
+        " (POST/DELETE /v1/backends) by any process sharing the database",
+    )
     backend_max_failures: int = Field(
         3,
         ge=1,

@@ -28,6 +28,7 @@ from api.readiness import ReadinessCheck
 from api.routes import api_router, page
 from api.sessions import Sessions
 from api.streaming import SERVER_SEND
+from graph.backend_registry import BackendRegistry
 from graph.builder import build_graph
 from graph.checkpoint import open_store, store_errors
 from graph.deps import AgentDeps
@@ -48,6 +49,17 @@ async def warn_about_upstream(backends: BackendPool) -> None:
             logger.info("model server at %s answers", probe.url)
         elif probe.problem:
             logger.warning("%s: %s; starting anyway", where, probe.problem)
+
+
+async def _follow_registry(
+    registry: BackendRegistry | None, backends: BackendPool, settings: Settings
+) -> asyncio.Task[None] | None:
+    """Serve the backends registered at run time by any process of this database, from
+    now (a restarted process too) and as they change."""
+    if registry is None:
+        return None
+    await registry.sync(backends)
+    return asyncio.create_task(registry.follow(backends, settings.backend_sync_interval))
 
 
 TURN_PATHS = frozenset({"/v1/chat/completions", "/v1/responses"})
@@ -102,12 +114,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 store_health=store.health,
                 readiness=ReadinessCheck(settings.ready_cache_seconds),
                 owners=store.owners,
+                registry=store.registry,
                 limiter=TurnLimiter.from_settings(settings, len(app.state.keys.keys)),
                 backends=backends,
             )
             check = asyncio.create_task(warn_about_upstream(backends))
             asyncio.get_running_loop().call_later(VOCABULARY_DELAY, o200k.preload)
+            following = await _follow_registry(store.registry, backends, settings)
             yield
+            if following is not None:
+                following.cancel()
             check.cancel()
             await backends.aclose()
             tracing.stop()

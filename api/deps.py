@@ -13,6 +13,7 @@ from agent.settings import Settings
 from api.queue import TurnLimiter
 from api.readiness import ReadinessCheck
 from api.sessions import Sessions
+from graph.backend_registry import BackendRegistry
 from graph.locks import SessionLocks
 from graph.owners import Owners
 from graph.store_health import StoreHealth
@@ -34,6 +35,8 @@ class Services:
     backends: BackendPool
     store_health: StoreHealth
     readiness: ReadinessCheck
+    registry: BackendRegistry | None = None
+    """Backends registered at run time, shared through the database (graph/backend_registry.py)."""
 
 
 def services_of(request: Request) -> Services:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from langgraph.checkpoint.memory import InMemorySaver
 
+from graph.backend_registry import BackendRegistry, sqlite_registry
 from graph.locks import FileSessionLocks, SessionLocks
 from graph.owners import MemoryOwners, Owners, sqlite_owners
 from graph.sqlite_inline import open_inline_saver
@@ -25,6 +26,9 @@ class SessionStore:
     locks: SessionLocks
     owners: Owners
     health: StoreHealth
+    registry: BackendRegistry | None = None
+    """Backends registered at run time, shared by the processes of one database (none in
+    memory://, which one process alone uses)."""
 
 
 def store_errors(database_url: str) -> tuple[type[Exception], ...]:
@@ -74,10 +78,11 @@ async def open_store(
         try:
             with open_inline_saver(path) as sqlite:
                 owners = await sqlite_owners(sqlite)
+                registry = await sqlite_registry(sqlite)
                 health = SqliteHealth(sqlite, path)
                 sql = SqliteSql(sqlite)
                 await sql.setup()
                 saver = TurnSaver(sqlite, sql)
-                yield SessionStore(saver, locks, owners, health)
+                yield SessionStore(saver, locks, owners, health, registry)
         finally:
             locks.close()
