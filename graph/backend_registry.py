@@ -60,8 +60,11 @@ class BackendRegistry:
             self._applied[name] = version
             if spec is None:
                 pool.remove(name)
-            else:
+                continue
+            try:
                 pool.register(BackendSpec.model_validate(json.loads(spec)))
+            except ValueError as exc:  # written by another version of oss-agent, say
+                logger.warning("registered backend %r left out: %s", name, exc)
 
     async def follow(self, pool: BackendPool, interval: float) -> None:
         """`sync` every `interval` seconds until cancelled; a failed read waits for the next."""
