@@ -14,6 +14,7 @@ cancelled midway closes its connection at once. Failures: agent/upstream_failure
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import urllib.parse
 import urllib.request
@@ -86,6 +87,7 @@ class ModelServer:
     """One model server as this process talks to it."""
 
     base_url: str
+    """As configured (a password in it is masked wherever it is shown)."""
     model: str
     kind: UpstreamKind
     http: ModelHttp
@@ -94,6 +96,8 @@ class ModelServer:
     headers: dict[str, str]
     """Sent with every request: the API key's, the JSON content type."""
     proxy: str | None
+    request_root: str
+    """The base URL requests go to: `base_url` without the user and password in it."""
 
     @property
     def reasoning_field(self) -> str:
@@ -111,6 +115,9 @@ def model_server(settings: Settings, backend: BackendSpec, http: ModelHttp) -> M
     headers = {"content-type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
+    root, basic = split_credentials(backend.base_url.rstrip("/"))
+    if basic is not None:  # credentials in the URL are HTTP Basic auth, as httpx sent them
+        headers["Authorization"] = basic
     return ModelServer(
         base_url=backend.base_url.rstrip("/"),
         model=backend.models[0],
@@ -120,7 +127,18 @@ def model_server(settings: Settings, backend: BackendSpec, http: ModelHttp) -> M
         deadline=settings.llm_deadline,
         headers=headers,
         proxy=env_proxy(backend.base_url),
+        request_root=root,
     )
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """`url` without the user:password in it, and the Basic Authorization they stand for."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, None
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+    return bare, "Basic " + base64.b64encode(pair.encode()).decode()
 
 
 async def get_json(server: ModelServer, path: str) -> Any:
@@ -277,7 +295,7 @@ async def _opened(
     """The response with its status checked; the connection closes when the block ends."""
     content = orjson.dumps(body) if body is not None else None
     session = server.http.session()
-    url = server.base_url + path
+    url = server.request_root + path
     for attempt in range(server.retries + 1):
         try:
             response = await session.request(
