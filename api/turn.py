@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage, SystemMessage
+from langchain_core.messages import BaseMessage
 from langgraph.types import Command
 
 from agent.errors import AgentError
@@ -33,8 +32,6 @@ from graph.turn import (
 )
 from mcp_tools.registry import ToolRegistry
 
-logger = logging.getLogger(__name__)
-
 APPROVALS = "approvals"
 """The event that ends a turn stopped to wait for approval of some tool calls."""
 
@@ -48,11 +45,6 @@ class TurnPlan:
     """New messages, or the decisions that resume a turn waiting for approval."""
     context: Context
     start_index: int
-    instructions: str | None = None
-    """A new session's instructions (kept even if its first turn fails)."""
-    new_session: bool = False
-    """The session does not exist yet: the turn's commit creates it, and a turn that fails
-    leaves it empty (its id was already given to the client)."""
 
 
 def split_request(request: ChatCompletionRequest) -> tuple[str | None, list[BaseMessage]]:
@@ -130,11 +122,12 @@ async def plan_turn(
             param="messages",
             code="no_new_message",
         )
+    if checkpoint is None:
+        await sessions.create(session_id, instructions)
     graph_input: dict[str, Any] = {"messages": fresh}
-    if is_new and instructions is not None:  # start_turn moves a system message to them
-        graph_input["messages"] = [SystemMessage(content=instructions), *fresh]
-    kept = instructions if is_new else None
-    return TurnPlan(session_id, graph_input, context, len(stored) + len(fresh), kept, is_new)
+    if instructions is not None:
+        graph_input["instructions"] = instructions
+    return TurnPlan(session_id, graph_input, context, len(stored) + len(fresh))
 
 
 async def run_turn(
@@ -190,8 +183,6 @@ async def _guarded(
         # LangGraph stops a given-up run's nodes only once its own cleanup gets there:
         # the model call is stopped here, so the server does not generate for nobody
         cancel_calls(calls)
-        if plan.new_session:
-            await _uncancelled(_leave_empty(sessions, plan))
         known = await sessions.health.translate(exc)
         TURNS.labels(_outcome(known or exc)).inc()
         if known is not None:
@@ -211,19 +202,6 @@ def _turn_items(
         plan.graph_input, config, context=plan.context, stream_mode=own_modes, durability="exit"
     )
     return with_live_events(items) if LIVE in modes else items
-
-
-async def _leave_empty(sessions: Sessions, plan: TurnPlan) -> None:
-    """A new session whose first turn failed is kept, empty, for the client to retry on;
-    if the store fails too, the turn's own error is the one to report."""
-    try:
-        await sessions.create(plan.session_id, plan.instructions)
-    except Exception:
-        logger.warning(
-            "could not keep the new session %s after its turn failed",
-            plan.session_id,
-            exc_info=True,
-        )
 
 
 def _outcome(exc: BaseException) -> str:

@@ -136,8 +136,9 @@ def test_failed_first_turn_keeps_an_empty_session(service: Service, sim: SimServ
 def test_a_new_session_cut_off_in_its_first_turn_is_kept_with_its_instructions(
     service: Service, sim: SimServer
 ) -> None:
-    """The session is written by its first turn's commit; a first turn that fails or is
-    cancelled still leaves it (empty, with the instructions sent) for the id the client has."""
+    """A new session exists from its first turn's start (its id is in the response's headers:
+    a client may read it at once); a first turn that is cut off leaves it empty, with the
+    instructions sent, for the client to go on with."""
     slow = {"content": "word " * 200, "chunk_size": 5, "chunk_delay": 0.05}
     sim.control.script(slow, {"content": "after"})
     messages = [
@@ -150,6 +151,8 @@ def test_a_new_session_cut_off_in_its_first_turn_is_kept_with_its_instructions(
     ) as response:
         session = response.headers["x-session-id"]
         assert any('"content": "word' in line for line in response.iter_lines())
+        during = httpx.get(f"{service.url}/v1/sessions/{session}")
+        assert during.status_code == 200 and during.json()["messages"][-1]["role"] == "system"
     stored = _once_kept(service, session)  # the server sees the disconnect a moment later
     assert stored["instructions"] == "Answer in French."
     assert [m["role"] for m in stored["messages"]] == ["system"]
