@@ -8,9 +8,11 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Annotated, Any
 
+import anyio
 import orjson
+from fastapi import Depends, Header
 from sse_starlette import EventSourceResponse
 from sse_starlette.sse import SendTimeoutError
 from starlette.types import Message, Receive, Scope, Send
@@ -29,6 +31,9 @@ from graph.turn import TurnOutcome, turn_outcome
 logger = logging.getLogger(__name__)
 
 
+ON_DISCONNECT_HEADER = "X-On-Disconnect"
+"""`cancel` (the default): a client that leaves a streamed turn cancels it and nothing of it
+is stored. `finish`: the turn goes on without the client and is stored when it ends."""
 PING_SECONDS = 15
 """A comment line this often keeps proxies from closing a quiet stream (a long tool call)."""
 SERVER_SEND = "oss_agent.server_send"
@@ -47,15 +52,23 @@ class TurnEventStream(EventSourceResponse):
 
     _watch: SendWatch | None = None
     _server_send: Send | None = None
+    finish_without_client = False
+    """X-On-Disconnect: finish. The client's leaving does not end the stream: the turn runs
+    to its end (the server drops what is written to a closed connection) and is stored."""
 
     @classmethod
     def of(
-        cls, body: AsyncIterator[bytes], settings: Settings, headers: dict[str, str], **kw: Any
+        cls,
+        body: AsyncIterator[bytes],
+        settings: Settings,
+        headers: dict[str, str],
+        finish_without_client: bool = False,
+        **kw: Any,
     ) -> TurnEventStream:
         """The stream of one turn, with the settings' send timeout and shutdown grace: when
         the server is told to stop, a running turn gets SHUTDOWN_GRACE seconds to finish
         (sse-starlette would end every stream at once, rolling each turn back)."""
-        return cls(
+        stream = cls(
             body,
             headers=headers,
             ping=PING_SECONDS,
@@ -63,6 +76,17 @@ class TurnEventStream(EventSourceResponse):
             shutdown_grace_period=settings.shutdown_grace,
             **kw,
         )
+        stream.finish_without_client = finish_without_client
+        return stream
+
+    async def _listen_for_disconnect(self, receive: Receive) -> None:
+        if not self.finish_without_client:
+            await super()._listen_for_disconnect(receive)
+            return
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        logger.info("client left; its turn goes on (%s: finish)", ON_DISCONNECT_HEADER)
+        await anyio.sleep_forever()  # the stream's end ends the response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self._server_send = scope.get(SERVER_SEND)
@@ -144,6 +168,24 @@ class SendWatch:
         if self._since:
             oldest = min(self._since.values())
             self._timer = self._loop.call_at(oldest + self.timeout, self._check)
+
+
+async def finish_on_disconnect(
+    value: Annotated[str | None, Header(alias=ON_DISCONNECT_HEADER)] = None,
+) -> bool:
+    """Whether a streamed turn goes on when its client leaves (X-On-Disconnect)."""
+    choice = (value or "cancel").strip().lower()
+    if choice not in ("cancel", "finish"):
+        raise AgentError(
+            f"{ON_DISCONNECT_HEADER} is 'cancel' (a client that leaves a streamed turn cancels"
+            f" it, the default) or 'finish' (the turn goes on and is stored), not {value!r}.",
+            param=ON_DISCONNECT_HEADER,
+            code="invalid_request",
+        )
+    return choice == "finish"
+
+
+FinishOnDisconnect = Annotated[bool, Depends(finish_on_disconnect)]
 
 
 def sse_frame(payload: str) -> bytes:

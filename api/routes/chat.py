@@ -18,7 +18,7 @@ from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.parsed_body import ParsedBodyRoute
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER
-from api.streaming import ChunkWriter, TurnEventStream, sse_events
+from api.streaming import ChunkWriter, FinishOnDisconnect, TurnEventStream, sse_events
 from api.turn import TurnPlan, run_turn, stream_turn
 from api.turn_start import begin_turn
 from graph.live_events import LIVE
@@ -39,6 +39,7 @@ async def create_chat_completion(
     request: ChatCompletionRequest,
     services: ServicesDep,
     caller: CallerDep,
+    finish_without_client: FinishOnDisconnect,
     x_session_id: SessionHeader = None,
     x_openwebui_user_id: UserIdHeader = None,
 ) -> Response:
@@ -51,7 +52,7 @@ async def create_chat_completion(
     plan = await begin_turn(services, request, caller, given, stack, client)
     try:
         if request.stream:
-            return await _stream(services, request, plan, stack)
+            return await _stream(services, request, plan, stack, finish_without_client)
         activity: list[dict[str, Any]] | None = [] if request.tool_activity else None
         async with stack:
             turn = await run_turn(services.sessions, plan, activity)
@@ -70,7 +71,11 @@ async def create_chat_completion(
 
 
 async def _stream(
-    services: Services, request: ChatCompletionRequest, plan: TurnPlan, stack: AsyncExitStack
+    services: Services,
+    request: ChatCompletionRequest,
+    plan: TurnPlan,
+    stack: AsyncExitStack,
+    finish_without_client: bool,
 ) -> Response:
     """Start the turn; failures before the first delta still get a proper HTTP status."""
     events = stream_turn(services.sessions, plan)
@@ -81,7 +86,7 @@ async def _stream(
     writer = ChunkWriter(model, include_usage, request.tool_activity)
     body = sse_events(buffered, events, writer, plan.start_index, stack)
     headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
-    return TurnEventStream.of(body, services.settings, headers, sep="\n")
+    return TurnEventStream.of(body, services.settings, headers, finish_without_client, sep="\n")
 
 
 async def _until_first_delta(events: Any) -> list[tuple[str, Any]]:

@@ -19,7 +19,7 @@ from api.responses.output import ResponseRef, new_ref, response_object, unknown_
 from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
 from api.sessions import SESSION_ID_HEADER
-from api.streaming import TurnEventStream
+from api.streaming import FinishOnDisconnect, TurnEventStream
 from api.turn import TurnPlan, allowed_server_tools, run_turn, stream_turn
 from api.turn_start import begin_turn
 from graph.approval import needs_approval
@@ -29,7 +29,12 @@ router = APIRouter(prefix="/v1", tags=["responses"], route_class=ParsedBodyRoute
 
 
 @router.post("/responses", responses={**STREAM_RESPONSE, **error_responses(*TURN)})
-async def create_response(body: ResponsesRequest, services: ServicesDep, caller: CallerDep) -> Any:
+async def create_response(
+    body: ResponsesRequest,
+    services: ServicesDep,
+    caller: CallerDep,
+    finish_without_client: FinishOnDisconnect,
+) -> Any:
     """One turn: on a new session, or on the session of `previous_response_id`."""
     given = (
         ResponseRef.parse(body.previous_response_id).session_id
@@ -68,7 +73,7 @@ async def create_response(body: ResponsesRequest, services: ServicesDep, caller:
     headers = {SESSION_ID_HEADER: plan.session_id}
     try:
         if body.stream:
-            return await _stream(services, plan, ref, finish, stack, headers)
+            return await _stream(services, plan, ref, finish, stack, headers, finish_without_client)
         async with stack:
             outcome = await run_turn(services.sessions, plan)
     except BaseException as exc:
@@ -86,12 +91,13 @@ async def _stream(
     finish: Any,
     stack: AsyncExitStack,
     headers: dict[str, str],
+    finish_without_client: bool,
 ) -> TurnEventStream:
     events = stream_turn(services.sessions, plan)
     stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
     body = response_events(events, EventWriter(ref), finish, plan.start_index, stack)
     headers = {**headers, "Cache-Control": "no-cache"}
-    return TurnEventStream.of(body, services.settings, headers)
+    return TurnEventStream.of(body, services.settings, headers, finish_without_client)
 
 
 def _refuse_unanswerable_approvals(body: ResponsesRequest, services: Services) -> None:
