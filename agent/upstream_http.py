@@ -43,6 +43,10 @@ OnEvent = Callable[[dict[str, Any]], None]
 """Receives each parsed SSE data object of a stream, in order."""
 
 RETRY_BACKOFF = 0.5  # seconds before the first retry; doubled for each further one
+KEEPALIVE_SECONDS = 4.0
+"""How long an idle connection is kept: under the 5 s after which uvicorn (vLLM's server)
+closes one, so a request is not written to a connection the server is closing (a matrix
+run lost one stream of 64 that way with aiohttp's default of 15 s)."""
 # Failures while sending the request or waiting for the status line: nothing was answered,
 # so asking again cannot duplicate a reply.
 # (ClientOSError covers a refused connection and a reset one; timeouts are not among them.)
@@ -62,7 +66,8 @@ class ModelHttp:
     def session(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
-            connector = aiohttp.TCPConnector(limit=0)  # no cap: the turn limit is the cap
+            # no cap on connections: the turn limit is the cap
+            connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
             self._loop = loop
         return self._session
