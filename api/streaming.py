@@ -47,8 +47,8 @@ class TurnEventStream(EventSourceResponse):
 
     The response's start and its last message go through the middleware stack; the events
     between them go straight to the server's `send`: every layer wraps `send` only to see
-    the start and the end, and passing each token through six of them cost more than
-    writing it. No middleware here rewrites a body (nothing compresses event streams)."""
+    the start and the end, and was a Python call per token besides. No middleware here
+    rewrites a body (nothing compresses event streams)."""
 
     _watch: SendWatch | None = None
     _server_send: Send | None = None
