@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.backend_config import BackendSpec
 from agent.backends import BackendPool
+from graph.store_sql import Run, postgres_runner, sqlite_runner
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,8 @@ class BackendRegistry:
     """The table, on SQLite (the saver's connection) or Postgres (a psycopg pool), and what
     this process has applied of it."""
 
-    def __init__(self, run: Any, placeholder: str, next_version: str) -> None:
-        self._run = run  # async (sql, params) -> list of rows
+    def __init__(self, run: Run, placeholder: str, next_version: str) -> None:
+        self._run = run
         self._p = placeholder
         self._next = next_version
         self._applied: dict[str, int] = {}
@@ -94,23 +95,14 @@ def stored_form(spec: BackendSpec) -> dict[str, Any]:
 
 async def sqlite_registry(saver: Any) -> BackendRegistry:
     """The table on the SQLite saver's connection, inline (graph/sqlite_inline.py)."""
-
-    async def run(sql: str, params: tuple) -> list[tuple]:
-        return saver.run(sql, params)
-
+    run = sqlite_runner(saver)
     await run(CREATE, ())
     return BackendRegistry(run, "?", NEXT_SQLITE)
 
 
 async def postgres_registry(pool: Any) -> BackendRegistry:
     """The table in the Postgres database of the checkpoints."""
-
-    async def run(sql: str, params: tuple) -> list[tuple]:
-        async with pool.connection() as conn, conn.cursor() as cursor:
-            await cursor.execute(sql, params)
-            rows = await cursor.fetchall() if cursor.description else []
-        return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows]
-
+    run = postgres_runner(pool)
     await run(CREATE, ())
     await run(SEQUENCE_POSTGRES, ())
     return BackendRegistry(run, "%s", NEXT_POSTGRES)

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from graph.store_sql import Run, postgres_runner, sqlite_runner
+
 CREATE_SQLITE = """CREATE TABLE IF NOT EXISTS session_owners (
     session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, created REAL NOT NULL)"""
 CREATE_POSTGRES = """CREATE TABLE IF NOT EXISTS session_owners (
@@ -112,8 +114,8 @@ class SqlOwners:
     """SQLite (the saver's connection, inline) or Postgres (a psycopg pool), one SQL dialect
     apart: the placeholder is the only difference."""
 
-    def __init__(self, run: Any, placeholder: str) -> None:
-        self._run = run  # async (sql, params) -> list of rows
+    def __init__(self, run: Run, placeholder: str) -> None:
+        self._run = run
         self._p = placeholder
 
     async def claim(self, session_id: str, owner: str, client: str = "") -> None:
@@ -177,10 +179,7 @@ class SqlOwners:
 
 async def sqlite_owners(saver: Any) -> SqlOwners:
     """The owners table on the SQLite saver's connection, inline (graph/sqlite_inline.py)."""
-
-    async def run(sql: str, params: tuple) -> list[tuple]:
-        return saver.run(sql, params)
-
+    run = sqlite_runner(saver)
     await run(CREATE_SQLITE, ())
     columns = [row[1] for row in await run("PRAGMA table_info(session_owners)", ())]
     if "client" not in columns:
@@ -192,13 +191,7 @@ async def sqlite_owners(saver: Any) -> SqlOwners:
 
 async def postgres_owners(pool: Any) -> SqlOwners:
     """The owners table in the Postgres database of the checkpoints."""
-
-    async def run(sql: str, params: tuple) -> list[tuple]:
-        async with pool.connection() as conn, conn.cursor() as cursor:
-            await cursor.execute(sql, params)
-            rows = await cursor.fetchall() if cursor.description else []
-        return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows]
-
+    run = postgres_runner(pool)
     await run(CREATE_POSTGRES, ())
     await run(ADD_CLIENT.replace("ADD COLUMN", "ADD COLUMN IF NOT EXISTS"), ())
     await run(INDEX, ())

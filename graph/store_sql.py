@@ -4,7 +4,7 @@ keep a session's messages as rows of their own (graph/history_rows.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:  # psycopg is imported only when DATABASE_URL names Postgres
@@ -14,6 +14,30 @@ if TYPE_CHECKING:  # psycopg is imported only when DATABASE_URL names Postgres
 
 Row = tuple[str, bytes]
 """One message as the saver's serializer wrote it: (type, bytes)."""
+Run = Callable[[str, tuple], Awaitable[list[tuple]]]
+"""One statement of a small table beside the checkpoints (owners, registered backends):
+its rows as tuples."""
+
+
+def sqlite_runner(saver: InlineSqliteSaver) -> Run:
+    """Statements on the SQLite saver's connection, inline (graph/sqlite_inline.py)."""
+
+    async def run(sql: str, params: tuple) -> list[tuple]:
+        return saver.run(sql, params)
+
+    return run
+
+
+def postgres_runner(pool: Any) -> Run:
+    """Statements on a connection of the psycopg pool of the checkpoints."""
+
+    async def run(sql: str, params: tuple) -> list[tuple]:
+        async with pool.connection() as conn, conn.cursor() as cursor:
+            await cursor.execute(sql, params)
+            rows = await cursor.fetchall() if cursor.description else []
+        return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in rows]
+
+    return run
 
 
 class StoreSql(Protocol):

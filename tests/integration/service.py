@@ -7,18 +7,32 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import openai
 
 from tests.upstream_sim.fixtures import free_port
 
+T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 OSS_AGENT = str(Path(sys.executable).with_name("oss-agent"))
 # A loaded 2-core machine has needed 35 s for a start; a failed start shows the output.
 START_TIMEOUT = float(os.environ.get("TEST_SERVICE_START_TIMEOUT", "180"))
+
+
+def eventually(value: Callable[[], T | None], what: str, within: float = 15.0) -> T:
+    """The first value `value()` gives that is not None (or False), polled until `within`
+    seconds have passed: for what the service does after answering (a turn going on
+    without its client, another process catching up)."""
+    deadline = time.monotonic() + within
+    while (found := value()) is None or found is False:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within:g} s: {what}")
+        time.sleep(0.05)
+    return found
 
 
 class Service:

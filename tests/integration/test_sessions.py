@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import openai
 import pytest
@@ -153,7 +151,7 @@ def test_a_new_session_cut_off_in_its_first_turn_is_kept_with_its_instructions(
         assert any('"content": "word' in line for line in response.iter_lines())
         during = httpx.get(f"{service.url}/v1/sessions/{session}")
         assert during.status_code == 200 and during.json()["messages"][-1]["role"] == "system"
-    stored = _once_kept(service, session)  # the server sees the disconnect a moment later
+    stored = httpx.get(f"{service.url}/v1/sessions/{session}").json()  # the turn never shows
     assert stored["instructions"] == "Answer in French."
     assert [m["role"] for m in stored["messages"]] == ["system"]
     reply, _ = _chat(service, [{"role": "user", "content": "two"}], session)
@@ -161,16 +159,6 @@ def test_a_new_session_cut_off_in_its_first_turn_is_kept_with_its_instructions(
     sent = sim.control.bodies("/v1/chat/completions")[-1]["messages"]
     assert sent[0] == {"role": "system", "content": "Answer in French."}
     assert [m["content"] for m in _history(service, session)][1:] == ["two", "after"]
-
-
-def _once_kept(svc: Service, session: str, within: float = 15.0) -> dict:
-    deadline = time.monotonic() + within
-    while True:
-        response = httpx.get(f"{svc.url}/v1/sessions/{session}")
-        if response.status_code != 404 or time.monotonic() > deadline:
-            assert response.status_code == 200, response.text
-            return response.json()
-        time.sleep(0.05)
 
 
 def test_dropped_stream_rolls_back(service: Service, sim: SimServer) -> None:

@@ -59,29 +59,23 @@ def expected(per_step: list[list[str]]) -> list[tuple[str, Any]]:
 steps = st.lists(st.lists(st.text(max_size=3), max_size=5), min_size=1, max_size=4)
 
 
-@settings(max_examples=40, deadline=None)
+async def through_the_sink(graph: Any) -> list[tuple[str, Any]]:
+    items = graph.astream({"done": []}, stream_mode=["values"])
+    return [item async for item in with_live_events(items)]
+
+
+async def through_langgraphs_custom_mode(graph: Any) -> list[tuple[str, Any]]:
+    """Without the sink (Studio, `langgraph dev`)."""
+    return [item async for item in graph.astream({"done": []}, stream_mode=["values", LIVE])]
+
+
+@pytest.mark.parametrize("read", [through_the_sink, through_langgraphs_custom_mode])
+@settings(max_examples=30, deadline=None)
 @given(steps)
 def test_every_live_event_arrives_in_order_before_the_state_after_it(
-    per_step: list[list[str]],
+    read: Any, per_step: list[list[str]]
 ) -> None:
-    async def read() -> list[tuple[str, Any]]:
-        graph = graph_writing(per_step)
-        items = graph.astream({"done": []}, stream_mode=["values"])
-        return [item async for item in with_live_events(items)]
-
-    assert asyncio.run(read()) == expected(per_step)
-
-
-@settings(max_examples=20, deadline=None)
-@given(steps)
-def test_without_the_sink_the_events_go_to_langgraphs_custom_stream(
-    per_step: list[list[str]],
-) -> None:
-    async def read() -> list[tuple[str, Any]]:
-        graph = graph_writing(per_step)
-        return [item async for item in graph.astream({"done": []}, stream_mode=["values", LIVE])]
-
-    assert asyncio.run(read()) == expected(per_step)
+    assert asyncio.run(read(graph_writing(per_step))) == expected(per_step)
 
 
 def test_closing_early_cancels_the_run_and_waits_for_its_cleanup() -> None:
