@@ -205,6 +205,39 @@ class Settings(BaseSettings):
         " time the process is given to stop (Kubernetes' terminationGracePeriodSeconds)",
     )
 
+    # Background responses (POST /v1/responses with background: true)
+    background_max_running: int = Field(
+        8,
+        ge=1,
+        description="background responses in progress at once across every process sharing"
+        " the database (each also takes one of its process's MAX_CONCURRENT_TURNS)",
+    )
+    background_max_queued: int = Field(
+        1000,
+        ge=0,
+        description="background responses waiting across every process sharing the database;"
+        " more get 429. With two or more client keys one key holds at most KEY_TURN_SHARE of"
+        " them",
+    )
+    background_lease: float = Field(
+        30.0,
+        gt=0,
+        description="seconds a process holds a background response without renewing; one"
+        " whose process stopped (killed, hung) is ended as failed once this runs out",
+    )
+    background_events_keep: float = Field(
+        3600.0,
+        ge=0,
+        description="seconds a finished background response's events stay for clients that"
+        " resume its stream (GET /v1/responses/{id}?stream=true&starting_after=N)",
+    )
+    background_max_events: int = Field(
+        100_000,
+        ge=100,
+        description="events kept of one background response; beyond it only its last event"
+        " is kept (its response object holds the whole output)",
+    )
+
     # Several model servers
     llm_backends_file: Path | None = Field(
         None, description="YAML or JSON list of model servers; replaces LLM_BASE_URL"

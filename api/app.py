@@ -25,6 +25,8 @@ from api.logs import RequestLogMiddleware
 from api.openapi import honest_openapi
 from api.queue import TurnLimiter
 from api.readiness import ReadinessCheck
+from api.responses.background import BackgroundResponses
+from api.responses.background_worker import BackgroundWorker
 from api.routes import api_router, page
 from api.sessions import Sessions
 from api.streaming import SERVER_SEND
@@ -60,6 +62,16 @@ async def _follow_registry(
         return None
     await registry.sync(backends)
     return asyncio.create_task(registry.follow(backends, settings.backend_sync_interval))
+
+
+def _start_background(services: Services, runs: Any) -> BackgroundWorker | None:
+    """Background responses, and this process's worker for them (none without a store)."""
+    if runs is None:
+        return None
+    services.background = BackgroundResponses(services, runs)
+    worker = BackgroundWorker(services, services.background)
+    worker.start()
+    return worker
 
 
 TURN_PATHS = frozenset({"/v1/chat/completions", "/v1/responses"})
@@ -118,10 +130,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 limiter=TurnLimiter.from_settings(settings, len(app.state.keys.keys)),
                 backends=backends,
             )
+            worker = _start_background(app.state.services, store.runs)
             check = asyncio.create_task(warn_about_upstream(backends))
             asyncio.get_running_loop().call_later(VOCABULARY_DELAY, o200k.preload)
             following = await _follow_registry(store.registry, backends, settings)
             yield
+            if worker is not None:
+                await worker.stop()
             if following is not None:
                 following.cancel()
             check.cancel()

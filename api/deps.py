@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from langgraph.graph.state import CompiledStateGraph
@@ -18,6 +18,9 @@ from graph.locks import SessionLocks
 from graph.owners import Owners
 from graph.store_health import StoreHealth
 from mcp_tools.registry import ToolRegistry
+
+if TYPE_CHECKING:
+    from api.responses.background import BackgroundResponses
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Services:
     readiness: ReadinessCheck
     registry: BackendRegistry | None = None
     """Backends registered at run time, shared through the database (graph/backend_registry.py)."""
+    background: BackgroundResponses | None = None
+    """Background responses, on the queue in the database (api/responses/background.py)."""
 
 
 def services_of(request: Request) -> Services:

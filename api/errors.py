@@ -34,6 +34,7 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "no_backend": (503, "upstream_error", {}),
     "session_busy": (409, "conflict_error", _RETRY),
     "approval_pending": (409, "conflict_error", {}),
+    "response_not_finished": (409, "conflict_error", {}),
     "too_many_turns": (503, "server_busy", _RETRY),
     "database_unavailable": (503, "server_error", _RETRY),
     "upstream_timeout": (504, "upstream_error", {}),

@@ -24,11 +24,12 @@ async def begin_turn(
     given: str | None,
     stack: AsyncExitStack,
     client: str = "",
+    new_id: str | None = None,
 ) -> TurnPlan:
-    """Plan a turn on session `given` (None: a new one, bound to `client` for continuity)
-    with its slot and lock entered on `stack`; on failure the stack is closed and the error
-    names the session once known."""
-    session_id = checked_session_id(given) if given else new_session_id()
+    """Plan a turn on session `given` (None: a new one, bound to `client` for continuity,
+    with id `new_id` when the client was already told it) with its slot and lock entered
+    on `stack`; on failure the stack is closed and the error names the session once known."""
+    session_id = checked_session_id(given) if given else new_id or new_session_id()
     model = services.backends.resolve(request.model)
     fields = upstream_fields(request)
     services.backends.check_fields(model, fields)
@@ -39,7 +40,7 @@ async def begin_turn(
         if known:
             await require_owned(services.owners, session_id, caller)
         else:
-            await _check_session_room(services, caller)
+            await check_session_room(services, caller)
         # Owner check, then the session, then a queue slot: a turn waiting for a busy session
         # holds no slot, and a slot is never held while waiting for a session in this process.
         admitted = services.limiter.slot(caller.owner)  # its 429 comes before anything is stored
@@ -56,7 +57,7 @@ async def begin_turn(
     return plan
 
 
-async def _check_session_room(services: Services, caller: Caller) -> None:
+async def check_session_room(services: Services, caller: Caller) -> None:
     """The 403 for a new session beyond MAX_SESSIONS_PER_KEY."""
     cap = services.settings.max_sessions_per_key
     count = await services.owners.count(caller.owner)

@@ -10,6 +10,7 @@ from pathlib import Path
 from langgraph.checkpoint.memory import InMemorySaver
 
 from graph.backend_registry import BackendRegistry, sqlite_registry
+from graph.background_runs import RunStore, memory_runs, sqlite_runs
 from graph.locks import FileSessionLocks, SessionLocks
 from graph.owners import MemoryOwners, Owners, sqlite_owners
 from graph.sqlite_inline import open_inline_saver
@@ -29,6 +30,8 @@ class SessionStore:
     registry: BackendRegistry | None = None
     """Backends registered at run time, shared by the processes of one database (none in
     memory://, which one process alone uses)."""
+    runs: RunStore | None = None
+    """Background runs (graph/background_runs.py), in the same database."""
 
 
 def store_errors(database_url: str) -> tuple[type[Exception], ...]:
@@ -70,7 +73,8 @@ async def open_store(
             yield SessionStore(*store)
     elif database_url.startswith("memory://"):
         saver = TurnSaver(InMemorySaver(), sql=None)
-        yield SessionStore(saver, SessionLocks(lock_timeout), MemoryOwners(), StoreHealth(saver))
+        locks, owners, health = SessionLocks(lock_timeout), MemoryOwners(), StoreHealth(saver)
+        yield SessionStore(saver, locks, owners, health, None, await memory_runs())
     else:
         path = sqlite_path(database_url)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +87,7 @@ async def open_store(
                 sql = SqliteSql(sqlite)
                 await sql.setup()
                 saver = TurnSaver(sqlite, sql)
-                yield SessionStore(saver, locks, owners, health, registry)
+                runs = await sqlite_runs(sqlite)
+                yield SessionStore(saver, locks, owners, health, registry, runs)
         finally:
             locks.close()

@@ -16,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from agent.settings import mask_url_password
 from graph.backend_registry import BackendRegistry, postgres_registry
+from graph.background_runs import RunStore, postgres_runs
 from graph.locks import PostgresSessionLocks
 from graph.owners import Owners, postgres_owners
 from graph.postgres_health import PostgresHealth, probe
@@ -43,11 +44,14 @@ async def _check_reachable(url: str) -> None:
 @asynccontextmanager
 async def open_postgres_store(
     url: str, lock_timeout: float, pool_size: int, lock_pool_size: int, wait: float
-) -> AsyncIterator[tuple[TurnSaver, PostgresSessionLocks, Owners, PostgresHealth, BackendRegistry]]:
-    """The checkpointer, the session locks, the session owners, the health and the backend
-    registry of the Postgres database at `url`. `lock_pool_size` is at least the
-    running-turn limit, so the turn queue, not the lock pool, limits how many turns run. A
-    database call waits `wait` seconds for a connection before it is answered with a 503."""
+) -> AsyncIterator[
+    tuple[TurnSaver, PostgresSessionLocks, Owners, PostgresHealth, BackendRegistry, RunStore]
+]:
+    """The checkpointer, the session locks, the session owners, the health, the backend
+    registry and the background runs of the Postgres database at `url`. `lock_pool_size` is
+    at least the running-turn limit, so the turn queue, not the lock pool, limits how many
+    turns run. A database call waits `wait` seconds for a connection before it is answered
+    with a 503."""
     await _check_reachable(url)
     # A turn keeps its lock's connection while the saver needs others: one shared pool
     # deadlocks as soon as `pool_size` turns run at once, so the locks get their own.
@@ -56,21 +60,22 @@ async def open_postgres_store(
         sql = PostgresSql(saver)
         health = PostgresHealth(saver, url, wait)
         async with lock_pool.connection() as conn:  # the saver's pool may have one connection
-            owners, registry = await _setup_alone(saver, sql, conn)
+            owners, registry, runs = await _setup_alone(saver, sql, conn)
         locks = PostgresSessionLocks(lock_pool, lock_timeout, health.unreachable, wait)
-        yield TurnSaver(saver, sql), locks, owners, health, registry
+        yield TurnSaver(saver, sql), locks, owners, health, registry, runs
 
 
 async def _setup_alone(
     saver: AsyncPostgresSaver, sql: PostgresSql, conn: Any
-) -> tuple[Owners, BackendRegistry]:
-    """Run the saver's migrations and create the owners, messages and backends tables while
+) -> tuple[Owners, BackendRegistry, RunStore]:
+    """Run the saver's migrations and create the owners, messages, backends and runs tables while
     holding SETUP_LOCK_KEY on `conn`."""
     await _poll_lock(conn, SETUP_LOCK_KEY)
     try:
         await saver.setup()
         await sql.setup()
-        return await postgres_owners(sql.pool), await postgres_registry(sql.pool)
+        owners, registry = await postgres_owners(sql.pool), await postgres_registry(sql.pool)
+        return owners, registry, await postgres_runs(sql.pool)
     finally:
         await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
 

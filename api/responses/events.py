@@ -29,9 +29,9 @@ Finish = Callable[[TurnOutcome | None, dict[str, Any]], dict[str, Any]]
 class EventWriter:
     """Numbers events and keeps track of the output items opened by deltas."""
 
-    def __init__(self, ref: ResponseRef) -> None:
+    def __init__(self, ref: ResponseRef, sequence: int = 0) -> None:
         self.ref = ref
-        self.sequence = 0
+        self.sequence = sequence
         self.items: list[dict[str, Any]] = []
         self.texts: dict[str, list[str]] = {}
 
@@ -172,12 +172,15 @@ async def response_events(
     finish: Finish,
     start_index: int,
     cleanup: AsyncExitStack,
+    announced: bool = False,
 ) -> AsyncIterator[dict[str, str]]:
-    """SSE events of a running turn, from response.created to response.completed (or
+    """SSE events of a running turn, from response.created (left out when `announced`: a
+    background response's was sent when it was queued) to response.completed (or
     response.failed)."""
     try:
         created = finish(None, {"status": "in_progress"})
-        yield writer.event("response.created", response=created)
+        if not announced:
+            yield writer.event("response.created", response=created)
         yield writer.event("response.in_progress", response=created)
         values: dict[str, Any] = {}
         approvals: list[dict[str, Any]] = []
@@ -196,18 +199,17 @@ async def response_events(
     except Exception as exc:
         if not isinstance(exc, AgentError):
             logger.exception("response stream failed")
-        error = (
-            agent_error_body(exc)["error"]
-            if isinstance(exc, AgentError)
-            else {"code": "server_error", "message": f"Internal error ({type(exc).__name__})"}
-        )
-        failed = finish(
-            None,
-            {
-                "status": "failed",
-                "error": {"code": error.get("code") or "server_error", "message": error["message"]},
-            },
-        )
-        yield writer.event("response.failed", response=failed)
+        yield writer.event("response.failed", response=finish(None, failed_fields(exc)))
     finally:
         await cleanup.aclose()
+
+
+def failed_fields(exc: Exception) -> dict[str, Any]:
+    """The status and error of a response that `exc` ended."""
+    error = (
+        agent_error_body(exc)["error"]
+        if isinstance(exc, AgentError)
+        else {"code": "server_error", "message": f"Internal error ({type(exc).__name__})"}
+    )
+    code = error.get("code") or "server_error"
+    return {"status": "failed", "error": {"code": code, "message": error["message"]}}

@@ -17,23 +17,32 @@ from mcp_tools.builtin.browser import searched_address, shown_address
 
 # Ids this service makes hold a message index and a Unix time: longer numbers are not ours.
 _RESPONSE_ID = re.compile(r"resp_(\d{1,18})-(\d{1,18})_(.+)")
+# A background response's id names its run (graph/background_runs.py) and its session.
+_BACKGROUND_ID = re.compile(r"resp_bg([0-9a-f]{32})_(.+)")
 
 
 @dataclass
 class ResponseRef:
-    """What a response id says: its session, where its messages start, when it was made."""
+    """What a response id says: its session, where its messages start, when it was made;
+    a background response's id names its run instead of its start (known once it runs)."""
 
     session_id: str
     start: int
     created_at: int
+    run: str | None = None
 
     @property
     def id(self) -> str:
+        if self.run is not None:
+            return f"resp_bg{self.run}_{self.session_id}"
         return f"resp_{self.start}-{self.created_at}_{self.session_id}"
 
     @classmethod
     def parse(cls, response_id: str) -> ResponseRef:
         """The reference in an id, or the 404 for an id this service did not make."""
+        if match := _BACKGROUND_ID.fullmatch(response_id):
+            run, session = match.groups()
+            return cls(session, 0, 0, run)
         match = _RESPONSE_ID.fullmatch(response_id)
         if match is None:
             raise unknown_response(response_id)

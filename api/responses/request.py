@@ -42,6 +42,20 @@ class ResponsesRequest(OpenAIBaseModel):
     truncation: Literal["auto", "disabled"] | None = None
     builtin_tools: bool = True
     """This service's extension, as in chat: false leaves gpt-oss's own tools out."""
+    background: bool = False
+    """Run the turn on the shared queue (graph/background_runs.py) and answer at once."""
+
+    def echoed(self) -> dict[str, Any]:
+        """The request fields a response object repeats."""
+        return {
+            "previous_response_id": self.previous_response_id,
+            "store": self.store,
+            "instructions": self.instructions,
+            "tools": self.tools or [],
+            "max_output_tokens": self.max_output_tokens,
+            "reasoning": self.reasoning,
+            "background": self.background,
+        }
 
     def to_chat(self, server_tools: Collection[str] = ()) -> ChatCompletionRequest:
         """The same turn as a chat completions request (400 for what cannot be one, such

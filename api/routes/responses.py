@@ -1,19 +1,22 @@
-"""POST /v1/responses and GET /v1/responses/{id}: the Responses API on the same sessions."""
+"""POST /v1/responses, GET /v1/responses/{id} and POST /v1/responses/{id}/cancel: the
+Responses API on the same sessions; background responses run on the shared queue
+(api/responses/background.py)."""
 
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from agent.errors import AgentError
 from api.deps import Services, ServicesDep
-from api.keys import CallerDep
+from api.keys import Caller, CallerDep
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.ownership import require_owned
 from api.parsed_body import ParsedBodyRoute
+from api.responses.background import BackgroundResponses
 from api.responses.events import EventWriter, response_events
 from api.responses.output import ResponseRef, new_ref, response_object, unknown_response
 from api.responses.request import ResponsesRequest
@@ -35,7 +38,12 @@ async def create_response(
     caller: CallerDep,
     finish_without_client: FinishOnDisconnect,
 ) -> Any:
-    """One turn: on a new session, or on the session of `previous_response_id`."""
+    """One turn: on a new session, or on the session of `previous_response_id`; with
+    `background: true`, queued and answered at once."""
+    if body.background:
+        return await _submit(body, services, caller)
+    if body.previous_response_id:
+        await _background(services).require_ended(body.previous_response_id, caller)
     given = (
         ResponseRef.parse(body.previous_response_id).session_id
         if body.previous_response_id
@@ -65,10 +73,7 @@ async def create_response(
     model = plan.context.model or services.settings.llm_model
 
     def finish(outcome: TurnOutcome | None, fields: dict[str, Any]) -> dict[str, Any]:
-        echo = {"previous_response_id": body.previous_response_id, "store": body.store}
-        echo |= {"instructions": body.instructions, "tools": body.tools or []}
-        echo |= {"max_output_tokens": body.max_output_tokens, "reasoning": body.reasoning}
-        return response_object(ref, model, outcome, **echo, **fields)
+        return response_object(ref, model, outcome, **body.echoed(), **fields)
 
     headers = {SESSION_ID_HEADER: plan.session_id}
     try:
@@ -127,10 +132,30 @@ async def _forget(services: Services, session_id: str) -> None:
     await services.owners.forget(session_id)
 
 
-@router.get("/responses/{response_id}", responses=error_responses(404))
-async def get_response(response_id: str, services: ServicesDep, caller: CallerDep) -> Any:
-    """A stored response, rebuilt from its session."""
+@router.get("/responses/{response_id}", responses={**STREAM_RESPONSE, **error_responses(404)})
+async def get_response(
+    response_id: str,
+    services: ServicesDep,
+    caller: CallerDep,
+    stream: bool = False,
+    starting_after: Annotated[int, Query(ge=-1)] = -1,
+) -> Any:
+    """A stored response, rebuilt from its session; a background response as it stands,
+    or with `stream=true` its events after `starting_after`, then live until it ends."""
     ref = ResponseRef.parse(response_id)
+    if ref.run is not None:
+        row = await _background(services).find(response_id, caller)
+        if stream:
+            events = _background(services).follow(response_id, starting_after)
+            return TurnEventStream.of(events, services.settings, {"Cache-Control": "no-cache"})
+        return {**row.response, "status": row.status}
+    if stream:
+        raise AgentError(
+            "Only a background response (background=true) can be streamed again; GET it"
+            " without stream=true.",
+            param="stream",
+            code="invalid_request",
+        )
     try:
         await require_owned(services.owners, ref.session_id, caller)
         outcome = await stored_outcome(services.sessions, ref.session_id, ref.start)
@@ -139,3 +164,35 @@ async def get_response(response_id: str, services: ServicesDep, caller: CallerDe
     if outcome is None:
         raise unknown_response(response_id)
     return response_object(ref, services.settings.llm_model, outcome)
+
+
+@router.post("/responses/{response_id}/cancel", responses=error_responses(404))
+async def cancel_response(response_id: str, services: ServicesDep, caller: CallerDep) -> Any:
+    """Cancel a background response that is queued or in progress; its turn is not stored."""
+    if ResponseRef.parse(response_id).run is None:
+        raise AgentError(
+            "Only a background response (background=true) can be cancelled; a streamed one"
+            " is cancelled by closing its stream.",
+            param="response_id",
+            code="invalid_request",
+        )
+    return await _background(services).cancel(response_id, caller)
+
+
+async def _submit(body: ResponsesRequest, services: Services, caller: Caller) -> Any:
+    """Queue a background response: its object (`queued`), or with `stream=true` its events
+    (the stream can be left and resumed; the response goes on)."""
+    queued = _background(services)
+    response = await queued.submit(body, caller)
+    headers = {SESSION_ID_HEADER: ResponseRef.parse(response["id"]).session_id}
+    if body.stream:
+        events = queued.follow(response["id"], -1)
+        headers["Cache-Control"] = "no-cache"
+        return TurnEventStream.of(events, services.settings, headers)
+    return JSONResponse(response, headers=headers)
+
+
+def _background(services: Services) -> BackgroundResponses:
+    if services.background is None:
+        raise AgentError("Background responses need a session store.", code="invalid_request")
+    return services.background

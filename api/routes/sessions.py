@@ -65,6 +65,8 @@ async def delete_session(
     async with services.locks.hold(session_id):
         await services.sessions.delete(session_id)
         await services.owners.forget(session_id)
+        if services.background is not None:
+            await services.background.store.forget_session(session_id)
     return {"id": session_id, "object": "session.deleted", "deleted": True}
 
 
