@@ -91,7 +91,11 @@ class SimApp:
             message = _unknown_model_message(flavor.name, requested)
             await respond.send_error(ex, flavor, 404, message)
             return
-        await respond.answer(ex, step, flavor, body, build, formats[flavor.name])
+        self.state.began()
+        try:
+            await respond.answer(ex, step, flavor, body, build, formats[flavor.name])
+        finally:
+            self.state.ended()
 
     async def _request_object(self, ex: Exchange, required: str) -> dict[str, Any] | None:
         """The JSON body, or None after answering 400 as the server would."""

@@ -20,6 +20,17 @@ class SimState:
         self.rules: list[Rule] = []
         self.requests: list[dict[str, Any]] = []
         self.flavor = FlavorConfig(name=self.default_flavor)
+        self.answering: int = getattr(self, "answering", 0)  # a reset does not end answers
+        """Model answers being sent now (chat and completions)."""
+        self.most_answering = self.answering
+        """The most answers sent at once since the last reset."""
+
+    def began(self) -> None:
+        self.answering += 1
+        self.most_answering = max(self.most_answering, self.answering)
+
+    def ended(self) -> None:
+        self.answering -= 1
 
     def next_step(self, user_text: str) -> Step | None:
         """A matching rule wins over the queue; None means "answer the default"."""
@@ -44,4 +55,6 @@ class SimState:
             "queued": len(self.queue),
             "rules": [{"marker": r.marker, "used": r.used, "times": r.times} for r in self.rules],
             "requests": len(self.requests),
+            "answering": self.answering,
+            "most_answering": self.most_answering,
         }
