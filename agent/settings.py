@@ -184,6 +184,14 @@ class Settings(BaseSettings):
         128, ge=0, description="turns waiting for a slot, first come first served; more get 429"
     )
     queue_timeout: float = Field(30.0, ge=0, description="seconds a turn waits before 429")
+    deployment_max_turns: int = Field(
+        0,
+        ge=0,
+        description="turns running at once across every process sharing the database"
+        " (Postgres, or a SQLite file on one host), background ones included; a turn waits"
+        " up to QUEUE_TIMEOUT for one to end, then gets 429. 0: no such limit, each process"
+        " has its MAX_CONCURRENT_TURNS",
+    )
     key_turn_share: float = Field(
         0.5,
         gt=0,

@@ -34,6 +34,7 @@ from graph.backend_registry import BackendRegistry
 from graph.builder import build_graph
 from graph.checkpoint import open_store, store_errors
 from graph.deps import AgentDeps
+from graph.locks import DeploymentLimit
 from mcp_tools.loader import open_tools
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,13 @@ async def _follow_registry(
         return None
     await registry.sync(backends)
     return asyncio.create_task(registry.follow(backends, settings.backend_sync_interval))
+
+
+def deployment_limit(settings: Settings) -> DeploymentLimit | None:
+    """DEPLOYMENT_MAX_TURNS, waited for up to QUEUE_TIMEOUT; None when unset."""
+    if not settings.deployment_max_turns:
+        return None
+    return DeploymentLimit(settings.deployment_max_turns, settings.queue_timeout)
 
 
 def _start_background(services: Services, runs: Any) -> BackgroundWorker | None:
@@ -110,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.db_pool_size,
             settings.max_concurrent_turns,
             settings.db_connect_timeout,
+            deployment_limit(settings),
         )
         app.state.keys = KeyRing.from_settings(settings)
         backends = BackendPool.from_settings(settings)

@@ -140,6 +140,12 @@ class RunStore:
         total, own = rows[0]
         return int(total or 0), int(own or 0)
 
+    async def any_queued(self) -> bool:
+        """Whether a run waits (a read: a claim's write is made only when one does)."""
+        return bool(
+            await self._run("SELECT 1 FROM background_runs WHERE status = 'queued' LIMIT 1", ())
+        )
+
     async def claim(self, worker: str, lease: float, max_running: int) -> RunRow | None:
         """Take the next queued run for `worker` while fewer than `max_running` runs are in
         progress in the whole deployment; the next is the oldest of the key with the fewest

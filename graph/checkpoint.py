@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from graph.backend_registry import BackendRegistry, sqlite_registry
 from graph.background_runs import RunStore, memory_runs, sqlite_runs
-from graph.locks import FileSessionLocks, SessionLocks
+from graph.locks import DeploymentLimit, FileSessionLocks, SessionLocks
 from graph.owners import MemoryOwners, Owners, sqlite_owners
 from graph.sqlite_inline import open_inline_saver
 from graph.store_health import SqliteHealth, StoreHealth
@@ -58,17 +58,19 @@ async def open_store(
     pool_size: int = 10,
     max_turns: int = 1,
     connect_timeout: float = 5.0,
+    deployment: DeploymentLimit | None = None,
 ) -> AsyncIterator[SessionStore]:
     """Open the store named by `database_url` for the life of the service; `max_turns` turns
     may run at once, each holding one session lock. Processes on one host may share a
     SQLite file (turns on a session are serialised across them); a database call waits
-    `connect_timeout` seconds for a Postgres connection."""
+    `connect_timeout` seconds for a Postgres connection. `deployment` limits the turns
+    running at once across every process of the database (not in memory://)."""
     if database_url.startswith(("postgresql://", "postgres://")):
         from graph.checkpoint_postgres import open_postgres_store  # psycopg only when used
 
         lock_pool_size = max(pool_size, max_turns)
         async with open_postgres_store(
-            database_url, lock_timeout, pool_size, lock_pool_size, connect_timeout
+            database_url, lock_timeout, pool_size, lock_pool_size, connect_timeout, deployment
         ) as store:
             yield SessionStore(*store)
     elif database_url.startswith("memory://"):
@@ -78,7 +80,8 @@ async def open_store(
     else:
         path = sqlite_path(database_url)
         path.parent.mkdir(parents=True, exist_ok=True)
-        locks = FileSessionLocks(path.with_name(path.name + ".lock"), lock_timeout)
+        lock_file = path.with_name(path.name + ".lock")
+        locks = FileSessionLocks(lock_file, lock_timeout, deployment=deployment)
         try:
             with open_inline_saver(path) as sqlite:
                 owners = await sqlite_owners(sqlite)

@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from agent.settings import mask_url_password
 from graph.backend_registry import BackendRegistry, postgres_registry
 from graph.background_runs import RunStore, postgres_runs
-from graph.locks import PostgresSessionLocks
+from graph.locks import DeploymentLimit, PostgresSessionLocks
 from graph.owners import Owners, postgres_owners
 from graph.postgres_health import PostgresHealth, probe
 from graph.store_sql import PostgresSql
@@ -43,7 +43,12 @@ async def _check_reachable(url: str) -> None:
 
 @asynccontextmanager
 async def open_postgres_store(
-    url: str, lock_timeout: float, pool_size: int, lock_pool_size: int, wait: float
+    url: str,
+    lock_timeout: float,
+    pool_size: int,
+    lock_pool_size: int,
+    wait: float,
+    deployment: DeploymentLimit | None = None,
 ) -> AsyncIterator[
     tuple[TurnSaver, PostgresSessionLocks, Owners, PostgresHealth, BackendRegistry, RunStore]
 ]:
@@ -61,7 +66,9 @@ async def open_postgres_store(
         health = PostgresHealth(saver, url, wait)
         async with lock_pool.connection() as conn:  # the saver's pool may have one connection
             owners, registry, runs = await _setup_alone(saver, sql, conn)
-        locks = PostgresSessionLocks(lock_pool, lock_timeout, health.unreachable, wait)
+        locks = PostgresSessionLocks(
+            lock_pool, lock_timeout, health.unreachable, wait, deployment=deployment
+        )
         yield TurnSaver(saver, sql), locks, owners, health, registry, runs
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import hashlib
+import math
 import os
+import random
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +75,45 @@ def too_many_turns() -> AgentError:
     )
 
 
+@dataclass(frozen=True)
+class DeploymentLimit:
+    """DEPLOYMENT_MAX_TURNS: turns running at once across every process of the database,
+    each holding one of `turns` numbered slots (a Postgres advisory lock, or a byte of the
+    SQLite lock file) that its database connection or process gives back if it dies; a turn
+    waits up to `wait` seconds (QUEUE_TIMEOUT) for one."""
+
+    turns: int
+    wait: float
+    poll: float = 0.05
+
+
+def no_deployment_slot(limit: DeploymentLimit) -> AgentError:
+    """The 429 of a turn that found no deployment slot free within QUEUE_TIMEOUT."""
+    error = AgentError(
+        f"All {limit.turns} turn slots of the deployment (DEPLOYMENT_MAX_TURNS) stayed busy"
+        f" for QUEUE_TIMEOUT ({limit.wait:g} s); nothing was stored, retry the same request"
+        " shortly.",
+        code="rate_limit_exceeded",
+    )
+    error.headers = {"retry-after": str(max(1, math.ceil(limit.wait))), "x-should-retry": "true"}
+    return error
+
+
+async def take_slot(limit: DeploymentLimit, take: Callable[[int], Awaitable[bool]]) -> int:
+    """The number of a deployment slot `take` got, trying each from a random one on, every
+    `poll` seconds; the 429 once `limit.wait` has passed."""
+    deadline = time.monotonic() + limit.wait
+    while True:
+        first = random.randrange(limit.turns)
+        for offset in range(limit.turns):
+            slot = (first + offset) % limit.turns
+            if await take(slot):
+                return slot
+        if time.monotonic() >= deadline:
+            raise no_deployment_slot(limit)
+        await asyncio.sleep(limit.poll)
+
+
 def advisory_key(session_id: str) -> int:
     """A stable signed 64-bit key for pg_advisory_lock (same in every process)."""
     digest = hashlib.blake2b(session_id.encode(), digest_size=8).digest()
@@ -82,13 +124,20 @@ class PostgresSessionLocks(SessionLocks):
     """Adds a Postgres advisory lock, so turns on a session never interleave across processes."""
 
     def __init__(
-        self, pool: Any, timeout: float, unreachable: Unreachable, wait: float, poll: float = 0.05
+        self,
+        pool: Any,
+        timeout: float,
+        unreachable: Unreachable,
+        wait: float,
+        poll: float = 0.05,
+        deployment: DeploymentLimit | None = None,
     ) -> None:
         super().__init__(timeout)
         self._pool = pool
         self._poll = poll
         self._unreachable = unreachable
         self._wait = wait
+        self._deployment = deployment
 
     @asynccontextmanager
     async def hold(self, session_id: str, admitted: Admission = None) -> AsyncIterator[None]:
@@ -103,9 +152,31 @@ class PostgresSessionLocks(SessionLocks):
                 with span("oss_agent.session_lock.advisory"):
                     await self._acquire(conn, key, session_id, deadline)
                 try:
-                    yield
+                    async with self._deployment_slot(conn, admitted is not None):
+                        yield
                 finally:
                     await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+    @asynccontextmanager
+    async def _deployment_slot(self, conn: Any, is_turn: bool) -> AsyncIterator[None]:
+        """A turn's slot of DEPLOYMENT_MAX_TURNS, on the connection of its session lock (a
+        two-key advisory lock: that key space does not meet the sessions' one-key locks)."""
+        limit = self._deployment
+        if limit is None or not is_turn:
+            yield
+            return
+
+        async def take(slot: int) -> bool:
+            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (SLOT_CLASS, slot))
+            row = await cursor.fetchone()
+            return bool(row and next(iter(row.values() if isinstance(row, dict) else row)))
+
+        with span("oss_agent.deployment_slot"):
+            slot = await take_slot(limit, take)
+        try:
+            yield
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock(%s, %s)", (SLOT_CLASS, slot))
 
     @asynccontextmanager
     async def _connection(self, deadline: float) -> AsyncIterator[Any]:
@@ -149,10 +220,18 @@ class FileSessionLocks(SessionLocks):
     process dies. Each process keeps one descriptor of the file open: closing any descriptor
     of it would drop all of the process's record locks on it."""
 
-    def __init__(self, path: Path, timeout: float, poll: float = 0.02) -> None:
+    def __init__(
+        self,
+        path: Path,
+        timeout: float,
+        poll: float = 0.02,
+        deployment: DeploymentLimit | None = None,
+    ) -> None:
         super().__init__(timeout)
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         self._poll = poll
+        self._deployment = deployment
+        self._slots_held: set[int] = set()
 
     def close(self) -> None:
         os.close(self._fd)
@@ -166,17 +245,46 @@ class FileSessionLocks(SessionLocks):
             with span("oss_agent.session_lock.file"):
                 await self._acquire(byte, session_id, time.monotonic() + self.timeout)
             try:
-                yield
+                async with self._deployment_slot(admitted is not None):
+                    yield
             finally:
                 fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, byte)
 
+    @asynccontextmanager
+    async def _deployment_slot(self, is_turn: bool) -> AsyncIterator[None]:
+        """A turn's slot of DEPLOYMENT_MAX_TURNS: a byte of the lock file past the bytes
+        sessions use."""
+        limit = self._deployment
+        if limit is None or not is_turn:
+            yield
+            return
+
+        async def take(slot: int) -> bool:
+            # a process's record locks never conflict with each other: its own slots are
+            # told apart here
+            if slot in self._slots_held or not self._try_lock(SLOT_BYTES + slot):
+                return False
+            self._slots_held.add(slot)
+            return True
+
+        with span("oss_agent.deployment_slot"):
+            slot = await take_slot(limit, take)
+        try:
+            yield
+        finally:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, SLOT_BYTES + slot)
+            self._slots_held.discard(slot)
+
+    def _try_lock(self, byte: int) -> bool:
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
+        except OSError:  # EAGAIN or EACCES: another process holds it
+            return False
+        return True
+
     async def _acquire(self, byte: int, session_id: str, deadline: float) -> None:
         async def take() -> bool:
-            try:
-                fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
-            except OSError:  # EAGAIN or EACCES: another process holds it
-                return False
-            return True
+            return self._try_lock(byte)
 
         await polled(take, session_id, deadline, self._poll)
 
@@ -190,6 +298,12 @@ async def polled(
         if time.monotonic() >= deadline:
             raise session_busy(session_id)
         await asyncio.sleep(poll)
+
+
+SLOT_CLASS = 0x0A5A_6E70
+"""The first key of the deployment slots' two-key advisory locks (Postgres)."""
+SLOT_BYTES = 1 << 56
+"""The lock file's byte of deployment slot 0 (the sessions' bytes are below it)."""
 
 
 def lock_byte(session_id: str) -> int:

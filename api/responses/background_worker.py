@@ -153,7 +153,7 @@ class BackgroundWorker:
                 self._exit_seen = time.monotonic()
                 return
             try:
-                while limiter.running < limiter.max_running:
+                while limiter.running < limiter.max_running and await self.store.any_queued():
                     row = await self.store.claim(
                         self.id, settings.background_lease, settings.background_max_running
                     )
