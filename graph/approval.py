@@ -27,11 +27,22 @@ def needs_approval(name: str, patterns: list[str]) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in patterns)
 
 
-def ask_approval(calls: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The decision on each call, by call id; stops the run until they are given."""
+def ask_approval(
+    calls: list[dict[str, Any]], servers: dict[str, str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The decision on each call, by call id; stops the run until they are given. `servers`
+    names where each tool comes from (an MCP server's name, or `builtin`)."""
     if not calls:
         return {}
-    request = [{"call_id": c["id"], "tool": c["name"], "arguments": c["args"]} for c in calls]
+    request = [
+        {
+            "call_id": c["id"],
+            "tool": c["name"],
+            "arguments": c["args"],
+            "server": (servers or {}).get(c["name"], "builtin"),
+        }
+        for c in calls
+    ]
     return interrupt({"approvals": request})
 
 

@@ -61,7 +61,7 @@ async def _run_calls(
         and call["name"] in allowed
         and needs_approval(call["name"], deps.settings.tools_require_approval)
     ]
-    decisions = ask_approval(risky)
+    decisions = ask_approval(risky, {name: entry.source for name, entry in allowed.items()})
     write = live_writer()
     jobs = [
         watched(

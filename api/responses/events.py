@@ -13,7 +13,7 @@ from api.errors import agent_error_body
 from api.responses.output import (
     ResponseRef,
     builtin_call_item,
-    function_call_item,
+    call_item,
     message_item,
     reasoning_item,
 )
@@ -87,8 +87,21 @@ class EventWriter:
         for call in outcome.builtin_calls:
             events += self._builtin_call(builtin_call_item(call))
         for call in outcome.tool_calls:
-            events += self._function_call(function_call_item(call))
+            item = call_item(call)
+            if item["type"] == "function_call":
+                events += self._function_call(item)
+            else:
+                events += self._whole_item(item)
         return events
+
+    def _whole_item(self, item: dict[str, Any]) -> list[dict[str, str]]:
+        """An item that is sent whole: added and done at once (mcp_approval_request)."""
+        index = len(self.items)
+        self.items.append(item)
+        return [
+            self.event("response.output_item.added", output_index=index, item=item),
+            self.event("response.output_item.done", output_index=index, item=item),
+        ]
 
     def _builtin_call(self, done: dict[str, Any]) -> list[dict[str, str]]:
         """A code_interpreter_call or web_search_call item, with its lifecycle events."""

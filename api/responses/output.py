@@ -4,6 +4,7 @@ history (api/responses/stored.py) and a response is owned like its session."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -12,11 +13,14 @@ from typing import Any
 from agent.builtin_tools import PYTHON
 from agent.errors import AgentError
 from api.completion import usage_of
+from graph.approval import APPROVAL_TOOL
 from graph.turn import TurnOutcome
 from mcp_tools.builtin.browser import searched_address, shown_address
 
 # Ids this service makes hold a message index and a Unix time: longer numbers are not ours.
 _RESPONSE_ID = re.compile(r"resp_(\d{1,18})-(\d{1,18})_(.+)")
+APPROVAL_REQUEST_PREFIX = "mcpr_"
+"""An `mcp_approval_request` item's id: this prefix and the id of the call it is about."""
 # A background response's id names its run (graph/background_runs.py) and its session.
 _BACKGROUND_ID = re.compile(r"resp_bg([0-9a-f]{32})_(.+)")
 
@@ -64,15 +68,16 @@ def new_ref(session_id: str, start: int) -> ResponseRef:
 
 
 def output_items(outcome: TurnOutcome, ref: ResponseRef) -> list[dict[str, Any]]:
-    """Reasoning, message, the server's code_interpreter_call / web_search_call and the
-    function_call items, in that order (the order a stream sends them in)."""
+    """Reasoning, message, the server's code_interpreter_call / web_search_call, and the
+    function_call and mcp_approval_request items, in that order (the order a stream sends
+    them in)."""
     items: list[dict[str, Any]] = []
     if outcome.reasoning:
         items.append(reasoning_item(ref, outcome.reasoning))
     if outcome.content:
         items.append(message_item(ref, outcome.content, annotations=outcome.annotations))
     items += [builtin_call_item(call) for call in outcome.builtin_calls]
-    items += [function_call_item(call) for call in outcome.tool_calls]
+    items += [call_item(call) for call in outcome.tool_calls]
     return items
 
 
@@ -128,6 +133,27 @@ def message_item(
         "role": "assistant",
         "status": status,
         "content": [part],
+    }
+
+
+def call_item(call: dict[str, Any]) -> dict[str, Any]:
+    """A call the client answers: its own tool's `function_call`, or the approval a server
+    tool waits for as an `mcp_approval_request`."""
+    if call["function"]["name"] == APPROVAL_TOOL:
+        return approval_request_item(call)
+    return function_call_item(call)
+
+
+def approval_request_item(call: dict[str, Any]) -> dict[str, Any]:
+    """A server tool call waiting for approval, as OpenAI's MCP tool shows one; answered by
+    an `mcp_approval_response` input item naming its id."""
+    asked = json.loads(call["function"]["arguments"])
+    return {
+        "type": "mcp_approval_request",
+        "id": f"{APPROVAL_REQUEST_PREFIX}{asked['call_id']}",
+        "server_label": asked.get("server") or "builtin",
+        "name": asked["tool"],
+        "arguments": json.dumps(asked["arguments"], ensure_ascii=False),
     }
 
 

@@ -10,6 +10,8 @@ from pydantic import Field, ValidationError
 
 from agent.errors import AgentError
 from api.protocol import ChatCompletionRequest, OpenAIBaseModel
+from api.responses.output import APPROVAL_REQUEST_PREFIX
+from graph.approval import APPROVAL_ID_PREFIX
 
 HOSTED_TOOLS = {
     "code_interpreter": ("python", "python"),
@@ -123,12 +125,30 @@ def _add_item(messages: list[dict[str, Any]], item: dict[str, Any], where: str) 
         output = item.get("output")
         text = output if isinstance(output, str) else json.dumps(output)
         messages.append({"role": "tool", "tool_call_id": item.get("call_id"), "content": text})
-    elif kind != "reasoning":  # earlier reasoning is already stored with the session
+    elif kind == "mcp_approval_response":
+        messages.append(_approval_answer(item, where))
+    elif kind not in ("reasoning", "mcp_approval_request"):  # the session has those already
         raise _bad(
             f"{where}.type {kind!r} is not supported; use message, function_call,"
-            " function_call_output or reasoning items.",
+            " function_call_output, mcp_approval_response or reasoning items.",
             f"{where}.type",
         )
+
+
+def _approval_answer(item: dict[str, Any], where: str) -> dict[str, Any]:
+    """An `mcp_approval_response` as the tool message that answers the approval call."""
+    request_id = item.get("approval_request_id")
+    if not isinstance(request_id, str) or not request_id.startswith(APPROVAL_REQUEST_PREFIX):
+        raise _bad(
+            f"{where}.approval_request_id must be the id of an mcp_approval_request item"
+            f" ({APPROVAL_REQUEST_PREFIX}...).",
+            f"{where}.approval_request_id",
+        )
+    if not isinstance(item.get("approve"), bool):
+        raise _bad(f"{where}.approve must be true or false.", f"{where}.approve")
+    answer = {"approved": item["approve"], "reason": str(item.get("reason") or "")}
+    call_id = APPROVAL_ID_PREFIX + request_id.removeprefix(APPROVAL_REQUEST_PREFIX)
+    return {"role": "tool", "tool_call_id": call_id, "content": json.dumps(answer)}
 
 
 def _text(content: Any, where: str) -> Any:

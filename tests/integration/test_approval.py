@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 
 from tests.integration.conftest import service_env
@@ -137,13 +138,10 @@ def test_over_the_responses_api_then_continued_by_chat(guarded: Service, sim: Si
     raw = client.responses.with_raw_response.create(model="m", input="What is 6*7?")
     first = raw.parse()
     [item] = first.output
-    assert item.type == "function_call" and item.name == "approve_tool_call"
-    assert json.loads(item.arguments)["tool"] == "calculator"
-    answer = {
-        "type": "function_call_output",
-        "call_id": item.call_id,
-        "output": json.dumps({"approved": True}),
-    }
+    assert item.type == "mcp_approval_request" and item.name == "calculator"
+    assert item.server_label == "builtin" and json.loads(item.arguments) == CALC["arguments"]
+    assert client.responses.retrieve(first.id).output == first.output  # stored as shown
+    answer = {"type": "mcp_approval_response", "approval_request_id": item.id, "approve": True}
     second = client.responses.create(model="m", input=[answer], previous_response_id=first.id)
     assert second.output_text == "It is 42."
     session = raw.headers["x-session-id"]
@@ -168,3 +166,36 @@ def test_a_failed_resumed_turn_still_waits_for_approval(guarded: Service, sim: S
     history = guarded.http().get(f"/v1/sessions/{session}").json()
     assert len(history["pending_approvals"]) == 1
     assert [m["role"] for m in history["messages"]] == ["user", "assistant"]
+
+
+def test_a_streamed_responses_approval_refused_and_a_malformed_answer(
+    guarded: Service, sim: SimServer
+) -> None:
+    sim.control.script({"tool_calls": [CALC]}, {"content": "I will not compute it."})
+    client = guarded.client()
+    events = list(client.responses.create(model="m", input="What is 6*7?", stream=True))
+    added = [e.item for e in events if e.type == "response.output_item.added"]
+    assert [i.type for i in added] == ["mcp_approval_request"]
+    done = events[-1].response
+    assert done.output[0].id == added[0].id and done.output[0].name == "calculator"
+    for wrong, param in (
+        ({"approval_request_id": "call_1", "approve": True}, "approval_request_id"),
+        ({"approval_request_id": added[0].id, "approve": "yes"}, "approve"),
+    ):
+        with pytest.raises(openai.BadRequestError) as refused:
+            client.responses.create(
+                model="m",
+                input=[{"type": "mcp_approval_response", **wrong}],
+                previous_response_id=done.id,
+            )
+        assert refused.value.body["param"] == f"input[0].{param}"
+    answer = {
+        "type": "mcp_approval_response",
+        "approval_request_id": added[0].id,
+        "approve": False,
+        "reason": "not now",
+    }
+    second = client.responses.create(model="m", input=[answer], previous_response_id=done.id)
+    assert second.output_text == "I will not compute it."
+    told = sim.control.bodies("/v1/chat/completions")[-1]["messages"][-1]
+    assert told["role"] == "tool" and "refused" in told["content"] and "not now" in told["content"]
