@@ -318,6 +318,12 @@ class Settings(BaseSettings):
         default_factory=list,
         description="tool names or globs (built-in and MCP) that run only once the client approves",
     )
+    mcp_request_servers_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="hosts (or globs, *.example.com) of the MCP servers a Responses request may"
+        " name in an `mcp` tool, comma separated; https only, except for an entry written"
+        " http://host; a host matched by a glob must resolve to public addresses. Empty: off",
+    )
 
     # gpt-oss's own tools (docs/builtin-tools.md)
     builtin_tools: Annotated[list[str], NoDecode] = Field(
@@ -429,6 +435,7 @@ class Settings(BaseSettings):
         "tools_enabled",
         "tools_fetch_allow",
         "tools_require_approval",
+        "mcp_request_servers_allow",
         "builtin_tools",
         mode="before",
     )

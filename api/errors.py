@@ -43,6 +43,7 @@ _HTTP: dict[str, tuple[int, str, dict[str, str]]] = {
     "upstream_bad_response": (502, "upstream_error", {}),
     "upstream_not_found": (502, "upstream_error", {}),
     "upstream_dropped": (502, "upstream_error", {}),
+    "mcp_server_error": (502, "upstream_error", {}),
     "request_too_large": (413, "invalid_request_error", {}),
 }
 _BAD_REQUEST = (400, "invalid_request_error", {})

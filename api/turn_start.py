@@ -15,6 +15,7 @@ from api.protocol import ChatCompletionRequest
 from api.request_fields import upstream_fields
 from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
 from api.turn import TurnPlan, plan_turn
+from mcp_tools.request_servers import RequestServer, check_allowed, open_request_servers
 
 
 async def begin_turn(
@@ -25,10 +26,12 @@ async def begin_turn(
     stack: AsyncExitStack,
     client: str = "",
     new_id: str | None = None,
+    servers: list[RequestServer] | None = None,
 ) -> TurnPlan:
     """Plan a turn on session `given` (None: a new one, bound to `client` for continuity,
     with id `new_id` when the client was already told it) with its slot and lock entered
-    on `stack`; on failure the stack is closed and the error names the session once known."""
+    on `stack`; on failure the stack is closed and the error names the session once known.
+    The MCP `servers` the request named are connected for the turn (closed with `stack`)."""
     session_id = checked_session_id(given) if given else new_id or new_session_id()
     model = services.backends.resolve(request.model)
     fields = upstream_fields(request)
@@ -36,6 +39,8 @@ async def begin_turn(
     note(session_id=session_id, model=model or services.settings.llm_model)
     annotate(gen_ai__conversation__id=session_id)
     known = given is not None  # whether the session exists for the client to use
+    for index, server in enumerate(servers or []):
+        await check_allowed(server, services.settings.mcp_request_servers_allow, f"tools[{index}]")
     try:
         if known:
             await require_owned(services.owners, session_id, caller)
@@ -46,6 +51,8 @@ async def begin_turn(
         admitted = services.limiter.slot(caller.owner)  # its 429 comes before anything is stored
         await stack.enter_async_context(services.locks.hold(session_id, admitted))
         plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
+        if servers:
+            await _connect(services, plan, servers, stack)
         if not known:
             await services.owners.claim(session_id, caller.owner, client)
     except BaseException as exc:
@@ -68,3 +75,13 @@ async def check_session_room(services: Services, caller: Caller) -> None:
             f"{SESSION_ID_HEADER}.",
             code="session_limit_exceeded",
         )
+
+
+async def _connect(
+    services: Services, plan: TurnPlan, servers: list[RequestServer], stack: AsyncExitStack
+) -> None:
+    """The request's MCP servers' tools, for this turn only, beside the server's own."""
+    taken = set(services.tools.names()) | plan.context.client_tool_names
+    opened = open_request_servers(servers, services.settings, taken)
+    tools, approval = await stack.enter_async_context(opened)
+    plan.context.request_tools, plan.context.approval_required = tools, approval

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_tools.registry import ToolEntry, ToolRegistry
+
 
 @dataclass
 class Context:
@@ -36,6 +38,16 @@ class Context:
     """Whether the upstream is asked to stream."""
     upstream_fields: dict[str, Any] = field(default_factory=dict)
     """Other request fields for the model server (response_format, seed, top_k, ...)."""
+    request_tools: list[ToolEntry] = field(default_factory=list)
+    """Tools of the MCP servers the request named (mcp_tools/request_servers.py), for this
+    turn only."""
+    approval_required: frozenset[str] = frozenset()
+    """Names among `request_tools` that run only once the client approves."""
+
+    def server_tools(self, registry: ToolRegistry) -> list[ToolEntry]:
+        """The server-side tools this turn may call: the registry's enabled ones and the
+        request's own."""
+        return registry.select(self.enabled_tools) + self.request_tools
 
     @property
     def client_tool_names(self) -> set[str]:

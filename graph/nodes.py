@@ -163,7 +163,7 @@ def offered_tools(context: Context, deps: AgentDeps) -> list[dict[str, Any]]:
     taken = context.client_tool_names
     server = [
         entry.openai_schema()
-        for entry in deps.tools.select(context.enabled_tools)
+        for entry in context.server_tools(deps.tools)
         if entry.name not in taken
     ]
     return client + server
@@ -175,7 +175,7 @@ def offered_builtins(context: Context, deps: AgentDeps) -> frozenset[str]:
     taken = context.client_tool_names
     return frozenset(
         entry.name
-        for entry in deps.tools.select(context.enabled_tools)
+        for entry in context.server_tools(deps.tools)
         if entry.is_gpt_oss_own and entry.name not in taken
     )
 

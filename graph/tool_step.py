@@ -52,14 +52,17 @@ async def _run_calls(
 ) -> list[ToolMessage]:
     errors = state.get("call_errors") or {}
     client_names = runtime.context.client_tool_names
-    allowed = {entry.name: entry for entry in deps.tools.select(runtime.context.enabled_tools)}
+    allowed = {entry.name: entry for entry in runtime.context.server_tools(deps.tools)}
     ours = [call for call in calls if call["name"] not in client_names or errors]
     risky = [
         call
         for call in ours
         if call["id"] not in errors
         and call["name"] in allowed
-        and needs_approval(call["name"], deps.settings.tools_require_approval)
+        and (
+            needs_approval(call["name"], deps.settings.tools_require_approval)
+            or call["name"] in runtime.context.approval_required
+        )
     ]
     decisions = ask_approval(risky, {name: entry.source for name, entry in allowed.items()})
     write = live_writer()

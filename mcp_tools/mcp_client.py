@@ -63,7 +63,7 @@ async def start_mcp_toolset(
     for name in config.disabled:
         logger.info("MCP server %r is disabled in %s", name, path)
     started = await asyncio.gather(
-        *(_start_server(server, settings, startup_timeout) for server in config.servers)
+        *(start_server(server, settings, startup_timeout) for server in config.servers)
     )
     for connection, entries, status in started:
         toolset.connections.append(connection)
@@ -84,7 +84,7 @@ async def open_mcp_tools(
         await toolset.aclose()
 
 
-async def _start_server(
+async def start_server(
     server: McpServerConfig, settings: Settings, startup_timeout: float
 ) -> tuple[McpConnection, list[ToolEntry], SourceStatus]:
     connection = McpConnection(server, startup_timeout)

@@ -22,6 +22,7 @@ from api.responses.request import ResponsesRequest
 from api.sessions import new_session_id
 from api.turn_start import check_session_room
 from graph.background_runs import RunRow, RunStore
+from mcp_tools.request_servers import check_allowed
 
 if TYPE_CHECKING:
     from api.deps import Services
@@ -73,6 +74,9 @@ class BackgroundResponses:
                 code="invalid_request",
             )
         chat = body.to_chat(services.tools.names())
+        allow = services.settings.mcp_request_servers_allow
+        for index, server in enumerate(body.mcp_servers()):
+            await check_allowed(server, allow, f"tools[{index}]")
         model = services.backends.resolve(chat.model)
         services.backends.check_fields(model, upstream_fields(chat))
         session_id = await self._session_for(body, caller)

@@ -224,7 +224,13 @@ class BackgroundWorker:
             chat = body.model_copy(update={"stream": True}).to_chat(services.tools.names())
             given = row.session_id if body.previous_response_id else None
             plan = await begin_turn(
-                services, chat, Caller(**row.caller), given, stack, new_id=row.session_id
+                services,
+                chat,
+                Caller(**row.caller),
+                given,
+                stack,
+                new_id=row.session_id,
+                servers=body.mcp_servers(),
             )
             ref.start = plan.start_index
             await self.store.started(row.id, plan.start_index, finish(None, _IN_PROGRESS))

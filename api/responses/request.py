@@ -12,6 +12,7 @@ from agent.errors import AgentError
 from api.protocol import ChatCompletionRequest, OpenAIBaseModel
 from api.responses.output import APPROVAL_REQUEST_PREFIX
 from graph.approval import APPROVAL_ID_PREFIX
+from mcp_tools.request_servers import RequestServer
 
 HOSTED_TOOLS = {
     "code_interpreter": ("python", "python"),
@@ -22,6 +23,8 @@ HOSTED_TOOLS = {
 name). They are the server's tools, on whenever it offers them; listing one is accepted
 when the server has it."""
 BUILTIN_TYPES = frozenset(HOSTED_TOOLS)
+SERVER_TYPES = BUILTIN_TYPES | {"mcp"}
+"""Tool types the server runs (not function tools the client runs)."""
 
 
 class ResponsesRequest(OpenAIBaseModel):
@@ -59,6 +62,14 @@ class ResponsesRequest(OpenAIBaseModel):
             "background": self.background,
         }
 
+    def mcp_servers(self) -> list[RequestServer]:
+        """The MCP servers named in `tools` (`{"type": "mcp", ...}`), checked for shape."""
+        return [
+            RequestServer.parse(tool, f"tools[{index}]")
+            for index, tool in enumerate(self.tools or [])
+            if tool.get("type") == "mcp"
+        ]
+
     def to_chat(self, server_tools: Collection[str] = ()) -> ChatCompletionRequest:
         """The same turn as a chat completions request (400 for what cannot be one, such
         as a hosted tool type whose tool the server does not have among `server_tools`)."""
@@ -67,7 +78,7 @@ class ResponsesRequest(OpenAIBaseModel):
         body: dict[str, Any] = {
             "model": self.model,
             "messages": _messages(self.instructions, self.input),
-            "tools": [_tool(t) for t in self.tools or [] if t.get("type") not in BUILTIN_TYPES]
+            "tools": [_tool(t) for t in self.tools or [] if t.get("type") not in SERVER_TYPES]
             or None,
             "tool_choice": _tool_choice(self.tool_choice),
             "parallel_tool_calls": self.parallel_tool_calls,
@@ -186,7 +197,7 @@ def _check_hosted(tool: dict[str, Any], server_tools: Collection[str], where: st
 def _tool(tool: dict[str, Any]) -> dict[str, Any]:
     if tool.get("type") != "function":
         raise _bad(
-            f"tools: only function tools and {', '.join(sorted(BUILTIN_TYPES))} can be offered"
+            f"tools: only function tools and {', '.join(sorted(SERVER_TYPES))} can be offered"
             f" here (got {tool.get('type')!r}); the server's own tools are always available.",
             "tools",
         )

