@@ -21,6 +21,7 @@ from api.deps import Services
 from api.errors import register_exception_handlers
 from api.keys import KeyRing
 from api.limits import RequestLimits
+from api.live_turns import LiveTurns
 from api.logs import RequestLogMiddleware
 from api.openapi import honest_openapi
 from api.queue import TurnLimiter
@@ -73,11 +74,13 @@ def deployment_limit(settings: Settings) -> DeploymentLimit | None:
 
 
 def _start_background(services: Services, runs: Any) -> BackgroundWorker | None:
-    """Background responses, and this process's worker for them (none without a store)."""
+    """Background responses and watchable chat turns, and this process's worker for them
+    (none without a store)."""
     if runs is None:
         return None
     services.background = BackgroundResponses(services, runs)
     worker = BackgroundWorker(services, services.background)
+    services.live = LiveTurns(services.background, worker)
     worker.start()
     return worker
 

@@ -20,6 +20,7 @@ from graph.store_health import StoreHealth
 from mcp_tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
+    from api.live_turns import LiveTurns
     from api.responses.background import BackgroundResponses
 
 
@@ -42,6 +43,8 @@ class Services:
     """Backends registered at run time, shared through the database (graph/backend_registry.py)."""
     background: BackgroundResponses | None = None
     """Background responses, on the queue in the database (api/responses/background.py)."""
+    live: LiveTurns | None = None
+    """Chat turns going on without their client, kept for watching (api/live_turns.py)."""
 
 
 def services_of(request: Request) -> Services:

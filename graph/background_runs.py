@@ -31,13 +31,17 @@ _TABLES = (
     request TEXT NOT NULL, caller TEXT NOT NULL, response TEXT NOT NULL,
     start_index INTEGER, worker TEXT, lease_until DOUBLE PRECISION,
     cancel_requested INTEGER NOT NULL DEFAULT 0, created_at DOUBLE PRECISION NOT NULL,
-    ended_at DOUBLE PRECISION)""",
+    ended_at DOUBLE PRECISION, kind TEXT NOT NULL DEFAULT 'response')""",
     "CREATE INDEX IF NOT EXISTS background_runs_status ON background_runs (status, created_at)",
     """CREATE TABLE IF NOT EXISTS background_events (
     run_id TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL,
     PRIMARY KEY (run_id, seq))""",
 )
-_COLUMNS = "id, owner, session_id, status, request, caller, response, start_index, worker"
+_COLUMNS = "id, owner, session_id, status, request, caller, response, start_index, worker, kind"
+RESPONSE = "response"
+"""A background response: queued, claimed and run by a worker."""
+CHAT = "chat"
+"""A streamed chat turn going on without its client (api/live_turns.py): never queued."""
 
 
 @dataclass
@@ -53,10 +57,11 @@ class RunRow:
     response: dict[str, Any]
     start_index: int | None
     worker: str | None
+    kind: str = RESPONSE
 
     @classmethod
     def of(cls, row: tuple) -> RunRow:
-        id_, owner, session, status, request, caller, response, start, worker = row
+        id_, owner, session, status, request, caller, response, start, worker, kind = row
         return cls(
             id_,
             owner,
@@ -67,6 +72,7 @@ class RunRow:
             json.loads(response),
             start,
             worker,
+            kind,
         )
 
     @property
@@ -123,6 +129,26 @@ class RunStore:
         )
         await self.append(row.id, [(0, _json(created))])
 
+    async def open_live(self, row: RunRow, worker: str, lease: float) -> None:
+        """Store a chat turn that is already running here (kind CHAT), leased to `worker`."""
+        p = self._p
+        await self._run(
+            f"INSERT INTO background_runs (id, owner, session_id, status, request, caller,"
+            f" response, worker, lease_until, created_at, kind) VALUES ({p}, {p}, {p},"
+            f" 'in_progress', '{{}}', '{{}}', '{{}}', {p}, {self._d.now} + {p}, {self._d.now},"
+            f" '{CHAT}')",
+            (row.id, row.owner, row.session_id, worker, lease),
+        )
+
+    async def latest_live(self, session_id: str) -> RunRow | None:
+        """The session's newest chat turn kept for watching, if any."""
+        rows = await self._run(
+            f"SELECT {_COLUMNS} FROM background_runs WHERE session_id = {self._p}"
+            f" AND kind = '{CHAT}' ORDER BY created_at DESC LIMIT 1",
+            (session_id,),
+        )
+        return RunRow.of(rows[0]) if rows else None
+
     async def get(self, run_id: str) -> RunRow | None:
         rows = await self._run(
             f"SELECT {_COLUMNS} FROM background_runs WHERE id = {self._p}", (run_id,)
@@ -154,7 +180,8 @@ class RunStore:
         sql = f"""UPDATE background_runs SET status = 'in_progress', worker = {p},
             lease_until = {now} + {p}
             WHERE id = (SELECT id FROM background_runs AS q WHERE status = 'queued'
-                AND (SELECT count(*) FROM background_runs WHERE status = 'in_progress') < {p}
+                AND kind = 'response' AND (SELECT count(*) FROM background_runs
+                    WHERE status = 'in_progress' AND kind = 'response') < {p}
                 ORDER BY (SELECT count(*) FROM background_runs AS r
                     WHERE r.owner = q.owner AND r.status = 'in_progress'), created_at
                 LIMIT 1{self._d.skip_locked})

@@ -144,33 +144,33 @@ class BackgroundResponses:
         return row.response
 
     async def follow(self, response_id: str, after: int) -> AsyncIterator[bytes]:
-        """The run's events after sequence number `after`: those stored, then the rest as
-        they are written, until the run has ended."""
+        """The response's events after sequence number `after` as SSE: those stored, then
+        the rest as they are written, until it has ended."""
+        async for _seq, data in self.events(response_id, after):
+            yield _frame(data)
+
+    async def events(self, run_id: str, after: int) -> AsyncIterator[tuple[int, str]]:
+        """A run's stored events after number `after`, then the rest as they are written,
+        until the run has ended (a process that ended another's lost run stores its last
+        event just after the status, so an end without new events reads once more)."""
         while True:
-            events = await self.store.events_after(response_id, after)
+            events = await self.store.events_after(run_id, after)
             for seq, data in events:
                 after = seq
-                yield _frame(data)
+                yield seq, data
             if events:
                 continue
-            row = await self.store.get(response_id)
+            row = await self.store.get(run_id)
             if row is None or row.done:
-                async for frame in self._last_events(response_id, after):
-                    yield frame
-                return
+                for attempt in range(2):
+                    events = await self.store.events_after(run_id, after, 100_000)
+                    for seq, data in events:
+                        after = seq
+                        yield seq, data
+                    if events or attempt:
+                        return
+                    await asyncio.sleep(FOLLOW_POLL)
             await self.written.wait(FOLLOW_POLL)
-
-    async def _last_events(self, response_id: str, after: int) -> AsyncIterator[bytes]:
-        """What is left of an ended run's events; a process that ended another's lost run
-        stores its last event just after the status, so an end without it reads again."""
-        for attempt in range(2):
-            events = await self.store.events_after(response_id, after, 100_000)
-            for seq, data in events:
-                after = seq
-                yield _frame(data)
-            if events or attempt:
-                return
-            await asyncio.sleep(FOLLOW_POLL)
 
     async def _session_for(self, body: ResponsesRequest, caller: Caller) -> str:
         """The session the turn goes on: that of previous_response_id (owned by the caller,

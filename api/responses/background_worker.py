@@ -33,7 +33,7 @@ from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
 from api.turn import stream_turn
 from api.turn_start import begin_turn
-from graph.background_runs import RunRow, RunStore
+from graph.background_runs import CHAT, RunRow, RunStore
 
 if TYPE_CHECKING:
     from api.deps import Services
@@ -136,6 +136,15 @@ class BackgroundWorker:
             await asyncio.wait(list(self.running.values()))
         for loop in self._loops:
             loop.cancel()
+
+    def adopt(self, run_id: str, task: asyncio.Task[Any]) -> None:
+        """Keep the lease of a run this process runs outside the queue (a recorded chat
+        turn, api/live_turns.py) and stop `task` when it is cancelled."""
+        self.running[run_id] = task
+
+    def release(self, run_id: str) -> None:
+        self.running.pop(run_id, None)
+        self._why_stopped.pop(run_id, None)
 
     def stop_run(self, run_id: str, why: str) -> None:
         """Stop a run of this process (`cancelled`, `shutdown` or `lost`); nothing when it
@@ -271,6 +280,10 @@ class BackgroundWorker:
     async def _end_lost(self, row: RunRow) -> None:
         """End a run whose process stopped renewing its lease: `completed` (or
         `incomplete`) when its turn made it into the session, else `failed`."""
+        if row.kind == CHAT:  # its watchers are told (api/live_turns.py)
+            if await self.store.finish(row.id, None, "failed", {"status": "failed"}):
+                self.responses.written.fire()
+            return
         body = ResponsesRequest.model_validate(row.request)
         ref = ResponseRef.parse(row.id)
         ref.created_at = row.response["created_at"]

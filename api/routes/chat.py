@@ -52,7 +52,8 @@ async def create_chat_completion(
     plan = await begin_turn(services, request, caller, given, stack, client)
     try:
         if request.stream:
-            return await _stream(services, request, plan, stack, finish_without_client)
+            watched = caller.owner if finish_without_client else None
+            return await _stream(services, request, plan, stack, watched)
         activity: list[dict[str, Any]] | None = [] if request.tool_activity else None
         async with stack:
             turn = await run_turn(services.sessions, plan, activity)
@@ -75,9 +76,11 @@ async def _stream(
     request: ChatCompletionRequest,
     plan: TurnPlan,
     stack: AsyncExitStack,
-    finish_without_client: bool,
+    watched_by: str | None,
 ) -> Response:
-    """Start the turn; failures before the first delta still get a proper HTTP status."""
+    """Start the turn; failures before the first delta still get a proper HTTP status. A
+    turn that goes on without its client (`watched_by` its owner) is recorded for watching
+    (api/live_turns.py)."""
     events = stream_turn(services.sessions, plan)
     stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
     buffered = await _until_first_delta(events)
@@ -85,8 +88,11 @@ async def _stream(
     model = plan.context.model or services.settings.llm_model
     writer = ChunkWriter(model, include_usage, request.tool_activity)
     body = sse_events(buffered, events, writer, plan.start_index, stack)
+    if watched_by is not None and services.live is not None:
+        body = services.live.recorded(body, plan.session_id, watched_by)
     headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
-    return TurnEventStream.of(body, services.settings, headers, finish_without_client, sep="\n")
+    finish = watched_by is not None
+    return TurnEventStream.of(body, services.settings, headers, finish, sep="\n")
 
 
 async def _until_first_delta(events: Any) -> list[tuple[str, Any]]:

@@ -1,17 +1,20 @@
-"""The caller's sessions: list, history, rename, delete and reset."""
+"""The caller's sessions: list, history, rename, delete and reset; watch or stop the chat turn
+that goes on without its client (api/live_turns.py)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, StringConstraints
 
 from api.deps import ServicesDep
 from api.keys import ANONYMOUS, CallerDep, keys_required
-from api.openapi import BODY, SESSION_CHANGE, error_responses
+from api.openapi import BODY, SESSION_CHANGE, STREAM_RESPONSE, error_responses
 from api.ownership import MAX_PAGE_SIZE, PAGE_SIZE, owned_sessions, require_owned
 from api.parsed_body import ParsedBodyRoute
+from api.sessions import SESSION_ID_HEADER
+from api.streaming import TurnEventStream
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=ParsedBodyRoute)
 
@@ -79,3 +82,36 @@ async def reset_session(
     async with services.locks.hold(session_id):
         await services.sessions.reset(session_id)
     return await services.sessions.history(session_id)
+
+
+@router.get("/{session_id}/live", responses={**STREAM_RESPONSE, **error_responses(404)})
+async def watch_live_turn(
+    session_id: str,
+    services: ServicesDep,
+    caller: CallerDep,
+    starting_after: Annotated[int, Query(ge=-1)] = -1,
+) -> Response:
+    """The session's chat turn sent with `X-On-Disconnect: finish`, as the chunks of its
+    stream after number `starting_after` (each chunk's number is its SSE `id`), then live
+    until it ends; 204 when there is none to watch."""
+    await require_owned(services.owners, session_id, caller)
+    await services.sessions.require(session_id)
+    row = await services.live.latest(session_id) if services.live else None
+    if row is None:
+        return Response(status_code=204)
+    chunks = services.live.watch(row, starting_after)
+    headers = {SESSION_ID_HEADER: session_id, "Cache-Control": "no-cache"}
+    return TurnEventStream.of(chunks, services.settings, headers, sep="\n")
+
+
+@router.post("/{session_id}/live/cancel", responses=error_responses(404))
+async def cancel_live_turn(
+    session_id: str, services: ServicesDep, caller: CallerDep
+) -> dict[str, Any]:
+    """Stop the session's running chat turn (sent with `X-On-Disconnect: finish`): it is
+    rolled back, nothing stored. `cancelled` says whether one was running."""
+    await require_owned(services.owners, session_id, caller)
+    await services.sessions.require(session_id)
+    row = await services.live.latest(session_id) if services.live else None
+    cancelled = row is not None and await services.live.cancel(row)
+    return {"id": session_id, "object": "session.live", "cancelled": cancelled}

@@ -186,7 +186,7 @@ function applyEvent(view, chunk) {
   if (delta.content) view.content(delta.content);
 }
 
-async function readStream(response, view) {
+async function readStream(response, view, turn) {
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
@@ -198,31 +198,81 @@ async function readStream(response, view) {
     for (const line of lines) {
       if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
       applyEvent(view, JSON.parse(line.slice(6)));
+      if (!turn.started) {
+        turn.started = true;  // the service keeps it now: a Stop can reach it
+        if (turn.stopping) await stop();
+      }
     }
   }
 }
 
+// The turn this page is running, kept across a reload: {session, text}. Turns are sent with
+// X-On-Disconnect: finish, so leaving the page does not stop them; after a reload the page
+// watches the turn again (GET /v1/sessions/{id}/live) and Stop cancels it explicitly.
+const RUNNING = "oss-agent-running";
+
 async function send(text) {
   userView(text);
+  const extra = { "X-On-Disconnect": "finish", ...(state.session ? { "X-Session-ID": state.session } : {}) };
+  const body = { model: $("model").value || undefined, stream: true, tool_activity: true, messages: [{ role: "user", content: text }] };
+  await follow(async (signal, turn) => {
+    const response = await api("/v1/chat/completions", { method: "POST", body: JSON.stringify(body), headers: extra, signal });
+    state.session = response.headers.get("x-session-id") || state.session;
+    turn.session = state.session;
+    rememberSession(state.session);
+    localStorage.setItem(RUNNING, JSON.stringify({ session: state.session, text }));
+    return response;
+  });
+}
+
+async function resumeRunning() {
+  const running = JSON.parse(localStorage.getItem(RUNNING) || "null");
+  if (!running) return;
+  await openSession(running.session).catch(() => localStorage.removeItem(RUNNING));
+  if (!localStorage.getItem(RUNNING)) return;
+  userView(running.text);
+  await follow(async (signal, turn) => {
+    turn.session = running.session;
+    return api(`/v1/sessions/${running.session}/live`, { signal });
+  });
+  await openSession(running.session);  // the turn as it was stored
+}
+
+// Run one turn's stream into a new answer view; Stop cancels the turn on the service.
+async function follow(open) {
   const view = assistantView();
   const controller = new AbortController();
-  state.busy = controller;
+  const turn = { controller, session: null, started: false, stopping: false };
+  state.busy = turn;
   setBusy(true);
   try {
-    const extra = state.session ? { "X-Session-ID": state.session } : {};
-    const body = { model: $("model").value || undefined, stream: true, tool_activity: true, messages: [{ role: "user", content: text }] };
-    const response = await api("/v1/chat/completions", { method: "POST", body: JSON.stringify(body), headers: extra, signal: controller.signal });
-    state.session = response.headers.get("x-session-id") || state.session;
-    if (state.session) rememberSession(state.session);
-    await readStream(response, view);
+    const response = await open(controller.signal, turn);
+    if (response.status === 200) await readStream(response, view, turn);
+    localStorage.removeItem(RUNNING);
   } catch (error) {
-    if (error.name !== "AbortError") throw error;
+    if (error.name !== "AbortError") {
+      localStorage.removeItem(RUNNING);
+      throw error;
+    }
     showStatus("Stopped: this turn was cancelled and is not kept.");
   } finally {
     state.busy = null;
     setBusy(false);
     await loadSessions().catch(() => {});
   }
+}
+
+async function stop() {
+  const turn = state.busy;
+  if (!turn) return;
+  if (!turn.started) {  // not begun on the service yet: stopped as soon as it has
+    turn.stopping = true;
+    showStatus("Stopping as soon as the turn has begun…");
+    return;
+  }
+  localStorage.removeItem(RUNNING);
+  await api(`/v1/sessions/${turn.session}/live/cancel`, { method: "POST" }).catch(() => {});
+  turn.controller.abort();
 }
 
 function setBusy(busy) {
@@ -247,7 +297,7 @@ async function start() {
     run(() => Promise.all([loadModels(), loadSessions()]));
   });
   $("new-chat").addEventListener("click", newChat);
-  $("stop").addEventListener("click", () => state.busy?.abort());
+  $("stop").addEventListener("click", () => run(stop));
   $("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const text = $("input").value.trim();
@@ -262,7 +312,10 @@ async function start() {
     }
   });
   showDemoBanner();
-  await run(() => Promise.all([loadModels(), loadSessions()]));
+  await run(async () => {
+    await Promise.all([loadModels(), loadSessions()]);
+    await resumeRunning();
+  });
 }
 
 start();

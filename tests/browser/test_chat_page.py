@@ -144,3 +144,30 @@ def test_markup_in_an_answer_is_shown_as_text(page: Page, sim: SimServer) -> Non
     answer = page.locator(".message.assistant .answer").last
     expect(answer).to_contain_text('<img src=x onerror="document.title=1"> <b>bold</b>')
     expect(answer.locator("img, b")).to_have_count(0)
+
+
+def test_a_reload_reconnects_to_the_running_turn(
+    page: Page, service: Service, sim: SimServer
+) -> None:
+    words = [f"part{i} " for i in range(30)]
+    sim.control.script(
+        TOOL_TURN[0], {"reasoning": "Now answer.", "content_chunks": words, "chunk_delay": 0.15}
+    )
+    ask(page, "What is 6 times 7, slowly?")
+    answer = page.locator(".message.assistant").last
+    expect(answer.locator(".tool .result")).to_contain_text("→ 42")
+    expect(answer.locator(".answer")).to_contain_text("part2")
+    page.reload()  # the stream is gone; the turn goes on in the service
+    expect(page.locator(".message.user").last).to_have_text("What is 6 times 7, slowly?")
+    again = page.locator(".message.assistant").last
+    expect(again.locator(".tool .call")).to_contain_text("calculator")  # its tool activity
+    expect(page.locator("#stop")).to_be_visible()  # still running, as before the reload
+    expect(again.locator(".answer")).to_contain_text("part29")
+    expect(page.locator("#send")).to_be_visible()
+    page.screenshot(path=ARTIFACTS / "7-reconnected.png")
+    session_id = page.locator("#sessions li.active").get_attribute("data-id")
+    with service.http() as http:
+        stored = http.get(f"/v1/sessions/{session_id}").json()["messages"]
+    assert stored[-1]["content"] == "".join(words).strip()
+    assert [m["role"] for m in stored] == ["user", "assistant", "tool", "assistant"]
+    assert page.evaluate("localStorage.getItem('oss-agent-running')") is None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.service import Service
-from tests.upstream_sim.fixtures import SimServer
+from tests.upstream_sim.fixtures import SimServer, running_simulator
 
 
 def service_env(sim_url: str, workdir: Path, **extra: str) -> dict[str, str]:
@@ -41,3 +41,11 @@ def fresh_service(sim_server: SimServer, tmp_path: Path) -> Iterator[Service]:
     svc = Service(service_env(sim_server.base_url, tmp_path), tmp_path)
     yield svc
     svc.stop()
+
+
+@pytest.fixture
+def own_sim() -> Iterator[SimServer]:
+    """A simulator of the test's own, for tests that count the answers it sends at once
+    (an answer another test left running on the shared one would count too)."""
+    with running_simulator() as server:
+        yield server

@@ -12,8 +12,10 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 
+import httpx
 import openai
 import psycopg
 import pytest
@@ -69,11 +71,11 @@ def ended(client: openai.OpenAI, response_id: str) -> object | None:
 
 @pytest.mark.parametrize("kind", ["postgres", "sqlite"])
 def test_a_killed_process_loses_no_run_and_runs_none_twice(
-    kind: str, sim: SimServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    kind: str, own_sim: SimServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     chunks = [f"c{i}," for i in range(CHUNKS)]
-    sim.control.rule("run ", {"content_chunks": chunks, "chunk_delay": 0.05})
-    with shared_store(kind, tmp_path_factory) as url, cluster(sim, url, tmp_path) as procs:
+    own_sim.control.rule("run ", {"content_chunks": chunks, "chunk_delay": 0.05})
+    with shared_store(kind, tmp_path_factory) as url, cluster(own_sim, url, tmp_path) as procs:
         clients = [svc.client() for svc in procs]
         submitted = {}
         for index in range(RUNS):
@@ -107,7 +109,9 @@ def test_a_killed_process_loses_no_run_and_runs_none_twice(
         assert any(r.status == "completed" for r in finals.values())
         assert any(statuses[rid] == "failed" for rid in held)  # killed mid-run: not stored
 
-        asked = [b["messages"][-1]["content"] for b in sim.control.bodies("/v1/chat/completions")]
+        asked = [
+            b["messages"][-1]["content"] for b in own_sim.control.bodies("/v1/chat/completions")
+        ]
         for rid, index in submitted.items():
             times = asked.count(f"run {index}")
             assert times <= 1, f"run {index} reached the model {times} times"
@@ -137,13 +141,13 @@ def test_a_killed_process_loses_no_run_and_runs_none_twice(
 
 @pytest.mark.parametrize("kind", ["postgres", "sqlite"])
 def test_the_running_limit_holds_across_processes(
-    kind: str, sim: SimServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    kind: str, own_sim: SimServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    sim.control.rule("run ", {"content_chunks": ["a,", "b,", "c."], "chunk_delay": 0.3})
+    own_sim.control.rule("run ", {"content_chunks": ["a,", "b,", "c."], "chunk_delay": 0.3})
     limits = {"BACKGROUND_MAX_RUNNING": "2", "BACKGROUND_MAX_QUEUED": "6"}
     with (
         shared_store(kind, tmp_path_factory) as url,
-        cluster(sim, url, tmp_path, **limits) as procs,
+        cluster(own_sim, url, tmp_path, **limits) as procs,
     ):
         clients = [svc.client() for svc in procs]
         accepted, refused = [], []
@@ -160,17 +164,17 @@ def test_the_running_limit_holds_across_processes(
         for rid in accepted:
             done = eventually(lambda rid=rid: ended(clients[0], rid), f"{rid} ends", 60)
             assert done.status == "completed" and done.output_text == "a,b,c."
-        assert sim.control.state()["most_answering"] == 2  # never more, and it was used
+        assert own_sim.control.state()["most_answering"] == 2  # never more, and it was used
 
 
 def test_a_stopping_process_finishes_its_run_and_leaves_the_queue_to_others(
-    sim: SimServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    own_sim: SimServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    sim.control.rule("run ", {"content_chunks": ["slow,"] * 30, "chunk_delay": 0.1})
+    own_sim.control.rule("run ", {"content_chunks": ["slow,"] * 30, "chunk_delay": 0.1})
     limit = {"BACKGROUND_MAX_RUNNING": "1"}
     with (
         shared_store("sqlite", tmp_path_factory) as url,
-        cluster(sim, url, tmp_path, 2, **limit) as procs,
+        cluster(own_sim, url, tmp_path, 2, **limit) as procs,
     ):
         one, two = procs
         first = one.client().responses.create(model="m", input="run first", background=True)
@@ -184,3 +188,35 @@ def test_a_stopping_process_finishes_its_run_and_leaves_the_queue_to_others(
         # `one` stopped claiming at SIGTERM and has exited: `two` runs what was queued
         finished = eventually(lambda: ended(two.client(), later.id), "later ends", 60)
         assert finished.status == "completed" and finished.output_text == "slow," * 30
+
+
+def test_a_chat_turn_is_watched_and_cancelled_from_another_process(
+    own_sim: SimServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    own_sim.control.rule("run ", {"content_chunks": ["slow,"] * 60, "chunk_delay": 0.1})
+    with (
+        shared_store("postgres", tmp_path_factory) as url,
+        cluster(own_sim, url, tmp_path, 2) as procs,
+    ):
+        one, two = procs
+        body = {"stream": True, "messages": [{"role": "user", "content": "run watched"}]}
+        with httpx.stream(
+            "POST",
+            f"{one.url}/v1/chat/completions",
+            json=body,
+            headers={"X-On-Disconnect": "finish"},
+            timeout=30,
+        ) as response:
+            session = response.headers["x-session-id"]
+            next(response.iter_lines())  # the turn has begun; the client leaves
+        with httpx.stream("GET", f"{two.url}/v1/sessions/{session}/live", timeout=30) as live:
+            assert live.status_code == 200
+            lines = live.iter_lines()
+            seen = list(islice((line for line in lines if "slow," in line), 3))
+            assert len(seen) == 3  # followed from the other process while it runs
+            cancel = httpx.post(f"{two.url}/v1/sessions/{session}/live/cancel", timeout=30)
+            assert cancel.json()["cancelled"] is True
+            rest = list(lines)
+        assert any('"code": "cancelled"' in line for line in rest) and rest[-2] == "data: [DONE]"
+        history = httpx.get(f"{one.url}/v1/sessions/{session}", timeout=30).json()
+        assert history["messages"] == []  # stopped by its own process, rolled back

@@ -28,13 +28,13 @@ def chat(svc: Service, text: str) -> httpx.Response:
 
 @pytest.mark.parametrize("kind", ["postgres", "sqlite"])
 def test_the_deployment_runs_at_most_its_limit_of_turns(
-    kind: str, sim: SimServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    kind: str, own_sim: SimServer, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    sim.control.rule("slow ", SLOW)
+    own_sim.control.rule("slow ", SLOW)
     limits = {"DEPLOYMENT_MAX_TURNS": "2", "QUEUE_TIMEOUT": "1.5"}
     with (
         shared_store(kind, tmp_path_factory) as url,
-        cluster(sim, url, tmp_path, **limits) as procs,
+        cluster(own_sim, url, tmp_path, **limits) as procs,
     ):
         with ThreadPoolExecutor(9) as pool:
             answers = list(pool.map(lambda i: chat(procs[i % 3], f"slow {i}"), range(9)))
@@ -46,7 +46,7 @@ def test_the_deployment_runs_at_most_its_limit_of_turns(
                 assert answer.headers["retry-after"]
             else:
                 assert answer.json()["choices"][0]["message"]["content"] == "a,b,c."
-        assert sim.control.state()["most_answering"] == 2  # never more, and it was used
+        assert own_sim.control.state()["most_answering"] == 2  # never more, and it was used
 
         # a process killed while it holds a slot gives it back (its connection or its file
         # locks end with it): two turns still run at once on the others
@@ -54,18 +54,18 @@ def test_the_deployment_runs_at_most_its_limit_of_turns(
         lost: list[Exception] = []
         started = threading.Thread(target=lambda: _cut_off(victim, lost))
         started.start()
-        eventually(lambda: sim.control.state()["answering"] == 1, "the victim's turn runs")
+        eventually(lambda: own_sim.control.state()["answering"] == 1, "the victim's turn runs")
         victim.process.send_signal(signal.SIGKILL)
         victim.process.wait()
         started.join()
         assert lost and isinstance(lost[0], httpx.HTTPError)  # its client saw it die
-        eventually(lambda: sim.control.state()["answering"] == 0, "its model call ends")
-        sim.control.reset()
-        sim.control.rule("slow ", SLOW)
+        eventually(lambda: own_sim.control.state()["answering"] == 0, "its model call ends")
+        own_sim.control.reset()
+        own_sim.control.rule("slow ", SLOW)
         with ThreadPoolExecutor(2) as pool:
             pair = list(pool.map(lambda svc: chat(svc, "slow after"), [procs[0], procs[2]]))
         assert [a.status_code for a in pair] == [200, 200], [a.text for a in pair]
-        assert sim.control.state()["most_answering"] == 2
+        assert own_sim.control.state()["most_answering"] == 2
 
 
 def _cut_off(svc: Service, errors: list[Exception]) -> None:

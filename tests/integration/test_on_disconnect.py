@@ -4,6 +4,8 @@ stored whole (the default, cancel, is tested in test_sessions.py); an unknown va
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -53,3 +55,75 @@ def test_an_unknown_on_disconnect_value_is_named(service: Service) -> None:
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["param"] == "X-On-Disconnect" and "'finish'" in error["message"]
+
+
+def _watch(svc: Service, session: str, after: int = -1) -> list[tuple[int | None, dict | str]]:
+    """The chunks of GET /v1/sessions/{id}/live: (SSE id, parsed data) each."""
+    chunks: list[tuple[int | None, dict | str]] = []
+    with httpx.stream(
+        "GET", f"{svc.url}/v1/sessions/{session}/live?starting_after={after}", timeout=30
+    ) as response:
+        assert response.status_code == 200, response.read()
+        seq = None
+        for line in response.iter_lines():
+            if line.startswith("id: "):
+                seq = int(line[4:])
+            elif line.startswith("data: "):
+                data = line[6:]
+                chunks.append((seq, data if data == "[DONE]" else json.loads(data)))
+                seq = None
+    return chunks
+
+
+def _text(chunks: list[tuple[int | None, dict | str]]) -> str:
+    return "".join(
+        c["choices"][0]["delta"].get("content") or ""
+        for _, c in chunks
+        if isinstance(c, dict) and c.get("choices")
+    )
+
+
+CHAT = {"stream": True, "messages": [{"role": "user", "content": "hi"}]}
+FINISH = {"X-On-Disconnect": "finish"}
+
+
+def test_a_finishing_chat_turn_is_watched_again_from_any_chunk(
+    service: Service, sim: SimServer
+) -> None:
+    sim.control.script(SLOW)
+    session = _leave_after_the_first_words(service, "/v1/chat/completions", CHAT, FINISH)
+    everything = _watch(service, session)  # replayed from the start, then live to the end
+    assert everything[-1][1] == "[DONE]"
+    numbers = [seq for seq, _ in everything]
+    assert numbers == list(range(len(numbers)))
+    assert _text(everything) == ANSWER == _stored_answer(service, session)  # streamed == stored
+    rest = _watch(service, session, after=9)
+    assert rest == everything[10:]
+
+
+def test_a_watched_turn_can_be_cancelled_and_nothing_is_stored(
+    service: Service, sim: SimServer
+) -> None:
+    sim.control.script(SLOW)
+    session = _leave_after_the_first_words(service, "/v1/chat/completions", CHAT, FINISH)
+    cancel = httpx.post(f"{service.url}/v1/sessions/{session}/live/cancel", timeout=30)
+    assert cancel.status_code == 200 and cancel.json()["cancelled"] is True
+    chunks = _watch(service, session)
+    assert chunks[-1] == (None, "[DONE]")
+    assert chunks[-2][1]["error"]["code"] == "cancelled"
+    history = httpx.get(f"{service.url}/v1/sessions/{session}").json()
+    assert history["messages"] == []  # rolled back
+    again = httpx.post(f"{service.url}/v1/sessions/{session}/live/cancel", timeout=30)
+    assert again.json()["cancelled"] is False
+
+
+def test_a_turn_that_was_not_asked_to_finish_is_not_watchable(
+    service: Service, sim: SimServer
+) -> None:
+    sim.control.script({"content": "short"})
+    with httpx.stream("POST", f"{service.url}/v1/chat/completions", json=CHAT) as response:
+        session = response.headers["x-session-id"]
+        response.read()
+    watched = httpx.get(f"{service.url}/v1/sessions/{session}/live", timeout=30)
+    assert watched.status_code == 204
+    assert httpx.get(f"{service.url}/v1/sessions/nosuch/live").status_code == 404
