@@ -251,7 +251,9 @@ class BackgroundWorker:
                 log.add(data, last=event["event"] in _LAST)
                 if event["event"] in _LAST:
                     final = json.loads(data)["response"]
-        except AgentError as exc:  # before the turn began: a session busy, a 429, ...
+        except Exception as exc:  # before the turn began: a session busy, a 429, ...
+            if not isinstance(exc, AgentError):
+                logger.exception("background response %s could not begin", row.id)
             await stack.aclose()
             final = finish(None, failed_fields(exc))
             log.add(writer.event("response.failed", response=final)["data"], last=True)
