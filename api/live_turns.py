@@ -41,13 +41,15 @@ class LiveTurns:
         """`frames` as they are sent, each also stored for watchers; the turn is leased to
         this process and can be stopped by a cancel from any process."""
         settings = self.worker.services.settings
-        row = RunRow(f"live_{uuid.uuid4().hex}", owner, session_id, "", {}, {}, {}, None, None)
-        await self.store.open_live(row, self.worker.id, settings.background_lease)
+        run_id = f"live_{uuid.uuid4().hex}"
+        await self.store.open_live(
+            run_id, owner, session_id, self.worker.id, settings.background_lease
+        )
         task = asyncio.current_task()
         assert task is not None
-        self.worker.adopt(row.id, task)
+        self.worker.adopt(run_id, task)
         log = EventLog(
-            self.store, row.id, 0, settings.background_max_events, self.responses.written
+            self.store, run_id, 0, settings.background_max_events, self.responses.written
         )
         status = "failed"
         try:
@@ -60,9 +62,9 @@ class LiveTurns:
             status = "cancelled"
             raise
         finally:
-            self.worker.release(row.id)
+            self.worker.release(run_id)
             await log.flush()
-            await self.store.finish(row.id, self.worker.id, status, {"status": status})
+            await self.store.finish(run_id, self.worker.id, status, {"status": status})
             self.responses.written.fire()
 
     async def latest(self, session_id: str) -> RunRow | None:

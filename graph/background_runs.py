@@ -129,7 +129,9 @@ class RunStore:
         )
         await self.append(row.id, [(0, _json(created))])
 
-    async def open_live(self, row: RunRow, worker: str, lease: float) -> None:
+    async def open_live(
+        self, run_id: str, owner: str, session_id: str, worker: str, lease: float
+    ) -> None:
         """Store a chat turn that is already running here (kind CHAT), leased to `worker`."""
         p = self._p
         await self._run(
@@ -137,7 +139,7 @@ class RunStore:
             f" response, worker, lease_until, created_at, kind) VALUES ({p}, {p}, {p},"
             f" 'in_progress', '{{}}', '{{}}', '{{}}', {p}, {self._d.now} + {p}, {self._d.now},"
             f" '{CHAT}')",
-            (row.id, row.owner, row.session_id, worker, lease),
+            (run_id, owner, session_id, worker, lease),
         )
 
     async def latest_live(self, session_id: str) -> RunRow | None:

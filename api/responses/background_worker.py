@@ -27,7 +27,7 @@ from sse_starlette.sse import AppStatus
 from agent.errors import AgentError
 from api.keys import Caller
 from api.responses.background import BackgroundResponses
-from api.responses.events import EventWriter, failed_fields, response_events
+from api.responses.events import EventWriter, Finish, failed_fields, response_events
 from api.responses.output import ResponseRef, response_object
 from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
@@ -68,7 +68,7 @@ class EventLog:
         self.written = written
         self._batch: list[tuple[int, str]] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._writing: asyncio.Future[None] | None = None
+        self._writing: asyncio.Future[None] | None = None  # the running write, kept referenced
         self._lock = asyncio.Lock()
 
     def add(self, data: str, last: bool = False) -> None:
@@ -143,6 +143,7 @@ class BackgroundWorker:
         self.running[run_id] = task
 
     def release(self, run_id: str) -> None:
+        """Forget a run this process no longer runs (ended, or given up)."""
         self.running.pop(run_id, None)
         self._why_stopped.pop(run_id, None)
 
@@ -206,19 +207,12 @@ class BackgroundWorker:
         except Exception:
             logger.exception("background response %s failed", row.id)
         finally:
-            self.running.pop(row.id, None)
-            self._why_stopped.pop(row.id, None)
+            self.release(row.id)
             self.responses.written.fire()
 
     async def _execute(self, row: RunRow) -> None:
         services = self.services
-        body = ResponsesRequest.model_validate(row.request)
-        ref = ResponseRef.parse(row.id)
-        ref.created_at = row.response["created_at"]
-
-        def finish(outcome: Any, fields: dict[str, Any]) -> dict[str, Any]:
-            return response_object(ref, row.response["model"], outcome, **body.echoed(), **fields)
-
+        body, ref, finish = _response_of(row)
         log = EventLog(
             self.store,
             row.id,
@@ -286,9 +280,7 @@ class BackgroundWorker:
             if await self.store.finish(row.id, None, "failed", {"status": "failed"}):
                 self.responses.written.fire()
             return
-        body = ResponsesRequest.model_validate(row.request)
-        ref = ResponseRef.parse(row.id)
-        ref.created_at = row.response["created_at"]
+        _body, ref, finish = _response_of(row)
         outcome = None
         if row.start_index is not None:
             ref.start = row.start_index
@@ -300,7 +292,7 @@ class BackgroundWorker:
                 " BACKGROUND_LEASE, ran out); nothing of it was stored. Send it again."
             )
             fields = {"status": "failed", "error": {"code": "run_lost", "message": message}}
-        final = response_object(ref, row.response["model"], outcome, **body.echoed(), **fields)
+        final = finish(outcome, fields)
         if not await self.store.finish(row.id, None, final["status"], final):
             return  # renewed meanwhile, or ended by another process
         logger.warning("background response %s ended %s: lease ran out", row.id, final["status"])
@@ -308,6 +300,19 @@ class BackgroundWorker:
         event = {"type": ENDED_EVENT[final["status"]], "sequence_number": seq, "response": final}
         await self.store.append(row.id, [(seq, json.dumps(event, ensure_ascii=False))])
         self.responses.written.fire()
+
+
+def _response_of(row: RunRow) -> tuple[ResponsesRequest, ResponseRef, Finish]:
+    """A run's request, its response's reference (id and creation time as queued), and the
+    maker of its response objects (api/responses/events.py's Finish)."""
+    body = ResponsesRequest.model_validate(row.request)
+    ref = ResponseRef.parse(row.id)
+    ref.created_at = row.response["created_at"]
+
+    def finish(outcome: Any, fields: dict[str, Any]) -> dict[str, Any]:
+        return response_object(ref, row.response["model"], outcome, **body.echoed(), **fields)
+
+    return body, ref, finish
 
 
 _IN_PROGRESS = {"status": "in_progress"}
