@@ -99,9 +99,28 @@ def no_deployment_slot(limit: DeploymentLimit) -> AgentError:
     return error
 
 
-async def take_slot(limit: DeploymentLimit, take: Callable[[int], Awaitable[bool]]) -> int:
-    """The number of a deployment slot `take` got, trying each from a random one on, every
-    `poll` seconds; the 429 once `limit.wait` has passed."""
+@asynccontextmanager
+async def held_slot(
+    limit: DeploymentLimit | None,
+    is_turn: bool,
+    take: Callable[[int], Awaitable[bool]],
+    give_back: Callable[[int], Awaitable[None]],
+) -> AsyncIterator[None]:
+    """A turn's deployment slot (none without a limit, or for a reset or delete): the first
+    one `take` gets, trying each from a random one on every `poll` seconds, given back at
+    the end; the 429 once `limit.wait` has passed."""
+    if limit is None or not is_turn:
+        yield
+        return
+    with span("oss_agent.deployment_slot"):
+        slot = await _first_free(limit, take)
+    try:
+        yield
+    finally:
+        await give_back(slot)
+
+
+async def _first_free(limit: DeploymentLimit, take: Callable[[int], Awaitable[bool]]) -> int:
     deadline = time.monotonic() + limit.wait
     while True:
         first = random.randrange(limit.turns)
@@ -112,6 +131,13 @@ async def take_slot(limit: DeploymentLimit, take: Callable[[int], Awaitable[bool
         if time.monotonic() >= deadline:
             raise no_deployment_slot(limit)
         await asyncio.sleep(limit.poll)
+
+
+async def _taken(conn: Any, sql: str, params: tuple) -> bool:
+    """Whether a pg_try_advisory_lock statement got its lock."""
+    cursor = await conn.execute(sql, params)
+    row = await cursor.fetchone()
+    return bool(row and next(iter(row.values() if isinstance(row, dict) else row)))
 
 
 def advisory_key(session_id: str) -> int:
@@ -157,26 +183,17 @@ class PostgresSessionLocks(SessionLocks):
                 finally:
                     await conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
-    @asynccontextmanager
-    async def _deployment_slot(self, conn: Any, is_turn: bool) -> AsyncIterator[None]:
+    def _deployment_slot(self, conn: Any, is_turn: bool) -> AbstractAsyncContextManager[None]:
         """A turn's slot of DEPLOYMENT_MAX_TURNS, on the connection of its session lock (a
         two-key advisory lock: that key space does not meet the sessions' one-key locks)."""
-        limit = self._deployment
-        if limit is None or not is_turn:
-            yield
-            return
 
         async def take(slot: int) -> bool:
-            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (SLOT_CLASS, slot))
-            row = await cursor.fetchone()
-            return bool(row and next(iter(row.values() if isinstance(row, dict) else row)))
+            return await _taken(conn, "SELECT pg_try_advisory_lock(%s, %s)", (SLOT_CLASS, slot))
 
-        with span("oss_agent.deployment_slot"):
-            slot = await take_slot(limit, take)
-        try:
-            yield
-        finally:
+        async def give_back(slot: int) -> None:
             await conn.execute("SELECT pg_advisory_unlock(%s, %s)", (SLOT_CLASS, slot))
+
+        return held_slot(self._deployment, is_turn, take, give_back)
 
     @asynccontextmanager
     async def _connection(self, deadline: float) -> AsyncIterator[Any]:
@@ -206,9 +223,7 @@ class PostgresSessionLocks(SessionLocks):
 
     async def _acquire(self, conn: Any, key: int, session_id: str, deadline: float) -> None:
         async def take() -> bool:
-            cursor = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
-            row = await cursor.fetchone()
-            return bool(row and next(iter(row.values() if isinstance(row, dict) else row)))
+            return await _taken(conn, "SELECT pg_try_advisory_lock(%s)", (key,))
 
         await polled(take, session_id, deadline, self._poll)
 
@@ -250,14 +265,9 @@ class FileSessionLocks(SessionLocks):
             finally:
                 fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, byte)
 
-    @asynccontextmanager
-    async def _deployment_slot(self, is_turn: bool) -> AsyncIterator[None]:
+    def _deployment_slot(self, is_turn: bool) -> AbstractAsyncContextManager[None]:
         """A turn's slot of DEPLOYMENT_MAX_TURNS: a byte of the lock file past the bytes
         sessions use."""
-        limit = self._deployment
-        if limit is None or not is_turn:
-            yield
-            return
 
         async def take(slot: int) -> bool:
             # a process's record locks never conflict with each other: its own slots are
@@ -267,13 +277,11 @@ class FileSessionLocks(SessionLocks):
             self._slots_held.add(slot)
             return True
 
-        with span("oss_agent.deployment_slot"):
-            slot = await take_slot(limit, take)
-        try:
-            yield
-        finally:
+        async def give_back(slot: int) -> None:
             fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, SLOT_BYTES + slot)
             self._slots_held.discard(slot)
+
+        return held_slot(self._deployment, is_turn, take, give_back)
 
     def _try_lock(self, byte: int) -> bool:
         try:
