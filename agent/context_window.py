@@ -20,7 +20,6 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from agent import o200k
 from agent.errors import UPSTREAM_FAILURES, AgentError
-from agent.identity_memo import IdentityMemo
 from agent.messages import content_text, reasoning_of
 from agent.upstream_http import ModelServer, get_json
 
@@ -63,19 +62,11 @@ def text_within(text: str, tokens: int) -> str:
 
 def message_tokens(message: BaseMessage) -> int:
     """Tokens of one message as sent upstream: content, reasoning, tool calls, framing."""
-    return _estimates.get(message, _estimate)
-
-
-def _estimate(message: BaseMessage) -> int:
     parts = [content_text(message.content), reasoning_of(message) or ""]
     if isinstance(message, AIMessage):
         parts += [json.dumps(call.get("args", {})) + call["name"] for call in message.tool_calls]
     return MESSAGE_OVERHEAD + sum(text_tokens(part) for part in parts)
 
-
-ESTIMATES_KEPT = 200_000
-"""Messages whose estimate is kept (agent/identity_memo.py)."""
-_estimates: IdentityMemo[BaseMessage, int] = IdentityMemo(ESTIMATES_KEPT)
 
 
 def tools_tokens(tools: list[dict[str, Any]]) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from itertools import compress, count
 from typing import Any
 
 from langchain_core.messages import (
@@ -16,6 +18,15 @@ from langchain_core.messages import (
 REASONING = "reasoning"
 SERVER_SIDE = "server_side"
 """Marks a tool message the agent produced itself: the client never saw it or its call."""
+
+
+def positions_of(messages: Sequence[BaseMessage], kind: type[BaseMessage]) -> list[int]:
+    """Indexes of the messages that are `kind`s. This runs over every stored message of
+    every turn: the subclass test is made once per distinct type and the scan runs in C."""
+    kinds = frozenset(t for t in set(map(type, messages)) if issubclass(t, kind))
+    if not kinds:
+        return []
+    return list(compress(count(), map(kinds.__contains__, map(type, messages))))
 
 
 def content_text(content: Any) -> str:

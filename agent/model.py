@@ -8,11 +8,12 @@ gpt-oss needs its chain of thought between tool calls: reasoning is read from ei
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, SystemMessage
 
-from agent.identity_memo import IdentityMemo
+from agent.prefix_memo import PrefixMemo
 from agent.messages import REASONING, content_text, to_openai
 from agent.prompts.neutral import neutral
 from agent.settings import UpstreamKind
@@ -37,28 +38,25 @@ def reasoning_from(fields: dict[str, Any] | None) -> str:
     return text
 
 
-WIRE_FORMS_KEPT = 200_000
-"""Messages whose wire form is kept (agent/identity_memo.py), per reasoning field."""
-_wire_forms: IdentityMemo[BaseMessage, dict[str, dict[str, Any]]] = IdentityMemo(WIRE_FORMS_KEPT)
+WIRE_FORMS_KEPT = 100_000
+"""Messages whose wire form is kept (agent/prefix_memo.py), per reasoning field."""
+_wire_forms: dict[str, PrefixMemo[BaseMessage, dict[str, Any]]] = {}
 
 
 def chat_messages(messages: Sequence[BaseMessage], reasoning_field: str) -> list[dict[str, Any]]:
-    """Stored messages as the chat endpoint takes them, reasoning in `reasoning_field`.
-    A message's dict is worked out once and shared by every request that sends it: it is
-    only ever encoded, never changed."""
-    return [_wire_form(message, reasoning_field) for message in messages]
-
-
-def _wire_form(message: BaseMessage, reasoning_field: str) -> dict[str, Any]:
-    forms = _wire_forms.get(message, _no_forms)
-    sent = forms.get(reasoning_field)
-    if sent is None:
-        sent = forms[reasoning_field] = _chat_message(message, reasoning_field)
-    return sent
-
-
-def _no_forms(_: BaseMessage) -> dict[str, dict[str, Any]]:
-    return {}
+    """Messages as the chat endpoint takes them, reasoning in `reasoning_field`. A stored
+    message's dict is worked out once and shared by every request that sends it: it is
+    only ever encoded, never changed. The instructions in front are made anew for every
+    call, so the history's forms are kept by the history's first message."""
+    head = 0
+    while head < len(messages) and isinstance(messages[head], SystemMessage):
+        head += 1
+    memo = _wire_forms.get(reasoning_field)
+    if memo is None:
+        work_out = partial(_chat_message, reasoning_field=reasoning_field)
+        memo = _wire_forms[reasoning_field] = PrefixMemo(work_out, WIRE_FORMS_KEPT)
+    instructions = [_chat_message(m, reasoning_field) for m in messages[:head]]
+    return instructions + memo.values(messages[head:])
 
 
 def _chat_message(message: BaseMessage, reasoning_field: str) -> dict[str, Any]:

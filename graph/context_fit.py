@@ -9,11 +9,24 @@ The stored history is never shortened: only what is sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, compress, count
+from operator import itemgetter
 
 from langchain_core.messages import BaseMessage, HumanMessage
 
 from agent.context_window import message_tokens, too_long
+from agent.prefix_memo import PrefixMemo
+
+
+def _cost(message: BaseMessage) -> tuple[int, bool]:
+    return message_tokens(message), isinstance(message, HumanMessage)
+
+
+COSTS_KEPT = 100_000
+"""Messages whose cost is kept (agent/prefix_memo.py)."""
+_per_message: PrefixMemo[BaseMessage, tuple[int, bool]] = PrefixMemo(_cost, COSTS_KEPT)
+_TOKENS = itemgetter(0)
+_STARTS_TURN = itemgetter(1)
 
 
 @dataclass
@@ -25,10 +38,11 @@ class Costs:
 
     @classmethod
     def of(cls, messages: list[BaseMessage]) -> Costs:
-        starts = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+        kept = _per_message.values(messages)
+        starts = list(compress(count(), map(_STARTS_TURN, kept)))
         if not starts or starts[0] != 0:
             starts.insert(0, 0)  # whatever comes before the first user message is one unit
-        return cls([message_tokens(m) for m in messages], starts)
+        return cls(list(map(_TOKENS, kept)), starts)
 
     def tail(self, start: int) -> int:
         """Tokens of the messages from `start` on."""

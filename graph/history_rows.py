@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from operator import is_
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -121,6 +122,4 @@ class HistoryRows:
 def _extends(messages: list[Any], stored: list[BaseMessage]) -> bool:
     """Whether `messages` starts with the `stored` objects themselves, in order. Stored
     messages are never changed in place; one replaced by id is another object."""
-    return len(messages) >= len(stored) and all(
-        new is old for new, old in zip(messages, stored, strict=False)
-    )
+    return len(messages) >= len(stored) and all(map(is_, messages, stored))

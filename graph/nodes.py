@@ -116,8 +116,13 @@ def _turn_replies(state: State) -> list[AIMessage]:
     """The replies this turn added so far (one per step; `steps` is reset per turn), not
     those of earlier requests, whose text the client already has."""
     steps = state.get("steps", 0)
-    replies = [m for m in state["messages"] if isinstance(m, AIMessage)]
-    return replies[len(replies) - steps :] if steps else []
+    replies: list[AIMessage] = []
+    for message in reversed(state["messages"]):  # the turn is at the end: stop there
+        if len(replies) == steps:
+            break
+        if isinstance(message, AIMessage):
+            replies.append(message)
+    return replies[::-1]
 
 
 def build_model_call(state: State, context: Context, deps: AgentDeps) -> ModelCall:

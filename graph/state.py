@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict  # pydantic (Studio's schemas) rejects typing's on 3.11
+
+from graph.message_merge import merge_messages
 
 
 class InputState(TypedDict):
     """What a caller (or LangGraph Studio's chat view) sends in: new messages."""
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Annotated[list[AnyMessage], merge_messages]
 
 
 class State(InputState, total=False):

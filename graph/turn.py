@@ -27,6 +27,7 @@ from agent.messages import (
     client_view,
     content_text,
     fingerprint,
+    positions_of,
     reasoning_of,
     tool_call_to_openai,
 )
@@ -40,9 +41,12 @@ CITATIONS = "url_citations"
 
 def split_instructions(messages: list[BaseMessage]) -> tuple[str | None, list[BaseMessage]]:
     """The system messages' text (joined; None when there are none) and the other messages."""
-    system = [content_text(m.content) for m in messages if isinstance(m, SystemMessage)]
+    positions = positions_of(messages, SystemMessage)
+    if not positions:
+        return None, list(messages)
+    system = [content_text(messages[i].content) for i in positions]
     rest = [m for m in messages if not isinstance(m, SystemMessage)]
-    return ("\n\n".join(system) if system else None), rest
+    return "\n\n".join(system), rest
 
 
 def instructions_update(messages: list[BaseMessage]) -> dict[str, Any]:
@@ -51,7 +55,8 @@ def instructions_update(messages: list[BaseMessage]) -> dict[str, Any]:
     instructions, _ = split_instructions(messages)
     if instructions is None:
         return {}
-    removed = [RemoveMessage(id=m.id) for m in messages if isinstance(m, SystemMessage) and m.id]
+    system = (messages[i] for i in positions_of(messages, SystemMessage))
+    removed = [RemoveMessage(id=m.id) for m in system if m.id]
     return {"instructions": instructions, "messages": removed}
 
 

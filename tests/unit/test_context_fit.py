@@ -9,7 +9,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent import context_window
 from agent.backend_config import single_backend
 from agent.context_window import DEFAULT_CONTEXT_WINDOW, ContextWindows, message_tokens
 from agent.errors import AgentError
@@ -78,25 +77,3 @@ def test_the_window_is_read_from_the_server(sim: SimServer) -> None:
 def test_an_unreachable_server_gets_the_default() -> None:
     windows = asyncio.run(_windows(_server("http://127.0.0.1:9/v1"), None))
     assert windows == [DEFAULT_CONTEXT_WINDOW]
-
-
-def test_a_kept_estimate_is_the_one_a_fresh_count_gives_and_the_memo_is_bounded(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(context_window._estimates, "size", 3)
-    messages = [AIMessage(content="é" * n) for n in range(1, 8)]
-    first = [message_tokens(m) for m in messages]
-    again = [message_tokens(m) for m in messages]
-    copies = [m.model_copy() for m in messages]  # other objects: counted anew
-    fresh = [message_tokens(m) for m in copies]
-    assert first == again == fresh
-    assert len(context_window._estimates) == 3
-
-
-def test_a_kept_estimate_does_not_keep_its_message_alive() -> None:
-    message = AIMessage(content="kept only while the message lives")
-    before = len(context_window._estimates)
-    message_tokens(message)
-    assert len(context_window._estimates) == before + 1
-    del message
-    assert len(context_window._estimates) == before

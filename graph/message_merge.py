@@ -1,0 +1,81 @@
+"""How the messages a turn adds join a session's history: the state's reducer.
+
+LangGraph's `add_messages` gives each message without an id a new one and replaces a
+stored message that has the id of a new one; to find those it walks the whole history on
+every step, and the graph applies each step's messages twice (the router reads the state
+with the step's writes, then the step is applied). Here the ids of a history this reducer
+made are kept beside it, so a step that brings only messages with ids the history does
+not hold (every reply and tool result the graph makes, every message a request adds) is
+one list concatenation. Anything else (an id the history holds, a removal, dicts, chunks,
+a history this reducer did not make) goes through `add_messages`, which decides.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from langchain_core.messages import BaseMessage, BaseMessageChunk, RemoveMessage
+from langgraph.graph.message import Messages, add_messages
+
+IDS_KEPT = 200_000
+"""Messages over all the histories remembered. A step makes two or three lists of one
+session's messages (shared objects), so this keeps the lists of about as many recent
+turns on 1,000-message sessions as graph/latest_cache.py keeps sessions."""
+
+
+class _KeptIds:
+    """The ids of histories this reducer made, by the list's identity, least recently used
+    going first. An entry holds its list, so its id names no other list meanwhile; lists
+    in the state are never changed in place (a step makes a new one)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[int, tuple[list[BaseMessage], frozenset[str]]] = OrderedDict()
+        self._held = 0
+
+    def get(self, history: list[BaseMessage]) -> frozenset[str] | None:
+        kept = self._kept.get(id(history))
+        if kept is None or len(kept[0]) != len(history):
+            return None
+        self._kept.move_to_end(id(history))
+        return kept[1]
+
+    def remember(self, history: list[BaseMessage], ids: frozenset[str]) -> None:
+        self._kept[id(history)] = (history, ids)
+        self._held += len(history)
+        while self._held > self.size and self._kept:
+            self._held -= len(self._kept.popitem(last=False)[1][0])
+
+
+_kept_ids = _KeptIds(IDS_KEPT)
+
+
+def merge_messages(left: Messages, right: Messages) -> Messages:
+    """`add_messages(left, right)`, as one concatenation where that is what it would do."""
+    if not (isinstance(left, list) and isinstance(right, list) and all(map(_plain, right))):
+        return add_messages(left, right)
+    for message in right:
+        if message.id is None:
+            message.id = str(uuid.uuid4())
+    ids = _kept_ids.get(left)
+    added = [message.id for message in right]
+    if ids is None or not ids.isdisjoint(added) or len(set(added)) != len(added):
+        merged = add_messages(left, right)
+        if isinstance(merged, list) and None not in (kept := _ids(merged)):
+            _kept_ids.remember(merged, kept)
+        return merged
+    merged = left + right
+    _kept_ids.remember(merged, ids.union(added))
+    return merged
+
+
+def _plain(message: Any) -> bool:
+    return isinstance(message, BaseMessage) and not isinstance(
+        message, (BaseMessageChunk, RemoveMessage)
+    )
+
+
+def _ids(history: list[BaseMessage]) -> frozenset[Any]:
+    return frozenset(message.id for message in history)
