@@ -26,7 +26,6 @@ from langchain_core.tools import ToolException
 from agent.errors import AgentError
 from agent.settings import Settings
 from mcp_tools.builtin.netguard import forbidden_kind, normalize_host, resolve
-from mcp_tools.mcp_client import start_server
 from mcp_tools.mcp_config import McpServerConfig
 from mcp_tools.registry import ToolEntry
 
@@ -124,7 +123,10 @@ async def open_request_servers(
     servers: list[RequestServer], settings: Settings, taken: set[str]
 ) -> AsyncIterator[tuple[list[ToolEntry], frozenset[str]]]:
     """The servers' tools for one turn (named `<label>_<tool>` where a name is `taken`),
-    and the names of those that need approval; the connections close with the turn."""
+    and the names of those that need approval; the connections close with the turn. The
+    MCP SDK (seconds to import) is imported by the first request that names a server."""
+    from mcp_tools.mcp_client import start_server
+
     started = await asyncio.gather(
         *(start_server(_config(s), settings, CONNECT_TIMEOUT) for s in servers)
     )

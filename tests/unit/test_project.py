@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 import importlib
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,15 @@ def test_hand_written_setting_tables_give_the_code_defaults() -> None:
         assert cell.split(" (")[0] == shown, f"{page}: {name.upper()} says {cell}, code {shown}"
         checked += 1
     assert checked >= 8  # errors.md's limits, team.md's queue, docker.md's API_KEY and API_PORT
+
+
+def test_the_service_starts_without_the_sdks_only_some_settings_need() -> None:
+    """The MCP SDK takes a third of a second or more to import, psycopg a tenth: a start
+    imports them only when an MCP config or a Postgres DATABASE_URL is in use, or a
+    request names an MCP server."""
+    probe = "import sys, api.app; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    for package in ("mcp", "langchain_mcp_adapters", "psycopg"):
+        assert f"'{package}'" not in loaded, f"{package} is imported by a plain start"
