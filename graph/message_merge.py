@@ -43,6 +43,8 @@ class _KeptIds:
         return kept[1]
 
     def remember(self, history: list[BaseMessage], ids: frozenset[str]) -> None:
+        if (earlier := self._kept.pop(id(history), None)) is not None:
+            self._held -= len(earlier[0])
         self._kept[id(history)] = (history, ids)
         self._held += len(history)
         while self._held > self.size and self._kept:
