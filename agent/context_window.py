@@ -68,7 +68,6 @@ def message_tokens(message: BaseMessage) -> int:
     return MESSAGE_OVERHEAD + sum(text_tokens(part) for part in parts)
 
 
-
 def tools_tokens(tools: list[dict[str, Any]]) -> int:
     """Tokens of the offered tools' schemas (as JSON; the template's rendering is shorter)."""
     return text_tokens(orjson.dumps(tools).decode()) if tools else 0

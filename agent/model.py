@@ -13,8 +13,8 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
-from agent.prefix_memo import PrefixMemo
 from agent.messages import REASONING, content_text, to_openai
+from agent.prefix_memo import PrefixMemo
 from agent.prompts.neutral import neutral
 from agent.settings import UpstreamKind
 from agent.upstream_failures import UpstreamMalformed
