@@ -8,17 +8,17 @@ them as far as its messages are the very same objects (a check that runs in C, n
 Python call per message) and works out only the rest: a turn on a 1,000-message session
 works out its new messages, as one on a 10-message session does.
 
-An entry holds its messages (a list cannot be weakly referenced), so the memo keeps at
-most `size` messages alive over all its entries, the least recently used going first.
+At most `size` messages are kept alive over all entries (agent/held_lists.py).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from itertools import compress, count
 from operator import is_not
 from typing import Generic, TypeVar
+
+from agent.held_lists import HeldLists
 
 Obj = TypeVar("Obj")
 Value = TypeVar("Value")
@@ -27,31 +27,22 @@ Value = TypeVar("Value")
 class PrefixMemo(Generic[Obj, Value]):
     def __init__(self, work_out: Callable[[Obj], Value], size: int) -> None:
         self.work_out = work_out
-        self.size = size
-        self._kept: OrderedDict[int, tuple[list[Obj], list[Value]]] = OrderedDict()
-        self._held = 0
-        """Objects held over all entries."""
+        self._kept: HeldLists[Obj, list[Value]] = HeldLists(size)
 
     def values(self, objs: Sequence[Obj]) -> list[Value]:
         """`work_out` of each of `objs`, in order."""
         if not objs:
             return []
         key = id(objs[0])  # the entry holds objs[0]: its id names no other object meanwhile
-        kept = self._kept.pop(key, None)
-        values: list[Value] = []
-        if kept is not None:
-            self._held -= len(kept[0])
-            values = kept[1][: _same_prefix(objs, kept[0])]
+        kept = self._kept.get(key)
+        values = kept[1][: _same_prefix(objs, kept[0])] if kept is not None else []
         values.extend(map(self.work_out, objs[len(values) :]))
-        self._kept[key] = (list(objs), values)
-        self._held += len(objs)
-        while self._held > self.size and self._kept:
-            self._held -= len(self._kept.popitem(last=False)[1][0])
+        self._kept.put(key, list(objs), values)
         return list(values)
 
     def __len__(self) -> int:
         """Objects held over all entries."""
-        return self._held
+        return self._kept.held
 
 
 def _same_prefix(objs: Sequence[object], kept: list[object]) -> int:

@@ -13,11 +13,12 @@ a history this reducer did not make) goes through `add_messages`, which decides.
 from __future__ import annotations
 
 import uuid
-from collections import OrderedDict
 from typing import Any
 
 from langchain_core.messages import BaseMessage, BaseMessageChunk, RemoveMessage
 from langgraph.graph.message import Messages, add_messages
+
+from agent.held_lists import HeldLists
 
 IDS_KEPT = 200_000
 """Messages over all the histories remembered. A step makes two or three lists of one
@@ -26,29 +27,19 @@ turns on 1,000-message sessions as graph/latest_cache.py keeps sessions."""
 
 
 class _KeptIds:
-    """The ids of histories this reducer made, by the list's identity, least recently used
-    going first. An entry holds its list, so its id names no other list meanwhile; lists
-    in the state are never changed in place (a step makes a new one)."""
+    """The ids of histories this reducer made, by the list's identity. An entry holds its
+    list, so its id names no other list meanwhile; lists in the state are never changed in
+    place (a step makes a new one)."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self._kept: OrderedDict[int, tuple[list[BaseMessage], frozenset[str]]] = OrderedDict()
-        self._held = 0
+        self._kept: HeldLists[BaseMessage, frozenset[str]] = HeldLists(size)
 
     def get(self, history: list[BaseMessage]) -> frozenset[str] | None:
         kept = self._kept.get(id(history))
-        if kept is None or len(kept[0]) != len(history):
-            return None
-        self._kept.move_to_end(id(history))
-        return kept[1]
+        return kept[1] if kept is not None and len(kept[0]) == len(history) else None
 
     def remember(self, history: list[BaseMessage], ids: frozenset[str]) -> None:
-        if (earlier := self._kept.pop(id(history), None)) is not None:
-            self._held -= len(earlier[0])
-        self._kept[id(history)] = (history, ids)
-        self._held += len(history)
-        while self._held > self.size and self._kept:
-            self._held -= len(self._kept.popitem(last=False)[1][0])
+        self._kept.put(id(history), history, ids)
 
 
 _kept_ids = _KeptIds(IDS_KEPT)

@@ -41,23 +41,29 @@ CITATIONS = "url_citations"
 
 def split_instructions(messages: list[BaseMessage]) -> tuple[str | None, list[BaseMessage]]:
     """The system messages' text (joined; None when there are none) and the other messages."""
-    positions = positions_of(messages, SystemMessage)
-    if not positions:
+    system = _system_messages(messages)
+    if not system:
         return None, list(messages)
-    system = [content_text(messages[i].content) for i in positions]
     rest = [m for m in messages if not isinstance(m, SystemMessage)]
-    return "\n\n".join(system), rest
+    return _joined(system), rest
 
 
 def instructions_update(messages: list[BaseMessage]) -> dict[str, Any]:
     """The state update that takes system messages out of the history into the
     instructions (a Studio user may send one); empty when there are none."""
-    instructions, _ = split_instructions(messages)
-    if instructions is None:
+    system = _system_messages(messages)
+    if not system:
         return {}
-    system = (messages[i] for i in positions_of(messages, SystemMessage))
     removed = [RemoveMessage(id=m.id) for m in system if m.id]
-    return {"instructions": instructions, "messages": removed}
+    return {"instructions": _joined(system), "messages": removed}
+
+
+def _system_messages(messages: list[BaseMessage]) -> list[BaseMessage]:
+    return [messages[i] for i in positions_of(messages, SystemMessage)]
+
+
+def _joined(system: list[BaseMessage]) -> str:
+    return "\n\n".join(content_text(m.content) for m in system)
 
 
 def new_messages(stored: list[BaseMessage], sent: list[BaseMessage]) -> list[BaseMessage]:
