@@ -18,7 +18,7 @@ from api.deps import Services
 from api.keys import Caller
 from api.protocol import ChatCompletionRequest
 from api.sessions import SESSION_ID_HEADER, Sessions
-from api.turn import split_request
+from api.turn_plan import split_request
 from graph.owners import Owners
 
 USER_ID_HEADER = "X-OpenWebUI-User-Id"

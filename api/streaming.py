@@ -1,4 +1,5 @@
-"""The streaming response: graph events in, `chat.completion.chunk` SSE events out."""
+"""The streamed chat completion: a turn's events (api/turns.py) in, `chat.completion.chunk`
+SSE events out."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
 import anyio
@@ -23,10 +23,8 @@ from api.completion import chat_annotations, public_activity, usage_of
 from api.errors import agent_error_body, error_body
 from api.logs import note
 from api.protocol import new_completion_id
-from api.turn import APPROVALS
-from graph.live_events import LIVE
-from graph.tool_activity import ACTIVITY_KINDS
-from graph.turn import TurnOutcome, turn_outcome
+from api.turns import Activity, Delta, Done, TurnEvent
+from graph.turn import TurnOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -237,21 +235,17 @@ class ChunkWriter:
         return sse_frame(json.dumps({**self._head(), **body, **extra}, ensure_ascii=False))
 
 
-def delta_chunk(writer: ChunkWriter, event: dict[str, Any]) -> bytes | None:
+def delta_chunk(writer: ChunkWriter, event: Delta | Activity) -> bytes | None:
     """A content or reasoning delta (reasoning under both field names), or a server tool
     event under `delta.tool_activity` when the client asked for them."""
-    kind = event.get("kind")
-    text = event.get("text")
-    if kind == "content" and text:
-        return writer.text("content", text)
-    if kind in ACTIVITY_KINDS:
-        return (
-            writer.chunk({"tool_activity": public_activity(event)})
-            if writer.tool_activity
-            else None
-        )
-    if kind == "reasoning" and text:
-        return writer.chunk({"reasoning_content": text, "reasoning": text})
+    if type(event) is Delta:
+        if not event.text:
+            return None
+        if event.kind == "content":
+            return writer.text("content", event.text)
+        return writer.chunk({"reasoning_content": event.text, "reasoning": event.text})
+    if writer.tool_activity:
+        return writer.chunk({"tool_activity": public_activity(event.event)})
     return None
 
 
@@ -271,33 +265,17 @@ def tool_call_chunks(writer: ChunkWriter, calls: list[dict[str, Any]]) -> list[b
     return chunks
 
 
-async def sse_events(
-    first: list[tuple[str, Any]],
-    events: AsyncIterator[tuple[str, Any]],
-    writer: ChunkWriter,
-    start_index: int,
-    cleanup: AsyncExitStack,
-) -> AsyncIterator[bytes]:
-    """SSE events for a running turn (its `first` events already read, then the rest);
-    errors are sent in-band; always ends with [DONE]."""
+async def sse_events(events: AsyncIterator[TurnEvent], writer: ChunkWriter) -> AsyncIterator[bytes]:
+    """The SSE events of a running turn (api/turns.py); errors are sent in-band; always ends
+    with [DONE]. Closing this closes the turn's events (the turn is not stored)."""
     try:
         yield writer.chunk({"role": "assistant", "content": ""})
-        seen = _Seen()
-        for mode, data in first:
-            if (frame := seen.frame(writer, mode, data)) is not None:
+        async for event in events:
+            if type(event) is Done:
+                for frame in _end_frames(writer, event.outcome):
+                    yield frame
+            elif (frame := delta_chunk(writer, event)) is not None:  # type: ignore[arg-type]
                 yield frame
-        async for mode, data in events:
-            if (frame := seen.frame(writer, mode, data)) is not None:
-                yield frame
-        turn = turn_outcome(seen.values, start_index, seen.approvals)
-        note(tokens=usage_of(turn).total_tokens)
-        if turn.annotations:
-            yield writer.chunk({"annotations": chat_annotations(turn)})
-        for frame in tool_call_chunks(writer, turn.tool_calls):
-            yield frame
-        yield writer.chunk({}, turn.finish_reason)
-        if writer.include_usage:
-            yield writer.usage(turn)
     except AgentError as exc:
         yield sse_frame(json.dumps(agent_error_body(exc)))
     except Exception as exc:
@@ -306,22 +284,18 @@ async def sse_events(
             json.dumps(error_body(f"Internal error ({type(exc).__name__})", "server_error"))
         )
     finally:
-        await cleanup.aclose()
+        await events.aclose()  # type: ignore[attr-defined]
     yield sse_frame("[DONE]")
 
 
-class _Seen:
-    """The turn's last state and approvals, kept while its deltas become frames."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-        self.approvals: list[dict[str, Any]] = []
-
-    def frame(self, writer: ChunkWriter, mode: str, data: Any) -> bytes | None:
-        if mode == LIVE:
-            return delta_chunk(writer, data)
-        if mode == "values":
-            self.values = data
-        elif mode == APPROVALS:
-            self.approvals = data
-        return None
+def _end_frames(writer: ChunkWriter, turn: TurnOutcome) -> list[bytes]:
+    """Citations, the client's tool calls, the finish reason and the usage."""
+    note(tokens=usage_of(turn).total_tokens)
+    frames = []
+    if turn.annotations:
+        frames.append(writer.chunk({"annotations": chat_annotations(turn)}))
+    frames += tool_call_chunks(writer, turn.tool_calls)
+    frames.append(writer.chunk({}, turn.finish_reason))
+    if writer.include_usage:
+        frames.append(writer.usage(turn))
+    return frames

@@ -20,7 +20,7 @@ from api.request_fields import upstream_fields
 from api.responses.output import ResponseRef, response_object, unknown_response
 from api.responses.request import ResponsesRequest
 from api.sessions import new_session_id
-from api.turn_start import check_session_room
+from api.turns import check_session_room
 from graph.background_runs import RunRow, RunStore
 from mcp_tools.request_servers import check_allowed
 

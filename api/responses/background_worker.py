@@ -19,20 +19,18 @@ import signal
 import socket
 import time
 import uuid
-from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 from sse_starlette.sse import AppStatus
 
 from agent.errors import AgentError
+from api import turns
 from api.keys import Caller
 from api.responses.background import BackgroundResponses
 from api.responses.events import EventWriter, Finish, failed_fields, response_events
 from api.responses.output import ResponseRef, response_object
 from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
-from api.turn import stream_turn
-from api.turn_start import begin_turn
 from graph.background_runs import CHAT, RunRow, RunStore
 
 if TYPE_CHECKING:
@@ -221,38 +219,29 @@ class BackgroundWorker:
             self.responses.written,
         )
         writer = EventWriter(ref, log.next_seq)
-        stack = AsyncExitStack()
         final: dict[str, Any] | None = None
         try:
             chat = body.model_copy(update={"stream": True}).to_chat(services.tools.names())
             given = row.session_id if body.previous_response_id else None
-            plan = await begin_turn(
-                services,
-                chat,
-                Caller(**row.caller),
-                given,
-                stack,
-                new_id=row.session_id,
-                servers=body.mcp_servers(),
+            caller = Caller(**row.caller)
+            servers = body.mcp_servers()
+            opened = turns.begin(
+                services, chat, caller, given, new_id=row.session_id, servers=servers
             )
-            ref.start = plan.start_index
-            await self.store.started(row.id, plan.start_index, finish(None, _IN_PROGRESS))
-            events = stream_turn(services.sessions, plan)
-            stack.push_async_callback(events.aclose)  # roll back an unfinished turn
-            turn = response_events(events, writer, finish, plan.start_index, stack, True)
-            async for event in turn:
-                data = event["data"]
-                log.add(data, last=event["event"] in _LAST)
-                if event["event"] in _LAST:
-                    final = json.loads(data)["response"]
+            async with opened as turn:
+                ref.start = turn.start_index
+                await self.store.started(row.id, turn.start_index, finish(None, _IN_PROGRESS))
+                async for event in response_events(turn.events(), writer, finish, True):
+                    data = event["data"]
+                    log.add(data, last=event["event"] in _LAST)
+                    if event["event"] in _LAST:
+                        final = json.loads(data)["response"]
         except Exception as exc:  # before the turn began: a session busy, a 429, ...
             if not isinstance(exc, AgentError):
                 logger.exception("background response %s could not begin", row.id)
-            await stack.aclose()
             final = finish(None, failed_fields(exc))
             log.add(writer.event("response.failed", response=final)["data"], last=True)
         except asyncio.CancelledError:
-            await stack.aclose()
             final = self._stopped(row, finish)
             if final is not None and final["status"] == "failed":
                 log.add(writer.event("response.failed", response=final)["data"], last=True)

@@ -1,11 +1,11 @@
-"""The streamed response: graph events in, Responses API server-sent events out."""
+"""The streamed response: a turn's events (api/turns.py) in, Responses API server-sent
+events out."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
 from typing import Any
 
 from agent.errors import AgentError
@@ -17,8 +17,8 @@ from api.responses.output import (
     message_item,
     reasoning_item,
 )
-from api.turn import APPROVALS
-from graph.turn import TurnOutcome, turn_outcome
+from api.turns import Delta, Done, TurnEvent
+from graph.turn import TurnOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -180,41 +180,35 @@ class EventWriter:
 
 
 async def response_events(
-    events: AsyncIterator[tuple[str, Any]],
+    events: AsyncIterator[TurnEvent],
     writer: EventWriter,
     finish: Finish,
-    start_index: int,
-    cleanup: AsyncExitStack,
     announced: bool = False,
 ) -> AsyncIterator[dict[str, str]]:
-    """SSE events of a running turn, from response.created (left out when `announced`: a
-    background response's was sent when it was queued) to response.completed (or
-    response.failed)."""
+    """SSE events of a running turn (api/turns.py), from response.created (left out when
+    `announced`: a background response's was sent when it was queued) to response.completed
+    (or response.failed). Closing this closes the turn's events (the turn is not stored)."""
     try:
         created = finish(None, {"status": "in_progress"})
         if not announced:
             yield writer.event("response.created", response=created)
         yield writer.event("response.in_progress", response=created)
-        values: dict[str, Any] = {}
-        approvals: list[dict[str, Any]] = []
-        async for mode, data in events:
-            if mode == "values":
-                values = data
-            elif mode == APPROVALS:
-                approvals = data
-            elif data.get("text"):
-                for event in writer.delta(data.get("kind", "content"), data["text"]):
-                    yield event
-        outcome = turn_outcome(values, start_index, approvals)
-        for event in writer.close(outcome):
-            yield event
-        yield writer.event("response.completed", response=finish(outcome, {"output": writer.items}))
+        async for event in events:
+            if type(event) is Delta:
+                if event.text:
+                    for frame in writer.delta(event.kind, event.text):
+                        yield frame
+            elif type(event) is Done:
+                for frame in writer.close(event.outcome):
+                    yield frame
+                response = finish(event.outcome, {"output": writer.items})
+                yield writer.event("response.completed", response=response)
     except Exception as exc:
         if not isinstance(exc, AgentError):
             logger.exception("response stream failed")
         yield writer.event("response.failed", response=finish(None, failed_fields(exc)))
     finally:
-        await cleanup.aclose()
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 def failed_fields(exc: Exception) -> dict[str, Any]:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 
-from agent.errors import AgentError
+from api import turns
 from api.completion import completion_response
 from api.continuity import USER_ID_HEADER, continuity
 from api.deps import Services, ServicesDep
@@ -19,9 +19,6 @@ from api.parsed_body import ParsedBodyRoute
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER
 from api.streaming import ChunkWriter, FinishOnDisconnect, TurnEventStream, sse_events
-from api.turn import TurnPlan, run_turn, stream_turn
-from api.turn_start import begin_turn
-from graph.live_events import LIVE
 
 router = APIRouter(prefix="/v1", tags=["chat"], route_class=ParsedBodyRoute)
 CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"
@@ -48,57 +45,37 @@ async def create_chat_completion(
     client = ""
     if given is None and services.settings.session_continuity:
         given, client = await continuity(services, caller, request, x_openwebui_user_id)
-    stack = AsyncExitStack()
-    plan = await begin_turn(services, request, caller, given, stack, client)
-    try:
-        if request.stream:
-            watched = caller.owner if finish_without_client else None
-            return await _stream(services, request, plan, stack, watched)
-        activity: list[dict[str, Any]] | None = [] if request.tool_activity else None
-        async with stack:
-            turn = await run_turn(services.sessions, plan, activity)
-    except BaseException as exc:
-        await stack.aclose()
-        if isinstance(exc, AgentError):
-            exc.headers[SESSION_ID_HEADER] = plan.session_id
-        raise
-    session_id = plan.session_id
-    body = completion_response(turn, plan.context.model or services.settings.llm_model, activity)
+    opened = turns.begin(services, request, caller, given, client=client)
+    if request.stream:
+        watched = caller.owner if finish_without_client else None
+        return await _stream(services, request, opened, watched)
+    activity: list[dict[str, Any]] | None = [] if request.tool_activity else None
+    async with opened as turn:
+        outcome = await turn.run(activity)
+    body = completion_response(outcome, turn.model, activity)
     note(tokens=body.usage.total_tokens)
-    headers = {SESSION_ID_HEADER: session_id}
-    if turn.trimmed_messages:
-        headers[CONTEXT_TRIMMED_HEADER] = str(turn.trimmed_messages)
+    headers = {SESSION_ID_HEADER: turn.session_id}
+    if outcome.trimmed_messages:
+        headers[CONTEXT_TRIMMED_HEADER] = str(outcome.trimmed_messages)
     return JSONResponse(body.model_dump(), headers=headers)
 
 
 async def _stream(
     services: Services,
     request: ChatCompletionRequest,
-    plan: TurnPlan,
-    stack: AsyncExitStack,
+    opened: AbstractAsyncContextManager[turns.Turn],
     watched_by: str | None,
 ) -> Response:
     """Start the turn; failures before the first delta still get a proper HTTP status. A
     turn that goes on without its client (`watched_by` its owner) is recorded for watching
     (api/live_turns.py)."""
-    events = stream_turn(services.sessions, plan)
-    stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
-    buffered = await _until_first_delta(events)
+    streamed = await turns.streamed(opened)
+    turn = streamed.turn
     include_usage = bool(request.stream_options and request.stream_options.include_usage)
-    model = plan.context.model or services.settings.llm_model
-    writer = ChunkWriter(model, include_usage, request.tool_activity)
-    body = sse_events(buffered, events, writer, plan.start_index, stack)
+    writer = ChunkWriter(turn.model, include_usage, request.tool_activity)
+    body = sse_events(streamed.events, writer)
     if watched_by is not None and services.live is not None:
-        body = services.live.recorded(body, plan.session_id, watched_by)
-    headers = {SESSION_ID_HEADER: plan.session_id, "Cache-Control": "no-cache"}
+        body = services.live.recorded(body, turn.session_id, watched_by)
+    headers = {SESSION_ID_HEADER: turn.session_id, "Cache-Control": "no-cache"}
     finish = watched_by is not None
     return TurnEventStream.of(body, services.settings, headers, finish, sep="\n")
-
-
-async def _until_first_delta(events: Any) -> list[tuple[str, Any]]:
-    buffered = []
-    async for mode, data in events:
-        buffered.append((mode, data))
-        if mode == LIVE:
-            break
-    return buffered

@@ -4,27 +4,28 @@ Responses API on the same sessions; background responses run on the shared queue
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from agent.errors import AgentError
+from api import turns
 from api.deps import Services, ServicesDep
 from api.keys import Caller, CallerDep
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.ownership import require_owned
 from api.parsed_body import ParsedBodyRoute
 from api.responses.background import BackgroundResponses
-from api.responses.events import EventWriter, response_events
+from api.responses.events import EventWriter, Finish, response_events
 from api.responses.output import ResponseRef, new_ref, response_object, unknown_response
 from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
 from api.sessions import SESSION_ID_HEADER
 from api.streaming import FinishOnDisconnect, TurnEventStream
-from api.turn import TurnPlan, allowed_server_tools, run_turn, stream_turn
-from api.turn_start import begin_turn
+from api.turn_plan import allowed_server_tools
 from graph.approval import needs_approval
 from graph.turn import TurnOutcome
 
@@ -58,50 +59,56 @@ async def create_response(
         )
     if not body.store:
         _refuse_unanswerable_approvals(body, services)
-    stack = AsyncExitStack()
+    opened = _begun(body, services, caller, given)
+    if body.stream:
+        return await _stream(services, body, opened, finish_without_client)
+    async with opened as turn:
+        ref = new_ref(turn.session_id, turn.start_index)
+        outcome = await turn.run()
+    return JSONResponse(_finish(ref, turn, body)(outcome, {}), headers=_headers(turn))
+
+
+@asynccontextmanager
+async def _begun(
+    body: ResponsesRequest, services: Services, caller: Caller, given: str | None
+) -> AsyncIterator[turns.Turn]:
+    """The turn of a request: on the session of `previous_response_id` (its 404 when that
+    is not one), forgotten at its end with store=false."""
+    chat, servers = body.to_chat(services.tools.names()), body.mcp_servers()
     try:
-        chat, servers = body.to_chat(services.tools.names()), body.mcp_servers()
-        plan = await begin_turn(services, chat, caller, given, stack, servers=servers)
+        async with turns.begin(services, chat, caller, given, servers=servers) as turn:
+            if not body.store:
+                turn.on_end(lambda: _forget(services, turn.session_id))
+            yield turn
     except AgentError as exc:
         if given and exc.code == "session_not_found":
             raise unknown_response(body.previous_response_id or "") from exc
         raise
-    if not body.store:
-        stack.push_async_callback(_forget, services, plan.session_id)
-    ref = new_ref(plan.session_id, plan.start_index)
-    model = plan.context.model or services.settings.llm_model
 
+
+def _finish(ref: ResponseRef, turn: turns.Turn, body: ResponsesRequest) -> Finish:
     def finish(outcome: TurnOutcome | None, fields: dict[str, Any]) -> dict[str, Any]:
-        return response_object(ref, model, outcome, **body.echoed(), **fields)
+        return response_object(ref, turn.model, outcome, **body.echoed(), **fields)
 
-    headers = {SESSION_ID_HEADER: plan.session_id}
-    try:
-        if body.stream:
-            return await _stream(services, plan, ref, finish, stack, headers, finish_without_client)
-        async with stack:
-            outcome = await run_turn(services.sessions, plan)
-    except BaseException as exc:
-        await stack.aclose()
-        if isinstance(exc, AgentError):
-            exc.headers[SESSION_ID_HEADER] = plan.session_id
-        raise
-    return JSONResponse(finish(outcome, {}), headers=headers)
+    return finish
+
+
+def _headers(turn: turns.Turn) -> dict[str, str]:
+    return {SESSION_ID_HEADER: turn.session_id}
 
 
 async def _stream(
     services: Services,
-    plan: TurnPlan,
-    ref: ResponseRef,
-    finish: Any,
-    stack: AsyncExitStack,
-    headers: dict[str, str],
+    body: ResponsesRequest,
+    opened: AbstractAsyncContextManager[turns.Turn],
     finish_without_client: bool,
 ) -> TurnEventStream:
-    events = stream_turn(services.sessions, plan)
-    stack.push_async_callback(events.aclose)  # roll back an unfinished turn, then unlock
-    body = response_events(events, EventWriter(ref), finish, plan.start_index, stack)
-    headers = {**headers, "Cache-Control": "no-cache"}
-    return TurnEventStream.of(body, services.settings, headers, finish_without_client)
+    streamed = await turns.streamed(opened, until_first_event=False)
+    turn = streamed.turn
+    ref = new_ref(turn.session_id, turn.start_index)
+    frames = response_events(streamed.events, EventWriter(ref), _finish(ref, turn, body))
+    headers = {**_headers(turn), "Cache-Control": "no-cache"}
+    return TurnEventStream.of(frames, services.settings, headers, finish_without_client)
 
 
 def _refuse_unanswerable_approvals(body: ResponsesRequest, services: Services) -> None:

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from api.streaming import ChunkWriter, delta_chunk
+from api.turns import Delta
 
 TEXTS = ["tok", 'a "quoted" \\ back\nslash', "héllo 世界 🙂", "</tool_call>", " "]
 
@@ -25,8 +26,8 @@ def test_a_text_chunk_is_the_chunk_json_would_write(text: str, include_usage: bo
 
 def test_reasoning_goes_under_both_field_names_and_empty_text_is_no_chunk() -> None:
     writer = ChunkWriter("m", False)
-    frame = delta_chunk(writer, {"kind": "reasoning", "text": "think"})
+    frame = delta_chunk(writer, Delta("reasoning", "think"))
     assert frame is not None
     delta = json.loads(frame[6:])["choices"][0]["delta"]
     assert delta == {"reasoning_content": "think", "reasoning": "think"}
-    assert delta_chunk(writer, {"kind": "content", "text": ""}) is None
+    assert delta_chunk(writer, Delta("content", "")) is None
