@@ -30,7 +30,7 @@ from api.responses.background import BackgroundResponses
 from api.responses.background_worker import BackgroundWorker
 from api.routes import api_router, page
 from api.sessions import Sessions
-from api.streaming import SERVER_SEND
+from api.sse import SERVER_SEND
 from graph.backend_registry import BackendRegistry
 from graph.builder import build_graph
 from graph.checkpoint import open_store, store_errors
@@ -101,7 +101,7 @@ turn that counts tokens before it is loaded waits for it."""
 
 class AgentApp(FastAPI):
     """FastAPI that leaves the server's own `send` in the scope, for a streamed turn's
-    events to skip the middleware layers (api/streaming.py, TurnEventStream)."""
+    events to skip the middleware layers (api/sse.py, TurnEventStream)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope[SERVER_SEND] = send

@@ -165,7 +165,7 @@ def serve(
             log_config=None,  # keep configure_logging's handler: uvicorn's lines in LOG_FORMAT
             access_log=False,  # RequestLogMiddleware logs each request, with its ids
             ws="none",  # no WebSocket routes: skip importing a WebSocket library
-            # running turns get SHUTDOWN_GRACE (api/streaming.py); then the rest is cut
+            # running turns get SHUTDOWN_GRACE (api/sse.py); then the rest is cut
             timeout_graceful_shutdown=settings.shutdown_grace + SHUTDOWN_MARGIN,
         )
 

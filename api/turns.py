@@ -8,7 +8,7 @@
 connects the MCP servers the request named; leaving the block gives them back. The turn is
 stored whole when its events reach `Done`, and not at all when it is left before (a client
 that went away, an error, a cancel): nothing to roll back, and the model call is stopped.
-The APIs only render these events (api/streaming.py, api/responses/events.py).
+The APIs only render these events (api/chat_render.py, api/responses/events.py).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 
 from agent.builtin_tools import PYTHON
 from agent.errors import AgentError
-from api.completion import usage_of
+from api.chat_render import usage_of
 from graph.approval import APPROVAL_TOOL
 from graph.turn import TurnOutcome
 from mcp_tools.builtin.browser import searched_address, shown_address

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 
 from api import turns
-from api.completion import completion_response
+from api.chat_render import ChunkWriter, completion_response, sse_events
 from api.continuity import USER_ID_HEADER, continuity
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
@@ -18,7 +18,7 @@ from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.parsed_body import ParsedBodyRoute
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER
-from api.streaming import ChunkWriter, FinishOnDisconnect, TurnEventStream, sse_events
+from api.sse import FinishOnDisconnect, TurnEventStream
 
 router = APIRouter(prefix="/v1", tags=["chat"], route_class=ParsedBodyRoute)
 CONTEXT_TRIMMED_HEADER = "X-Context-Trimmed"

@@ -24,7 +24,7 @@ from api.responses.output import ResponseRef, new_ref, response_object, unknown_
 from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
 from api.sessions import SESSION_ID_HEADER
-from api.streaming import FinishOnDisconnect, TurnEventStream
+from api.sse import FinishOnDisconnect, TurnEventStream
 from api.turn_plan import allowed_server_tools
 from graph.approval import needs_approval
 from graph.turn import TurnOutcome

@@ -14,7 +14,7 @@ from api.openapi import BODY, SESSION_CHANGE, STREAM_RESPONSE, error_responses
 from api.ownership import MAX_PAGE_SIZE, PAGE_SIZE, owned_sessions, require_owned
 from api.parsed_body import ParsedBodyRoute
 from api.sessions import SESSION_ID_HEADER
-from api.streaming import TurnEventStream
+from api.sse import TurnEventStream
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=ParsedBodyRoute)
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from sse_starlette.sse import SendTimeoutError
 
-from api.streaming import TurnEventStream
+from api.sse import TurnEventStream
 
 
 async def _events():

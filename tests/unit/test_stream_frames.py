@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.streaming import ChunkWriter, delta_chunk
+from api.chat_render import ChunkWriter, delta_chunk
 from api.turns import Delta
 
 TEXTS = ["tok", 'a "quoted" \\ back\nslash', "héllo 世界 🙂", "</tool_call>", " "]
