@@ -34,8 +34,7 @@ from api.request_fields import upstream_fields
 from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
 from api.turn_plan import TurnPlan, plan_turn
 from graph.approval import approvals_in_output
-from graph.live_events import LIVE, with_live_events
-from graph.tool_activity import ACTIVITY_KINDS
+from graph.live_events import ACTIVITY_KINDS, LIVE, with_live_events
 from graph.turn import TurnOutcome, turn_outcome, turn_record
 from mcp_tools.request_servers import RequestServer, check_allowed, open_request_servers
 
@@ -50,7 +49,7 @@ class Delta:
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """A server tool started or finished (graph/tool_activity.py)."""
+    """A server tool started or finished (graph/live_events.py)."""
 
     event: dict[str, Any]
 

@@ -1,22 +1,34 @@
-"""A turn's live events (text deltas, tool activity) handed straight to whoever runs the
-turn, beside LangGraph's stream instead of through it.
+"""What a turn streams while it runs: text deltas, joined per event-loop tick, and server
+tool activity (`tool_started`, `tool_finished`) for clients that watch the agent's tools.
 
-Through LangGraph's `custom` stream mode an event cost 20-30 µs: its queue, the stream's
-waiter, and a wake-up of the runner's `asyncio.wait` loop for every item. The API runs the
-graph with a sink set here; the graph's own stream then carries only its state. Without a
-sink (LangGraph Studio, `langgraph dev`) nodes write to the custom stream as before.
+The events go straight to whoever runs the turn, beside LangGraph's stream instead of
+through it. Through LangGraph's `custom` stream mode an event cost 20-30 µs: its queue, the
+stream's waiter, and a wake-up of the runner's `asyncio.wait` loop for every item. The API
+runs the graph with a sink set here; the graph's own stream then carries only its state.
+Without a sink (LangGraph Studio, `langgraph dev`) nodes write to the custom stream as before.
+
+Everything one network read of the model's stream brings is parsed in one tick; its deltas
+leave as one event per run of one kind (content, reasoning) when the tick ends. Unloaded, a
+read carries one token and so does each event, sent as soon as it was read; under load
+reads carry several, and the service writes (renders, sends through its layers) once per
+read instead of once per token, so it falls behind less.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
+from langchain_core.messages import ToolMessage
 from langgraph.config import get_stream_writer
+
+from agent.messages import content_text
 
 Write = Callable[[dict[str, Any]], None]
 LIVE = "custom"
@@ -87,3 +99,68 @@ class _Feed:
             finally:
                 self._waiter = None
         return self._items.popleft()
+
+
+class JoinedDeltas:
+    """Call with (kind, text); `flush` writes what is held at once (a step's end)."""
+
+    def __init__(self, write: Callable[[dict[str, Any]], None]) -> None:
+        self._write = write
+        self._held: list[tuple[str, list[str]]] = []
+        self._scheduled = False
+
+    def __call__(self, kind: str, text: str) -> None:
+        if self._held and self._held[-1][0] == kind:
+            self._held[-1][1].append(text)
+        else:
+            self._held.append((kind, [text]))
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._tick_ended)
+
+    def flush(self) -> None:
+        held, self._held = self._held, []
+        for kind, texts in held:
+            self._write({"kind": kind, "text": "".join(texts)})
+
+    def _tick_ended(self) -> None:
+        self._scheduled = False
+        self.flush()
+
+
+RESULT_EXCERPT_CHARS = 500
+ACTIVITY_KINDS = frozenset({"tool_started", "tool_finished"})
+
+
+def started_event(call: dict[str, Any]) -> dict[str, Any]:
+    """The event sent when a server tool call begins."""
+    arguments = json.dumps(call.get("args") or {}, ensure_ascii=False)
+    return {"kind": "tool_started", "id": call["id"], "name": call["name"], "arguments": arguments}
+
+
+def finished_event(call: dict[str, Any], message: ToolMessage, seconds: float) -> dict[str, Any]:
+    """The event sent when it ends: a result excerpt, or the error the model was told."""
+    text = content_text(message.content)
+    excerpt = text[:RESULT_EXCERPT_CHARS]
+    failed = message.status == "error"
+    return {
+        "kind": "tool_finished",
+        "id": call["id"],
+        "name": call["name"],
+        "result": None if failed else excerpt,
+        "error": excerpt if failed else None,
+        "duration_ms": round(seconds * 1000),
+    }
+
+
+async def watched(
+    write: Callable[[dict[str, Any]], None],
+    call: dict[str, Any],
+    answer: Awaitable[ToolMessage],
+) -> ToolMessage:
+    """Await `answer`, writing the started and finished events around it."""
+    write(started_event(call))
+    began = time.monotonic()
+    message = await answer
+    write(finished_event(call, message, time.monotonic() - began))
+    return message

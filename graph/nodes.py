@@ -17,9 +17,8 @@ from agent.upstream import ModelCall
 from graph.call_trust import server_calls_checked
 from graph.context import Context
 from graph.deps import AgentDeps
-from graph.history_budget import fit_call
-from graph.joined_deltas import JoinedDeltas
-from graph.live_events import live_writer
+from graph.history_fit import fit_call
+from graph.live_events import JoinedDeltas, live_writer
 from graph.prompts import STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
 from graph.tool_step import run_session_id
@@ -88,7 +87,7 @@ def _count_calls(reply: ModelReply, context: Context) -> None:
 def _delta_writer(
     writer: Any, earlier: list[AIMessage], browser: BrowserState | None = None
 ) -> tuple[Any, Any]:
-    """Stream deltas as the turn's events, joined per tick (graph/joined_deltas.py); a
+    """Stream deltas as the turn's events, joined per tick (graph/live_events.py); a
     step's first content (reasoning) after earlier content (reasoning) in the same turn
     starts with the separator the joined turn has. With a session browser, content
     citations become links as they stream. `flush` sends what is held (a possible citation,

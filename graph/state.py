@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AIMessage, AnyMessage, ToolMessage
 from typing_extensions import TypedDict  # pydantic (Studio's schemas) rejects typing's on 3.11
 
 from graph.message_merge import merge_messages
@@ -37,3 +37,15 @@ class State(InputState, total=False):
     """Stored messages the current turn's model calls were not sent (context window)."""
     summary: dict[str, Any]
     """CONTEXT_STRATEGY=summarize: {"text", "covers": stored messages it stands in for}."""
+
+
+def pending_client_calls(state: State) -> list[dict]:
+    """Calls of the last assistant reply that have no tool result yet."""
+    messages = state["messages"]
+    answered: set[str] = set()
+    for message in reversed(messages):
+        if isinstance(message, ToolMessage):
+            answered.add(message.tool_call_id)
+        elif isinstance(message, AIMessage):
+            return [dict(c) for c in message.tool_calls if c["id"] not in answered]
+    return []

@@ -32,7 +32,7 @@ from agent.messages import (
     tool_call_to_openai,
 )
 from graph.approval import approval_tool_calls
-from graph.routing import pending_client_calls
+from graph.state import pending_client_calls
 
 STEP_SEPARATOR = {"content": "\n\n", "reasoning": "\n"}
 CITATIONS = "url_citations"

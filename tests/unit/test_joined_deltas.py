@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graph.joined_deltas import JoinedDeltas
+from graph.live_events import JoinedDeltas
 
 deltas = st.tuples(st.sampled_from(["content", "reasoning"]), st.text(min_size=1, max_size=5))
 ticks = st.lists(st.lists(deltas, min_size=1, max_size=6), min_size=1, max_size=8)

@@ -10,7 +10,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from agent.context_window import message_tokens
 from agent.model import chat_messages
 from agent.prefix_memo import PrefixMemo
-from graph.context_fit import Costs
+from graph.history_fit import Costs
 
 
 class Counted:

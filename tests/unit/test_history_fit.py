@@ -14,7 +14,7 @@ from agent.context_window import DEFAULT_CONTEXT_WINDOW, ContextWindows, message
 from agent.errors import AgentError
 from agent.settings import Settings
 from agent.upstream_http import ModelHttp, ModelServer, model_server
-from graph.context_fit import Costs, first_kept
+from graph.history_fit import Costs, first_kept
 from tests.upstream_sim.fixtures import SimServer
 
 
