@@ -2,14 +2,19 @@
 MAX_REQUEST_BYTES is a 413 (from Content-Length, or while a chunked body arrives, so a
 large body is never held whole), and a JSON body is parsed and checked (api/json_guard.py,
 api/limits.py), a large one in a worker thread so it never stalls the event loop; the app
-takes that parse instead of parsing the body again (api/parsed_body.py)."""
+takes that parse instead of parsing the body again: a route that takes a JSON body uses
+`ParsedBodyRoute`."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from email.message import Message as MimeType
+from typing import Any
 
 import anyio.to_thread
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,7 +22,6 @@ from agent.errors import AgentError
 from api.errors import error_response
 from api.json_guard import parse_strict
 from api.limits import RequestLimits, check_request
-from api.parsed_body import PARSED
 
 INLINE_BYTES = 65536
 """Bodies up to this size are checked on the event loop: about a millisecond, less than
@@ -79,7 +83,7 @@ class BodyGuard:
         return b"".join(chunks)
 
     def _check_json(self, scope: Scope, body: bytes) -> None:
-        """Check the body; the parse goes to the app with the request (api/parsed_body.py)."""
+        """Check the body; the parse goes to the app with the request (`ParsedBodyRoute`)."""
         try:
             parsed = parse_strict(body, self.limits.max_json_depth)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -118,3 +122,26 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replayed
+
+
+PARSED = "oss_agent.parsed_body"
+"""The scope key of the body guard's parse of the request's JSON body."""
+
+
+class _ParsedBodyRequest(Request):
+    async def json(self) -> Any:
+        if PARSED in self.scope:
+            return self.scope[PARSED]
+        return await super().json()
+
+
+class ParsedBodyRoute(APIRoute):
+    """A route whose JSON body is the body guard's parse (FastAPI's custom route class)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def parsed_body_handler(request: Request) -> Response:
+            return await handler(_ParsedBodyRequest(request.scope, request.receive))
+
+        return parsed_body_handler

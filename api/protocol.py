@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 class OpenAIBaseModel(BaseModel):
     """Accepts unknown fields and logs them; a request's own are then forwarded or refused
-    (api/request_fields.py)."""
+    (api/turn_plan.py)."""
 
     model_config = ConfigDict(extra="allow")
 

@@ -1,20 +1,23 @@
-"""What a request asks of its session: the turn's new messages (or the approval decisions
-that resume it) and its per-turn settings."""
+"""What a request asks of its session: the turn's new messages, or a client's answers to the
+session's pending approvals (`role: "tool"` messages for the reserved calls) that resume it;
+its per-turn settings; and which of its fields reach the model server, which are refused
+with a 400."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import BaseMessage, ToolMessage
 from langgraph.types import Command
 
 from agent.errors import AgentError
-from agent.messages import to_langchain
-from api.approvals import decisions
+from agent.messages import content_text, to_langchain
+from agent.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, not_honoured
 from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions
-from graph.approval import pending_approvals
+from graph.approval import APPROVAL_ID_PREFIX, APPROVAL_TOOL, pending_approvals
 from graph.context import Context
 from graph.turn import (
     new_messages,
@@ -115,3 +118,77 @@ async def plan_turn(
     if instructions is not None:
         graph_input["instructions"] = instructions
     return TurnPlan(session_id, graph_input, context, len(stored) + len(fresh))
+
+
+ANSWER_SHAPE = '{"approved": true} or {"approved": false, "reason": "..."}'
+
+
+def approval_pending(pending: list[dict[str, Any]]) -> AgentError:
+    """The 409 for a request that does not answer the session's pending approvals."""
+    ids = [f"{APPROVAL_ID_PREFIX}{item['call_id']}" for item in pending]
+    tools = sorted({item["tool"] for item in pending})
+    return AgentError(
+        f"This session waits for approval of {tools}: answer each {APPROVAL_TOOL} call"
+        f" ({ids}) with a role 'tool' message whose content is {ANSWER_SHAPE}, before"
+        " sending new messages.",
+        param="messages",
+        code="approval_pending",
+    )
+
+
+def decisions(sent: list[BaseMessage], pending: list[dict[str, Any]]) -> dict[str, Any]:
+    """The decision for every pending call, by call id, from the request's trailing tool
+    messages; the 409 when the request does not answer them."""
+    wanted = {f"{APPROVAL_ID_PREFIX}{item['call_id']}": item["call_id"] for item in pending}
+    answers: dict[str, Any] = {}
+    for message in reversed(sent):
+        if not isinstance(message, ToolMessage) or message.tool_call_id not in wanted:
+            break
+        answers[wanted[message.tool_call_id]] = _decision(message)
+    if set(answers) != set(wanted.values()):
+        raise approval_pending(pending)
+    return answers
+
+
+def _decision(message: ToolMessage) -> dict[str, Any]:
+    try:
+        value = json.loads(content_text(message.content))
+    except ValueError:
+        value = None
+    if not isinstance(value, dict) or not isinstance(value.get("approved"), bool):
+        raise AgentError(
+            f"The answer to {message.tool_call_id} must be JSON: {ANSWER_SHAPE}.",
+            param="messages",
+            code="invalid_approval",
+        )
+    return {"approved": value["approved"], "reason": str(value.get("reason") or "")}
+
+
+NO_LOGPROBS = "a turn's answer joins several model calls, so there are no token logprobs"
+# Fields with a meaning this service cannot give, and the values that ask for nothing.
+REFUSED: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "logprobs": (NO_LOGPROBS, (False,)),
+    "top_logprobs": (NO_LOGPROBS, (0,)),
+    "audio": ("gpt-oss answers in text only", ()),
+    "modalities": ("gpt-oss answers in text only", (["text"],)),
+    "prediction": ("predicted outputs are not supported", ()),
+    "web_search_options": ("web search is not built in; offer a tool instead", ()),
+    "functions": ("use `tools` (the deprecated `functions` is not read)", ()),
+    "function_call": ("use `tool_choice` (the deprecated `function_call` is not read)", ()),
+    "service_tier": ("there is one tier", ("auto", "default")),
+    "store": ("completions are not stored for distillation; sessions keep turns", (False,)),
+}
+
+
+def upstream_fields(request: ChatCompletionRequest) -> dict[str, Any]:
+    """The fields to forward upstream, or the 400 naming the first one not honoured."""
+    given = request.model_dump(exclude_none=True, exclude_unset=True)
+    for name, (why, harmless) in REFUSED.items():
+        if name in given and given[name] not in harmless:
+            raise not_honoured(name, why)
+    for name in request.model_extra or {}:
+        if name not in EXTRA_FIELDS and name not in REFUSED:
+            raise not_honoured(name, "this service does not know it (see docs/api.md)")
+    forwarded = {name: given[name] for name in STANDARD_FIELDS if name in given}
+    extras = {name: given[name] for name in EXTRA_FIELDS if name in given}
+    return forwarded | extras

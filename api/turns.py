@@ -30,9 +30,8 @@ from api.keys import Caller
 from api.logs import note
 from api.ownership import require_owned
 from api.protocol import ChatCompletionRequest
-from api.request_fields import upstream_fields
 from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
-from api.turn_plan import TurnPlan, plan_turn
+from api.turn_plan import TurnPlan, plan_turn, upstream_fields
 from graph.approval import approvals_in_output
 from graph.live_events import ACTIVITY_KINDS, LIVE, with_live_events
 from graph.turn import TurnOutcome, turn_outcome, turn_record

@@ -16,10 +16,10 @@ from agent.errors import AgentError
 from api.keys import Caller
 from api.ownership import require_owned
 from api.queue import rate_limited
-from api.request_fields import upstream_fields
 from api.responses.output import ResponseRef, response_object, unknown_response
 from api.responses.request import ResponsesRequest
 from api.sessions import new_session_id
+from api.turn_plan import upstream_fields
 from api.turns import check_session_room
 from graph.background_runs import RunRow, RunStore
 from mcp_tools.request_servers import check_allowed

@@ -8,10 +8,10 @@ from fastapi import APIRouter
 
 from agent.backend_config import BackendSpec
 from agent.errors import AgentError
+from api.body_guard import ParsedBodyRoute
 from api.deps import ServicesDep
 from api.keys import AdminDep
 from api.openapi import BODY, error_responses
-from api.parsed_body import ParsedBodyRoute
 
 router = APIRouter(prefix="/v1/backends", tags=["backends"], route_class=ParsedBodyRoute)
 

@@ -9,13 +9,13 @@ from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 
 from api import turns
+from api.body_guard import ParsedBodyRoute
 from api.chat_render import ChunkWriter, completion_response, sse_events
 from api.continuity import USER_ID_HEADER, continuity
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.logs import note
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
-from api.parsed_body import ParsedBodyRoute
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
 from api.sessions import SESSION_ID_HEADER
 from api.sse import FinishOnDisconnect, TurnEventStream

@@ -13,11 +13,11 @@ from fastapi.responses import JSONResponse
 
 from agent.errors import AgentError
 from api import turns
+from api.body_guard import ParsedBodyRoute
 from api.deps import Services, ServicesDep
 from api.keys import Caller, CallerDep
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.ownership import require_owned
-from api.parsed_body import ParsedBodyRoute
 from api.responses.background import BackgroundResponses
 from api.responses.events import EventWriter, Finish, response_events
 from api.responses.output import ResponseRef, new_ref, response_object, unknown_response

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, StringConstraints
 
+from api.body_guard import ParsedBodyRoute
 from api.deps import ServicesDep
 from api.keys import ANONYMOUS, CallerDep, keys_required
 from api.openapi import BODY, SESSION_CHANGE, STREAM_RESPONSE, error_responses
 from api.ownership import MAX_PAGE_SIZE, PAGE_SIZE, owned_sessions, require_owned
-from api.parsed_body import ParsedBodyRoute
 from api.sessions import SESSION_ID_HEADER
 from api.sse import TurnEventStream
 

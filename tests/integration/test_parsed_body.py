@@ -1,5 +1,5 @@
 """A request body is parsed once: the body guard's parse is what the routes read
-(api/parsed_body.py), for every route that takes a JSON body."""
+(api/body_guard.py), for every route that takes a JSON body."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from starlette import requests as starlette_requests
 
 from agent.settings import Settings
 from api.app import create_app
-from api.parsed_body import ParsedBodyRoute
+from api.body_guard import ParsedBodyRoute
 from tests.declared_routes import declared_routes
 from tests.upstream_sim.fixtures import SimServer
 
