@@ -7,8 +7,7 @@ streamed reply and a whole one cannot differ. `ReplyParser` runs a reply's conte
 reasoning fields through them and keeps exactly what it handed out.
 """
 
-from agent.parsing import auto, harmony, hermes, json_calls  # noqa: F401 - registers them
-from agent.parsing.registry import dialect_names, get_dialect, register_dialect
+from agent.parsing import auto, harmony, tagged  # noqa: F401 - registers them
 from agent.parsing.reply import ReplyParser
 from agent.parsing.types import (
     BARE_JSON,
@@ -22,6 +21,9 @@ from agent.parsing.types import (
     Parsed,
     StreamParser,
     accumulate,
+    dialect_names,
+    get_dialect,
+    register_dialect,
 )
 
 __all__ = [

@@ -14,20 +14,18 @@ import re
 from collections.abc import Callable, Sequence
 from functools import partial
 
-from agent.parsing import tags
-from agent.parsing.harmony import HarmonyStream
-from agent.parsing.harmony_header import parse_stripped_header
-from agent.parsing.registry import register_dialect
+from agent.parsing import tagged
+from agent.parsing.harmony import HarmonyStream, parse_stripped_header
 from agent.parsing.scan import skip_space, token_at
 from agent.parsing.tagged import TaggedStream
-from agent.parsing.types import Delta, Dialect
+from agent.parsing.types import Delta, Dialect, register_dialect
 
 _HARMONY_START = re.compile(r"[<{\[`]|assistant|\b(?:analysis|commentary) to=")
 _HARMONY_TAGS_ONLY = re.compile(r"<|assistant|\b(?:analysis|commentary) to=")
 _STRIPPED_WORDS = ("assistant", "analysis to=", "commentary to=")
 # `</think>` with no `<think>`: the chat template opened the block in the prompt. Until
 # the first of these marks, the text may be that reasoning.
-_MARKS = (*tags.FIRST_TAGS, "<|")
+_MARKS = (*tagged.FIRST_TAGS, "<|")
 _FIRST_MARK = re.compile("|".join(re.escape(t) for t in _MARKS))
 _LONGEST_MARK = max(len(t) for t in _MARKS)
 
@@ -86,7 +84,7 @@ class AutoStream(TaggedStream):
             self._mark_scan = max(pos, len(buf) - _LONGEST_MARK)
             return False
         self._reasoning_first = False
-        if match is not None and match.group() in tags.CLOSERS:
+        if match is not None and match.group() in tagged.CLOSERS:
             self._write("reasoning", buf[pos : match.start()])
             self._end_segment("reasoning")
             self._pos = match.end()

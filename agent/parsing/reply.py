@@ -17,8 +17,15 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 
 from agent.parsing.auto import AutoStream
-from agent.parsing.registry import get_dialect
-from agent.parsing.types import BARE_JSON, CallCandidate, CallDelta, Delta, Parsed, StreamParser
+from agent.parsing.types import (
+    BARE_JSON,
+    CallCandidate,
+    CallDelta,
+    Delta,
+    Parsed,
+    StreamParser,
+    get_dialect,
+)
 
 _SEPARATOR = {"content": "\n", "reasoning": "\n"}  # between the two fields' text
 

@@ -1,5 +1,15 @@
-"""Scanner for tag-delimited outputs: `<tool_call>` and `<function=…>` (hermes),
-`<think>`/`<reasoning>`, and bare or ```-fenced JSON calls that name an offered tool."""
+"""The tagged dialects: `hermes` (Hermes / Qwen `<tool_call>{"name": ..., "arguments":
+{...}}</tool_call>`, also `<function=NAME>` elements, a missing closing tag, several calls,
+text around them) and `json` (bare JSON calls: an object or array of `{"name",
+"arguments"|"parameters"}` envelopes, alone, in prose or in a ```json fence). In both,
+`<think>`/`<reasoning>` blocks are reasoning, and only JSON naming an offered tool is a
+call, so ordinary JSON answers stay content (models in prompt mode often forget the tags).
+
+Chat templates of thinking models (Qwen3, DeepSeek-R1, QwQ) often open the `<think>` block
+in the prompt, so the output starts with reasoning and only a `</think>` marks its end:
+when the first tag of an output is such a closer, the text before it is reasoning (see
+auto.py).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,6 @@ from enum import Enum, auto
 from functools import partial
 from typing import Literal
 
-from agent.parsing import tags
 from agent.parsing.envelope import calls_from_payload, calls_from_value, load_json
 from agent.parsing.scan import (
     JsonScanner,
@@ -20,7 +29,27 @@ from agent.parsing.scan import (
     starts_with,
 )
 from agent.parsing.stream_base import Output, ScanStream
-from agent.parsing.types import BARE_JSON, CALL_TAG, CallCandidate, Delta
+from agent.parsing.types import BARE_JSON, CALL_TAG, CallCandidate, Delta, Dialect, register_dialect
+
+REASONING_TAGS = {"<think>": "</think>", "<reasoning>": "</reasoning>"}
+CALL_OPEN, CALL_CLOSE, FENCE = "<tool_call>", "</tool_call>", "```"
+# `<function=NAME>…</function>` and `<function name="NAME">…` (llama.cpp's Hermes 2 Pro
+# parser, Functionary v3.1, Qwen3-Coder inside `<tool_call>`).
+FUNCTION_OPENS, FUNCTION_OPEN, FUNCTION_CLOSE = (
+    ("<function=", "<function name="),
+    "<function",
+    "</function>",
+)
+
+CALL_ELEMENTS = {
+    CALL_OPEN: (CALL_OPEN, CALL_CLOSE),
+    **dict.fromkeys(FUNCTION_OPENS, (FUNCTION_OPEN, FUNCTION_CLOSE)),
+}
+_OPENERS = {close: open_ for open_, close in REASONING_TAGS.items()}
+CLOSERS = frozenset(_OPENERS)
+FIRST_TAGS = (*REASONING_TAGS, *_OPENERS, CALL_OPEN, *FUNCTION_OPENS)
+"""Tags that open something or close a reasoning block: a stray `</tool_call>` is neither."""
+
 
 _FENCE_LANGUAGE = re.compile(r"[\w\-]*")
 _SPECIAL_TAGS_ONLY = re.compile(r"<")
@@ -53,10 +82,10 @@ class TaggedStream(ScanStream):
         out: Output | None = None,
     ) -> None:
         super().__init__(tool_names, out)
-        self._tags = (*tags.REASONING_TAGS, *tags.REASONING_TAGS.values())
+        self._tags = (*REASONING_TAGS, *REASONING_TAGS.values())
         if tool_call_tags:
-            self._tags += (tags.CALL_OPEN, tags.CALL_CLOSE, *tags.FUNCTION_OPENS)
-        self._call_tags = (tags.CALL_OPEN, tags.CALL_CLOSE)
+            self._tags += (CALL_OPEN, CALL_CLOSE, *FUNCTION_OPENS)
+        self._call_tags = (CALL_OPEN, CALL_CLOSE)
         self._bare_json = bare_json if self.tool_names else "never"
         self._json_calls = self._bare_json != "never"
         self._special = _SPECIAL_WITH_JSON if self._json_calls else _SPECIAL_TAGS_ONLY
@@ -114,7 +143,7 @@ class TaggedStream(ScanStream):
 
     def _held_words(self, eof: bool) -> tuple[str, ...]:
         """Words whose beginning at the end of the text is held back until it is resolved."""
-        return (*self._tags, tags.FENCE) if self._json_calls and not eof else self._tags
+        return (*self._tags, FENCE) if self._json_calls and not eof else self._tags
 
     def _special_at(self, buf: str, i: int, eof: bool) -> Callable[[], None] | None:
         """What the `<`, `{`, `[` or backtick at `i` starts, as an action; None for text."""
@@ -132,7 +161,7 @@ class TaggedStream(ScanStream):
         return None
 
     def _fence_at(self, buf: str, i: int, eof: bool) -> int | None:
-        if not starts_with(buf, i, tags.FENCE, eof):
+        if not starts_with(buf, i, FENCE, eof):
             return None
         language = _FENCE_LANGUAGE.match(buf, i + 3)
         assert language is not None
@@ -145,13 +174,13 @@ class TaggedStream(ScanStream):
 
     def _enter_tag(self, tag: str) -> None:
         self._pos += len(tag)
-        if tag in tags.REASONING_TAGS:
-            self._state, self._close_tag = _State.REASONING, tags.REASONING_TAGS[tag]
-        elif tag in tags.CALL_ELEMENTS:
+        if tag in REASONING_TAGS:
+            self._state, self._close_tag = _State.REASONING, REASONING_TAGS[tag]
+        elif tag in CALL_ELEMENTS:
             self._end_segment("content")
             self._state, self._scanner = _State.TOOL_CALL, None
-            self._call_tags = tags.CALL_ELEMENTS[tag]
-            if tag in tags.FUNCTION_OPENS:  # the whole element, tag included, is the payload
+            self._call_tags = CALL_ELEMENTS[tag]
+            if tag in FUNCTION_OPENS:  # the whole element, tag included, is the payload
                 self._pos -= len(tag)
 
     def _enter_json(self, offset: int, *, fenced: bool) -> None:
@@ -189,8 +218,8 @@ class TaggedStream(ScanStream):
         close = end
         if self._fenced:
             after = skip_space(buf, end, eof)
-            if starts_with(buf, after, tags.FENCE, eof):
-                close = after + len(tags.FENCE)
+            if starts_with(buf, after, FENCE, eof):
+                close = after + len(FENCE)
         # "start" and "tail" need to know whether only whitespace follows (NeedMore waits)
         alone = self._bare_json == "anywhere" or skip_space(buf, close, eof) == len(buf)
         value = load_json(buf[pos + self._value_offset : end])
@@ -226,8 +255,8 @@ class TaggedStream(ScanStream):
             if end is None:
                 return False
             after = skip_space(buf, end, eof)
-            closed = starts_with(buf, after, tags.CALL_CLOSE, eof)
-            close = after + len(tags.CALL_CLOSE) if closed else end
+            closed = starts_with(buf, after, CALL_CLOSE, eof)
+            close = after + len(CALL_CLOSE) if closed else end
             payload = buf[first:end]
             complete = closed or self._scanner_done(end, eof)
         else:
@@ -238,7 +267,7 @@ class TaggedStream(ScanStream):
             end = min(found, default=len(buf))
             close = end + len(closer) if buf.startswith(closer, end) else end
             payload = buf[pos:end]
-            complete = bool(found) or tags.FUNCTION_CLOSE in payload
+            complete = bool(found) or FUNCTION_CLOSE in payload
         calls = calls_from_payload(payload, self.tool_names)
         if calls:
             self._emit_calls(calls, CALL_TAG, complete=complete)
@@ -256,3 +285,26 @@ class TaggedStream(ScanStream):
             last_complete = complete or n < len(calls)
             index = self._open_call(call.name, position)
             self._close_call(index, call.arguments, complete=last_complete)
+
+
+class TaggedDialect(Dialect):
+    """A dialect run by `TaggedStream`; subclasses say whether `<tool_call>` tags count."""
+
+    tool_call_tags = False
+
+    def stream(
+        self, tool_names: Sequence[str] = (), *, text_target: str = "content"
+    ) -> TaggedStream:
+        return TaggedStream(tool_names, tool_call_tags=self.tool_call_tags, text_target=text_target)
+
+
+@register_dialect("hermes")
+class HermesDialect(TaggedDialect):
+    name = "hermes"
+    tool_call_tags = True
+
+
+@register_dialect("json")
+class JsonDialect(TaggedDialect):
+    name = "json"
+    tool_call_tags = False

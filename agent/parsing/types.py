@@ -1,10 +1,11 @@
-"""Result and delta types shared by every dialect, and the two protocols a dialect offers."""
+"""Result and delta types shared by every dialect, the two protocols a dialect offers, and
+the registry of dialects by name (filled by the `register_dialect` class decorator)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 NATIVE = "native"
 """Where a model writes a call: the server's `tool_calls` field,"""
@@ -115,3 +116,33 @@ def accumulate(deltas: Sequence[Delta]) -> Parsed:
         for i in sorted(names.keys() | arguments.keys())
     ]
     return Parsed(content or None, reasoning or None, calls)
+
+
+_DIALECTS: dict[str, Dialect] = {}
+T = TypeVar("T")
+
+
+def register_dialect(name: str) -> Callable[[type[T]], type[T]]:
+    """Register one instance of the decorated class under `name`."""
+
+    def decorate(cls: type[T]) -> type[T]:
+        instance = cls()
+        instance.name = name  # type: ignore[attr-defined]
+        _DIALECTS[name] = instance  # type: ignore[assignment]
+        return cls
+
+    return decorate
+
+
+def get_dialect(name: str) -> Dialect:
+    """The dialect registered as `name`; KeyError naming the known dialects otherwise."""
+    try:
+        return _DIALECTS[name]
+    except KeyError:
+        known = ", ".join(dialect_names()) or "none"
+        raise KeyError(f"unknown dialect {name!r}; known dialects: {known}") from None
+
+
+def dialect_names() -> list[str]:
+    """Registered dialect names, sorted."""
+    return sorted(_DIALECTS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent.parsing import CallCandidate, Parsed, dialect_names, get_dialect, register_dialect
-from agent.parsing.registry import _DIALECTS
+from agent.parsing.types import _DIALECTS
 
 
 def test_builtin_dialects_are_registered() -> None:
