@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, not_honoured
+from agent.llm.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, not_honoured
 from api.protocol import ChatCompletionRequest
 
 NO_LOGPROBS = "a turn's answer joins several model calls, so there are no token logprobs"

@@ -14,7 +14,7 @@ from operator import itemgetter
 
 from langchain_core.messages import BaseMessage, HumanMessage
 
-from agent.context_window import message_tokens, too_long
+from agent.llm.context_window import message_tokens, too_long
 from agent.prefix_memo import PrefixMemo
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.backends import BackendPool
-from agent.context_window import ContextWindows
+from agent.llm.backend_pool import BackendPool
+from agent.llm.context_window import ContextWindows
 from agent.settings import Settings
 from mcp_tools.registry import ToolRegistry
 

@@ -8,13 +8,13 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
-from agent.context_window import DEFAULT_CONTEXT_WINDOW, message_tokens, too_long, tools_tokens
 from agent.errors import AgentError
+from agent.llm.call import ModelCall
+from agent.llm.context_window import DEFAULT_CONTEXT_WINDOW, message_tokens, too_long, tools_tokens
+from agent.llm.step import run_step
 from agent.metrics import CONTEXT_TRIMS
-from agent.routed import call_routed
 from agent.settings import ContextStrategy
 from agent.tracing import annotate, traced
-from agent.upstream import ModelCall
 from graph.context import Context
 from graph.context_fit import Costs, first_kept
 from graph.deps import AgentDeps
@@ -89,7 +89,7 @@ def _asker(deps: AgentDeps, call: ModelCall) -> Ask:
         summary_call = ModelCall(
             messages=messages, params={**model, "max_tokens": max_tokens}, mode=call.mode
         )
-        reply = await call_routed(deps.backends, summary_call, lambda kind, text: None)
+        reply = await run_step(deps.backends, summary_call, lambda kind, text: None)
         return reply.content
 
     return ask

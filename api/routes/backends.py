@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from agent.backend_config import BackendSpec
 from agent.errors import AgentError
+from agent.llm.backend_config import BackendSpec
 from api.deps import ServicesDep
 from api.keys import AdminDep
 from api.openapi import BODY, error_responses

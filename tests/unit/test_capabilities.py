@@ -1,16 +1,16 @@
-"""agent.capabilities: which 400s mean "no native tools", a swallowed call, context length."""
+"""agent.llm.capabilities: which 400s mean "no native tools", a swallowed call, context length."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from agent import capabilities
-from agent.backend_config import single_backend
+from agent.llm import capabilities
+from agent.llm.backend_config import single_backend
+from agent.llm.failures import UpstreamStatus
+from agent.llm.http import ModelHttp, ModelServer, model_server
 from agent.settings import Settings, ToolCallMode, UpstreamKind
 from agent.toolcalls.types import ToolCall
-from agent.upstream_failures import UpstreamStatus
-from agent.upstream_http import ModelHttp, ModelServer, model_server
 from tests.upstream_sim.fixtures import SimServer
 from tests.upstream_sim.tool_rules import AUTO_NEEDS_FLAGS, NAMED_NOT_OFFERED
 

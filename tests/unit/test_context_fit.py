@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.backend_config import single_backend
-from agent.context_window import DEFAULT_CONTEXT_WINDOW, ContextWindows, message_tokens
 from agent.errors import AgentError
+from agent.llm.backend_config import single_backend
+from agent.llm.context_window import DEFAULT_CONTEXT_WINDOW, ContextWindows, message_tokens
+from agent.llm.http import ModelHttp, ModelServer, model_server
 from agent.settings import Settings
-from agent.upstream_http import ModelHttp, ModelServer, model_server
 from graph.context_fit import Costs, first_kept
 from tests.upstream_sim.fixtures import SimServer
 

@@ -11,11 +11,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from agent.errors import UPSTREAM_FAILURES
+from agent.llm.failures import UPSTREAM_FAILURES, UpstreamStatus
+from agent.llm.http import ModelServer, get_json
 from agent.settings import ToolCallMode, UpstreamKind
 from agent.toolcalls.types import ToolCall
-from agent.upstream_failures import UpstreamStatus
-from agent.upstream_http import ModelServer, get_json
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ import orjson
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agent import o200k
-from agent.errors import UPSTREAM_FAILURES, AgentError
+from agent.errors import AgentError
+from agent.llm.failures import UPSTREAM_FAILURES
+from agent.llm.http import ModelServer, get_json
 from agent.messages import content_text, reasoning_of
-from agent.upstream_http import ModelServer, get_json
 
 logger = logging.getLogger(__name__)
 

@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from agent.backend_config import BackendSpec, read_backends_file, single_backend
 from agent.errors import AgentError
+from agent.llm.backend_config import BackendSpec, read_backends_file, single_backend
+from agent.llm.http import ModelHttp, ModelServer, model_server
+from agent.llm.request_fields import for_server
 from agent.metrics import BACKEND_HEALTHY, BACKEND_IN_FLIGHT
-from agent.request_fields import for_server
 from agent.settings import Settings, mask_url_password
-from agent.upstream_http import ModelHttp, ModelServer, model_server
 
 
 @dataclass
