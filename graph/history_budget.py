@@ -73,12 +73,15 @@ def _refresh_point(costs: Costs, room: int, needed: int) -> int:
 
 
 async def context_window(deps: AgentDeps, model: str | None) -> int:
-    """The smallest window of the backends serving `model`."""
+    """CONTEXT_WINDOW when set, else the smallest window the backends serving `model`
+    report (DEFAULT_CONTEXT_WINDOW for one that reports none)."""
+    if deps.settings.context_window is not None:
+        return deps.settings.context_window
     serving = [
         b for b in deps.backends.backends.values() if model is None or model in b.spec.models
     ]
-    windows = [await deps.windows.window(b.server, b.spec.name) for b in serving]
-    return min(windows, default=deps.settings.context_window or DEFAULT_CONTEXT_WINDOW)
+    windows = [await b.reported_window() or DEFAULT_CONTEXT_WINDOW for b in serving]
+    return min(windows, default=DEFAULT_CONTEXT_WINDOW)
 
 
 def _asker(deps: AgentDeps, call: ModelCall) -> Ask:

@@ -10,8 +10,10 @@
   each kind of server takes.
 * http.py: the HTTP client to a model server; failures.py: how a call fails and what the
   client is told; probe.py: is a base URL a model server (`GET /models`).
-* backend_pool.py: the backends and routing; backend_config.py: LLM_BACKENDS_FILE or
-  LLM_BASE_URL; backend_health.py: the background checks; capabilities.py: what a backend
-  turned out able to do; context_window.py: token counts and a backend's window.
+* backend.py: one model server and what it turned out able to do (native tool calling,
+  context length); backend_pool.py: the backends and routing; backend_config.py:
+  LLM_BACKENDS_FILE or LLM_BASE_URL; backend_health.py: the background checks;
+  capabilities.py: what a server's answers say it cannot do; context_window.py: token
+  counts of a model call.
 * langchain_run.py: a model call as a LangChain LLM run (LangSmith, Studio).
 """

@@ -14,7 +14,8 @@ from langchain_core.messages import AIMessage, HumanMessage
 
 from agent.errors import AgentError, UpstreamError
 from agent.llm import capabilities
-from agent.llm.backend_pool import Backend, BackendPool
+from agent.llm.backend import Backend
+from agent.llm.backend_pool import BackendPool
 from agent.llm.call import ModelCall, OnDelta
 from agent.llm.failures import UPSTREAM_FAILURES, UpstreamStatus, upstream_error
 from agent.llm.http import ModelServer
@@ -74,7 +75,7 @@ async def _on_backend(
     with pool.busy(backend):
         async with model_call(sent, backend.spec.name, server, on_delta) as watch:
             try:
-                raw = await _with_reasks(server, sent, watch.on_delta)
+                raw = await _with_reasks(backend, server, sent, watch.on_delta)
             except UPSTREAM_FAILURES as exc:
                 raise upstream_error(exc, server.base_url, watch.received) from exc
             reply = _checked(raw, sent)
@@ -94,7 +95,9 @@ def for_backend(call: ModelCall, backend: Backend) -> ModelCall:
     return replace(call, params=params, mode=mode)
 
 
-async def _with_reasks(server: ModelServer, call: ModelCall, on_delta: OnDelta) -> ModelReply:
+async def _with_reasks(
+    backend: Backend, server: ModelServer, call: ModelCall, on_delta: OnDelta
+) -> ModelReply:
     """Ask again (without storing the nudge) while tool_choice demands a call it lacks.
 
     When a call is demanded, an attempt's deltas are held until it is kept, so a
@@ -103,7 +106,7 @@ async def _with_reasks(server: ModelServer, call: ModelCall, on_delta: OnDelta) 
     demanded = call.tool_choice == "required" or isinstance(call.tool_choice, dict)
     for attempt in range(call.reasks + 1):
         held: list[tuple[str, str]] = []
-        raw = await _reply(server, asked, _holder(held) if demanded else on_delta)
+        raw = await _reply(backend, server, asked, _holder(held) if demanded else on_delta)
         which = _missing_required(raw, call.tool_choice)
         if which is None or attempt == call.reasks:
             for kind, text in held:
@@ -121,14 +124,16 @@ def _holder(held: list[tuple[str, str]]) -> OnDelta:
     return hold
 
 
-async def _reply(server: ModelServer, call: ModelCall, on_delta: OnDelta) -> ModelReply:
+async def _reply(
+    backend: Backend, server: ModelServer, call: ModelCall, on_delta: OnDelta
+) -> ModelReply:
     """One reply in the backend's mode. `auto` offering tools to a server that turns out
     unable to call them natively is redone once in the fallback mode."""
-    mode = _mode_for(server, call.mode)
+    mode = _mode_for(backend, call.mode)
     if not (mode is ToolCallMode.AUTO and call.tools):
-        return await _reply_in(mode, server, call, on_delta)
+        return await _reply_in(mode, backend, server, call, on_delta)
     try:
-        reply = await _reply_in(mode, server, call, on_delta)
+        reply = await _reply_in(mode, backend, server, call, on_delta)
     except UpstreamStatus as exc:
         if not capabilities.refuses_tools(exc):
             raise
@@ -137,33 +142,38 @@ async def _reply(server: ModelServer, call: ModelCall, on_delta: OnDelta) -> Mod
         if not capabilities.swallowed_call(reply.stop_reason, reply.calls):
             return reply
         why, shown = "it ended a reply on <|call|> but sent no tool call", reply
-    return await _fall_back(server, call, on_delta, why, shown)
+    return await _fall_back(backend, server, call, on_delta, why, shown)
 
 
-def _mode_for(server: ModelServer, mode: ToolCallMode) -> ToolCallMode:
+def _mode_for(backend: Backend, mode: ToolCallMode) -> ToolCallMode:
     """`auto` on a backend known to refuse native tools uses its fallback strategy."""
-    if mode is ToolCallMode.AUTO and not capabilities.backend(server.base_url).native_tools:
-        return capabilities.fallback_mode(server.kind)
+    if mode is ToolCallMode.AUTO and not backend.native_tools:
+        return capabilities.fallback_mode(backend.server.kind)
     return mode
 
 
 async def _reply_in(
-    mode: ToolCallMode, server: ModelServer, call: ModelCall, on_delta: OnDelta
+    mode: ToolCallMode, backend: Backend, server: ModelServer, call: ModelCall, on_delta: OnDelta
 ) -> ModelReply:
     if mode is ToolCallMode.HARMONY:
-        call = await _with_whole_context(server, call)
+        call = await _with_whole_context(backend, call)
     return await strategy_for(mode)(server, call, on_delta)
 
 
 async def _fall_back(
-    server: ModelServer, call: ModelCall, on_delta: OnDelta, why: str, shown: ModelReply
+    backend: Backend,
+    server: ModelServer,
+    call: ModelCall,
+    on_delta: OnDelta,
+    why: str,
+    shown: ModelReply,
 ) -> ModelReply:
     """Redo the step with the strategy `auto` now uses for this backend. What the failed
     attempt already streamed is not streamed again, and the reply keeps exactly what the
     client saw of the step."""
-    mode = capabilities.forget_native_tools(server.base_url, server.kind, why)
+    mode = backend.forget_native_tools(why)
     after = _AfterShown(shown, on_delta)
-    redo = await _reply_in(mode, server, call, after)
+    redo = await _reply_in(mode, backend, server, call, after)
     return replace(
         redo,
         content=shown.content + after.passed["content"],
@@ -194,13 +204,13 @@ def _common_prefix(a: str, b: str) -> int:
     return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
 
 
-async def _with_whole_context(server: ModelServer, call: ModelCall) -> ModelCall:
+async def _with_whole_context(backend: Backend, call: ModelCall) -> ModelCall:
     """Raw completions default to 16 tokens (vLLM keeps that OpenAI default): without the
     client's max_tokens, allow up to the context length the server reports (vLLM caps it
     at what the prompt leaves)."""
     if call.params.get("max_tokens") is not None:
         return call
-    length = await capabilities.context_length(server)
+    length = await backend.context_length()
     return replace(call, params={**call.params, "max_tokens": length}) if length else call
 
 
