@@ -31,7 +31,10 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agent.errors import AgentError
-from agent.llm_run import llm_run_ended, llm_run_failed, llm_run_started
+from agent.llm.call import ModelCall
+from agent.llm.http import ModelServer
+from agent.llm.langchain_run import llm_run_ended, llm_run_failed, llm_run_started
+from agent.llm.reply import ModelReply
 from agent.messages import content_text
 from agent.metrics import (
     MODEL_CALL_ERRORS,
@@ -40,9 +43,6 @@ from agent.metrics import (
     TIME_TO_FIRST_TOKEN,
     TOOL_SECONDS,
 )
-from agent.reply import ModelReply
-from agent.upstream import ModelCall
-from agent.upstream_http import ModelServer
 
 logger = logging.getLogger(__name__)
 CAPTURE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
@@ -176,7 +176,8 @@ def current_ids() -> tuple[str, str] | None:
 
 
 class ModelCallWatch:
-    """One model call as seen from outside: when its first delta came, how it ended."""
+    """One model call as seen from outside: when its first delta came, how many reached
+    the client, how it ended."""
 
     def __init__(self, backend: str, stream: bool, on_delta: Callable[[str, str], None]) -> None:
         self.backend = backend
@@ -184,11 +185,14 @@ class ModelCallWatch:
         self.downstream = on_delta
         self.started = time.perf_counter()
         self.first: float | None = None
+        self.received = 0
         self.span: Span | None = None
         self.reply: ModelReply | None = None
 
     def on_delta(self, kind: str, text: str) -> None:
-        """Pass a delta on; the first one is the time to first token."""
+        """Count a delta (about one token of the stream) and pass it on; the first one is
+        the time to first token."""
+        self.received += 1
         if self.first is None:
             self.first = time.perf_counter()
             if self.span is not None:

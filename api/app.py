@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from agent import o200k, tracing
-from agent.backend_health import watching
-from agent.backends import BackendPool
+from agent.llm.backend_health import watching
+from agent.llm.backend_pool import BackendPool
+from agent.llm.probe import probe_upstream
 from agent.settings import Settings, get_settings
-from agent.upstream_check import probe_upstream
 from api.body_guard import BodyGuard
 from api.deps import Services
 from api.errors import register_exception_handlers

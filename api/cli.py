@@ -57,7 +57,7 @@ def print_banner(settings: Settings) -> None:
 
 def check_team_files(settings: Settings) -> None:
     """Read the client keys and LLM_BACKENDS_FILE now, or exit 2 saying what is wrong."""
-    from agent.backend_config import BackendsFileError, read_backends_file
+    from agent.llm.backend_config import BackendsFileError, read_backends_file
     from api.keys import NoKeyError, client_keys
 
     try:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request
 from langgraph.graph.state import CompiledStateGraph
 
-from agent.backends import BackendPool
+from agent.llm.backend_pool import BackendPool
 from agent.settings import Settings
 from api.queue import TurnLimiter
 from api.readiness import ReadinessCheck

@@ -2,7 +2,7 @@
 
 Run: `uv run python bench/http_client_cpu.py [--rounds 5] [--streams 64] [--tokens 128]`.
 
-Why the model-call path uses aiohttp (agent/upstream_http.py). The stand-in model server
+Why the model-call path uses aiohttp (agent/llm/http.py). The stand-in model server
 (bench/standin.py, its own process) streams `--tokens` one-token SSE events per reply at
 100 tokens/s; each client opens `--streams` of them at once and reads every body to its
 end, counting events and doing nothing else. Each is configured as oss-agent configured it:

@@ -51,7 +51,7 @@ async def _traced_turn(control, port: int) -> list[str]:
 
     server = uvicorn.Server(uvicorn.Config(create_app(), port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
         await asyncio.sleep(0.05)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
@@ -71,12 +71,17 @@ async def _traced_turn(control, port: int) -> list[str]:
 
 async def _turn(client: httpx.AsyncClient, control) -> None:
     control.script(
-        {"reasoning": "Use the calculator.",
-         "tool_calls": [{"name": "calculator", "arguments": {"expression": "25 * 8"}}]},
+        {
+            "reasoning": "Use the calculator.",
+            "tool_calls": [{"name": "calculator", "arguments": {"expression": "25 * 8"}}],
+        },
         {"content": "25 * 8 = 200."},
     )
-    body = {"model": "gpt-oss-20b", "stream": True,
-            "messages": [{"role": "user", "content": QUESTION}]}
+    body = {
+        "model": "gpt-oss-20b",
+        "stream": True,
+        "messages": [{"role": "user", "content": QUESTION}],
+    }
     async with client.stream("POST", "/v1/chat/completions", json=body) as response:
         response.raise_for_status()
         text = "".join([chunk async for chunk in response.aiter_text()])
@@ -91,7 +96,7 @@ def _start_tracing(seen: dict[str, None]) -> None:
         if event == "call":
             name = frame.f_code.co_filename
             if name.startswith(root):
-                relative = name[len(root):]
+                relative = name[len(root) :]
                 if relative.split(os.sep, 1)[0] in PACKAGES:
                     seen.setdefault(relative, None)
 

@@ -8,8 +8,8 @@ every delta through the same `ReplyParser` and hands what it returns to a delta 
 the CPU time this process spends (time.process_time, so the server's CPU is not counted)
 is divided by the events read.
 
-* new: `agent.strategies.base.chat_answer` (httpx + orjson, SSE read line by line).
-* old: LangChain `ChatOpenAI.astream` as agent/strategies/base.py used it before
+* new: `agent.llm.chat_completion.chat_answer` (httpx + orjson, SSE read line by line).
+* old: LangChain `ChatOpenAI.astream` as agent/llm/chat_completion.py used it before
   (OpenAI SDK objects per chunk, LangChain chunks, `merged = merged + chunk` per chunk).
   It is kept only here, as the baseline.
 
@@ -33,13 +33,13 @@ from collections.abc import Awaitable, Callable
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_openai import ChatOpenAI
 
-from agent.backend_config import single_backend
+from agent.llm.backend_config import single_backend
+from agent.llm.chat_completion import chat_answer, emit
+from agent.llm.http import ModelHttp, ModelServer, model_server
+from agent.llm.wire import chat_messages, request_body
 from agent.messages import content_text
-from agent.model import chat_messages, request_body
 from agent.parsing import ReplyParser
 from agent.settings import Settings
-from agent.strategies.base import chat_answer, emit
-from agent.upstream_http import ModelHttp, ModelServer, model_server
 from tests.upstream_sim.control import SimControl
 from tests.upstream_sim.fixtures import free_port, start_process
 

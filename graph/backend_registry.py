@@ -15,8 +15,8 @@ import json
 import logging
 from typing import Any
 
-from agent.backend_config import BackendSpec
-from agent.backends import BackendPool
+from agent.llm.backend_config import BackendSpec
+from agent.llm.backend_pool import BackendPool
 from graph.store_sql import Run, postgres_runner, sqlite_runner
 
 logger = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ from dataclasses import replace
 
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 
+from agent.llm.reply import ModelReply
 from agent.messages import content_text
-from agent.reply import ModelReply
 from agent.toolcalls import InvalidCall, ToolCall
 from graph.prompts import QUOTED_CALL_ERROR, RECOVERED_CALL_ERROR
 

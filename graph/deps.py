@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.backends import BackendPool
-from agent.context_window import ContextWindows
+from agent.llm.backend_pool import BackendPool
 from agent.settings import Settings
 from mcp_tools.registry import ToolRegistry
 
@@ -17,10 +16,6 @@ class AgentDeps:
     settings: Settings
     backends: BackendPool
     tools: ToolRegistry = field(default_factory=ToolRegistry)
-    windows: ContextWindows = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.windows = ContextWindows(self.settings.context_window)
 
     @classmethod
     def create(

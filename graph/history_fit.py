@@ -17,14 +17,14 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from agent.context_window import DEFAULT_CONTEXT_WINDOW, message_tokens, too_long, tools_tokens
 from agent.errors import AgentError
+from agent.llm.call import ModelCall
+from agent.llm.context_window import DEFAULT_CONTEXT_WINDOW, message_tokens, too_long, tools_tokens
+from agent.llm.step import run_step
 from agent.metrics import CONTEXT_TRIMS
 from agent.prefix_memo import PrefixMemo
-from agent.routed import call_routed
 from agent.settings import ContextStrategy
 from agent.tracing import annotate, traced
-from agent.upstream import ModelCall
 from graph.context import Context
 from graph.deps import AgentDeps
 from graph.state import State
@@ -82,12 +82,15 @@ def _refresh_point(costs: Costs, room: int, needed: int) -> int:
 
 
 async def context_window(deps: AgentDeps, model: str | None) -> int:
-    """The smallest window of the backends serving `model`."""
+    """CONTEXT_WINDOW when set, else the smallest window the backends serving `model`
+    report (DEFAULT_CONTEXT_WINDOW for one that reports none)."""
+    if deps.settings.context_window is not None:
+        return deps.settings.context_window
     serving = [
         b for b in deps.backends.backends.values() if model is None or model in b.spec.models
     ]
-    windows = [await deps.windows.window(b.server, b.spec.name) for b in serving]
-    return min(windows, default=deps.settings.context_window or DEFAULT_CONTEXT_WINDOW)
+    windows = [await b.reported_window() or DEFAULT_CONTEXT_WINDOW for b in serving]
+    return min(windows, default=DEFAULT_CONTEXT_WINDOW)
 
 
 def _asker(deps: AgentDeps, call: ModelCall) -> Ask:
@@ -98,7 +101,7 @@ def _asker(deps: AgentDeps, call: ModelCall) -> Ask:
         summary_call = ModelCall(
             messages=messages, params={**model, "max_tokens": max_tokens}, mode=call.mode
         )
-        reply = await call_routed(deps.backends, summary_call, lambda kind, text: None)
+        reply = await run_step(deps.backends, summary_call, lambda kind, text: None)
         return reply.content
 
     return ask

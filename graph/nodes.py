@@ -7,13 +7,13 @@ from typing import Any
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
+from agent.llm.call import ModelCall
+from agent.llm.reply import ModelReply
+from agent.llm.step import run_step
 from agent.messages import REASONING
 from agent.metrics import MODEL_CALLS, TOOL_CALLS
-from agent.reply import ModelReply
-from agent.routed import call_routed
 from agent.settings import ToolCallMode
 from agent.toolcalls import ToolCall
-from agent.upstream import ModelCall
 from graph.call_trust import server_calls_checked
 from graph.context import Context
 from graph.deps import AgentDeps
@@ -56,7 +56,7 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
     )
     MODEL_CALLS.labels(model_call.mode.value).inc()
     try:
-        raw = await call_routed(deps.backends, model_call, on_delta)
+        raw = await run_step(deps.backends, model_call, on_delta)
     except BaseException:
         flush()  # what the failed call streamed reaches the client before its error
         raise

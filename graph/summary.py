@@ -12,7 +12,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.context_window import text_tokens, text_within
+from agent.llm.context_window import text_tokens, text_within
 from agent.messages import content_text
 
 SUMMARY_TOKENS = 1024

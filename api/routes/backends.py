@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from agent.backend_config import BackendSpec
 from agent.errors import AgentError
+from agent.llm.backend_config import BackendSpec
 from api.body_guard import ParsedBodyRoute
 from api.deps import ServicesDep
 from api.keys import AdminDep

@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter
 
-from agent.backends import model_not_found
+from agent.llm.backend_pool import model_not_found
 from api.deps import ServicesDep
 from api.openapi import error_responses
 from api.protocol import ModelCard, ModelList

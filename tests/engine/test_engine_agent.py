@@ -6,7 +6,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from agent.context_window import message_tokens, tools_tokens
+from agent.llm.context_window import message_tokens, tools_tokens
 from agent.messages import to_langchain
 from tests.engine import scripts
 from tests.engine.conftest import ENGINE

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent.context_window import message_tokens, tools_tokens
+from agent.llm.context_window import message_tokens, tools_tokens
 from agent.messages import to_langchain
 from graph.summary import SUMMARY_HEADING, SUMMARY_INSTRUCTIONS
 from tests.integration.conftest import service_env

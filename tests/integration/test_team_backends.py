@@ -171,7 +171,7 @@ def _wait_until_healthy(svc: Service, name: str, timeout: float = 30.0) -> None:
 
 def test_retries_only_where_no_other_backend_serves_the_model(tmp_path: Path) -> None:
     """With LLM_MAX_RETRIES=1 a failing backend is asked once when another backend serves
-    the model (call_routed moves the step on); when it is the model's only server, a
+    the model (run_step moves the step on); when it is the model's only server, a
     connection reset before any byte is asked again, a 5xx is not."""
     with running_farm(tmp_path, LLM_MAX_RETRIES="1") as farm:
         farm.a.control.rule("flaky", {"fault": "error500"})

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from agent.backend_config import BackendSpec
-from agent.backends import BackendPool
+from agent.llm.backend_config import BackendSpec
+from agent.llm.backend_pool import BackendPool
 from agent.settings import Settings
 from graph.backend_registry import sqlite_registry
 from graph.sqlite_inline import open_inline_saver

@@ -1,16 +1,18 @@
-"""agent.capabilities: which 400s mean "no native tools", a swallowed call, context length."""
+"""agent.llm.capabilities: which 400s mean "no native tools", a swallowed call; and the
+context length a backend learns (agent/llm/backend.py)."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from agent import capabilities
-from agent.backend_config import single_backend
+from agent.llm import capabilities
+from agent.llm.backend import Backend
+from agent.llm.backend_config import single_backend
+from agent.llm.failures import UpstreamStatus
+from agent.llm.http import ModelHttp, model_server
 from agent.settings import Settings, ToolCallMode, UpstreamKind
 from agent.toolcalls.types import ToolCall
-from agent.upstream_failures import UpstreamStatus
-from agent.upstream_http import ModelHttp, ModelServer, model_server
 from tests.upstream_sim.fixtures import SimServer
 from tests.upstream_sim.tool_rules import AUTO_NEEDS_FLAGS, NAMED_NOT_OFFERED
 
@@ -57,21 +59,23 @@ def test_fallback_is_harmony_on_vllm_and_prompt_elsewhere() -> None:
         assert capabilities.fallback_mode(kind) is ToolCallMode.PROMPT
 
 
-def _server(base_url: str, model: str, http: ModelHttp) -> ModelServer:
+def _backend(base_url: str, model: str, http: ModelHttp) -> Backend:
     settings = Settings(_env_file=None, llm_base_url=base_url, llm_model=model)
-    return model_server(settings, single_backend(settings), http)
+    spec = single_backend(settings)
+    return Backend(spec, model_server(settings, spec, http))
 
 
 async def test_context_length_is_read_from_the_models_list(sim: SimServer) -> None:
     model = httpx.get(f"{sim.base_url}/models").json()["data"][0]["id"]
     http = ModelHttp(30)
-    server = _server(sim.base_url.replace("127.0.0.1", "localhost"), model, http)  # its own
+    backend = _backend(sim.base_url.replace("127.0.0.1", "localhost"), model, http)
     try:
-        assert await capabilities.context_length(server) == 131072
-        unserved = _server(sim.base_url, "not-served", http)
-        assert await capabilities.context_length(unserved) is None
+        assert await backend.context_length() == 131072
+        unserved = _backend(sim.base_url, "not-served", http)
+        assert await unserved.context_length() is None
         asked = len(sim.control.requests("/v1/models"))
-        assert await capabilities.context_length(server) == 131072
+        assert await backend.context_length() == 131072
+        assert await backend.reported_window() == 131072
         assert len(sim.control.requests("/v1/models")) == asked  # asked once per backend
     finally:
         await http.aclose()

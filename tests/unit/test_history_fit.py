@@ -9,12 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
-from agent.backend_config import single_backend
-from agent.context_window import DEFAULT_CONTEXT_WINDOW, ContextWindows, message_tokens
 from agent.errors import AgentError
+from agent.llm.context_window import DEFAULT_CONTEXT_WINDOW, message_tokens
 from agent.settings import Settings
-from agent.upstream_http import ModelHttp, ModelServer, model_server
-from graph.history_fit import Costs, first_kept
+from graph.deps import AgentDeps
+from graph.history_fit import Costs, context_window, first_kept
 from tests.upstream_sim.fixtures import SimServer
 
 
@@ -58,22 +57,24 @@ def test_a_single_message_too_big_is_named() -> None:
     assert caught.value.code == "context_length_exceeded"
 
 
-def _server(base_url: str) -> ModelServer:
-    settings = Settings(_env_file=None, llm_base_url=base_url, llm_max_retries=0)
-    return model_server(settings, single_backend(settings), ModelHttp(settings.llm_timeout))
-
-
-async def _windows(client: ModelServer, *configured: int | None) -> list[int]:
-    try:
-        return [await ContextWindows(limit).window(client, "m") for limit in configured]
-    finally:
-        await client.http.aclose()
+async def _windows(base_url: str, *configured: int | None) -> list[int]:
+    windows = []
+    for limit in configured:
+        settings = Settings(
+            _env_file=None, llm_base_url=base_url, llm_max_retries=0, context_window=limit
+        )
+        deps = AgentDeps.create(settings)
+        try:
+            windows.append(await context_window(deps, None))
+        finally:
+            await deps.backends.aclose()
+    return windows
 
 
 def test_the_window_is_read_from_the_server(sim: SimServer) -> None:
-    assert asyncio.run(_windows(_server(sim.base_url), None, 4096)) == [131072, 4096]
+    assert asyncio.run(_windows(sim.base_url, None, 4096)) == [131072, 4096]
 
 
 def test_an_unreachable_server_gets_the_default() -> None:
-    windows = asyncio.run(_windows(_server("http://127.0.0.1:9/v1"), None))
+    windows = asyncio.run(_windows("http://127.0.0.1:9/v1", None))
     assert windows == [DEFAULT_CONTEXT_WINDOW]

@@ -7,7 +7,7 @@ import base64
 
 import pytest
 
-from agent.upstream_http import env_proxy, split_credentials
+from agent.llm.http import env_proxy, split_credentials
 
 
 def test_a_proxy_in_the_environment_is_used_for_its_scheme(monkeypatch: pytest.MonkeyPatch) -> None:

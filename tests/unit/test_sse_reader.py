@@ -1,4 +1,4 @@
-"""The model server's SSE stream read from raw bytes (agent/upstream_http.py `SseReader`):
+"""The model server's SSE stream read from raw bytes (agent/llm/http.py `SseReader`):
 the same events whatever the network reads cut, data lines joined, other fields skipped."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.upstream_failures import UpstreamMalformed
-from agent.upstream_http import SseReader, _pieces
+from agent.llm.failures import UpstreamMalformed
+from agent.llm.http import SseReader, _pieces
 
 datas = st.lists(
     st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=20)

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from agent.backend_config import BackendsFileError, BackendSpec, read_backends_file
-from agent.backends import BackendPool
 from agent.errors import AgentError
-from agent.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, for_server
+from agent.llm.backend_config import BackendsFileError, BackendSpec, read_backends_file
+from agent.llm.backend_pool import BackendPool
+from agent.llm.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, for_server
 from agent.settings import Settings, ToolCallMode, UpstreamKind
 from api.keys import ANONYMOUS, KeyRing, NoKeyError, client_keys, owner_of
 

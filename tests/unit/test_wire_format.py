@@ -1,6 +1,6 @@
-"""The wire format as plain dicts (agent/model.py, agent/strategies/base.py): what a request
-carries from the stored messages, and what is read back from a real reply of the simulator
-(reasoning under either name, the server's calls in its order, stop_reason, usage)."""
+"""The wire format as plain dicts (agent/llm/wire.py, agent/llm/chat_completion.py): what a
+request carries from the stored messages, and what is read back from a real reply of the
+simulator (reasoning under either name, the server's calls in its order, stop_reason, usage)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
-from agent.backend_config import single_backend
-from agent.model import chat_messages, request_body
+from agent.llm.backend_config import single_backend
+from agent.llm.chat_completion import ChatAnswer, chat_answer
+from agent.llm.failures import UpstreamMalformed
+from agent.llm.http import ModelHttp, ModelServer, model_server
+from agent.llm.wire import chat_messages, request_body
 from agent.parsing import ReplyParser
 from agent.settings import Settings
-from agent.strategies.base import ChatAnswer, chat_answer
-from agent.upstream_failures import UpstreamMalformed
-from agent.upstream_http import ModelHttp, ModelServer, model_server
 from tests.upstream_sim.fixtures import SimServer
 
 

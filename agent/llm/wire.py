@@ -13,11 +13,11 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage, SystemMessage
 
+from agent.llm.failures import UpstreamMalformed
 from agent.messages import REASONING, content_text, to_openai
 from agent.prefix_memo import PrefixMemo
 from agent.prompts.neutral import neutral
 from agent.settings import UpstreamKind
-from agent.upstream_failures import UpstreamMalformed
 
 # Where each kind of server reads the reasoning of an earlier assistant turn.
 REASONING_INPUT_FIELD = {

@@ -1,4 +1,4 @@
-"""Background health checks of the backends: GET {base_url}/models (agent.upstream_check)."""
+"""Background health checks of the backends: GET {base_url}/models (agent.llm.probe)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import logging
 import time
 from collections.abc import AsyncIterator
 
-from agent.backends import Backend, BackendPool
-from agent.upstream_check import probe_upstream
+from agent.llm.backend_pool import Backend, BackendPool
+from agent.llm.probe import probe_upstream
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ request, and every read enters an anyio cancel scope), aiohttp 29 µs and 0.19 m
 
 LLM_TIMEOUT bounds connecting and each read, LLM_DEADLINE the whole call; LLM_MAX_RETRIES
 retries only a connection that failed before any response byte (never a timeout). A call
-cancelled midway closes its connection at once. Failures: agent/upstream_failures.py.
+cancelled midway closes its connection at once. Failures: agent/llm/failures.py.
 """
 
 from __future__ import annotations
@@ -25,12 +25,9 @@ from typing import Any
 import aiohttp
 import orjson
 
-from agent.backend_config import BackendSpec
 from agent.inflight import calls_in_flight
-from agent.metrics import UPSTREAM_CANCELLED
-from agent.model import REASONING_INPUT_FIELD
-from agent.settings import Settings, UpstreamKind
-from agent.upstream_failures import (
+from agent.llm.backend_config import BackendSpec
+from agent.llm.failures import (
     DeadlineExceeded,
     UpstreamMalformed,
     UpstreamReported,
@@ -38,6 +35,9 @@ from agent.upstream_failures import (
     UpstreamTruncated,
     clip,
 )
+from agent.llm.wire import REASONING_INPUT_FIELD
+from agent.metrics import UPSTREAM_CANCELLED
+from agent.settings import Settings, UpstreamKind
 
 OnEvent = Callable[[dict[str, Any]], None]
 """Receives each parsed SSE data object of a stream, in order."""

@@ -1,23 +1,14 @@
-"""What the upstream server turned out to be able to do, learned once per backend.
-
-Process-wide, keyed by base URL: each backend (LLM_BASE_URL, LLM_BACKENDS, or one added with
-POST /v1/backends) learns its own limits and never inherits another's.
-"""
+"""What a model server's answers say it cannot do (native tool calling), and where `auto`
+goes then. Each backend remembers what it learned (agent/llm/backend.py)."""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from agent.errors import UPSTREAM_FAILURES
+from agent.llm.failures import UpstreamStatus
 from agent.settings import ToolCallMode, UpstreamKind
 from agent.toolcalls.types import ToolCall
-from agent.upstream_failures import UpstreamStatus
-from agent.upstream_http import ModelServer, get_json
-
-log = logging.getLogger(__name__)
 
 # vLLM (before it enabled tools for gpt-oss unconditionally) answers a request carrying tools
 # with 400 '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to
@@ -35,22 +26,6 @@ HOW_TO_ENABLE = {
     UpstreamKind.LLAMACPP: "start llama-server with --jinja",
     UpstreamKind.OPENAI: "enable tool calling on the server",
 }
-
-
-@dataclass
-class Backend:
-    """What is known about one upstream."""
-
-    native_tools: bool = True
-    context_length: int | None = None
-    context_length_asked: bool = False
-
-
-_backends: dict[str, Backend] = {}
-
-
-def backend(base_url: str) -> Backend:
-    return _backends.setdefault(base_url.rstrip("/"), Backend())
 
 
 def refuses_tools(exc: Exception) -> bool:
@@ -77,42 +52,6 @@ def fallback_mode(kind: UpstreamKind) -> ToolCallMode:
     """Where `auto` goes when native calling is refused: raw harmony through
     /v1/completions on vLLM (gpt-oss), the prompt strategy elsewhere."""
     return ToolCallMode.HARMONY if kind is UpstreamKind.VLLM else ToolCallMode.PROMPT
-
-
-def forget_native_tools(base_url: str, kind: UpstreamKind, why: str) -> ToolCallMode:
-    """Remember that this backend refuses tools; say once what would make it work."""
-    known = backend(base_url)
-    mode = fallback_mode(kind)
-    if known.native_tools:
-        known.native_tools = False
-        log.warning(
-            "Native tool calling failed at the model server %s (%s); tool calls now use "
-            "the %s strategy for it. For native calling, %s.",
-            base_url, why, mode.value, HOW_TO_ENABLE[kind],
-        )  # fmt: skip
-    return mode
-
-
-async def context_length(server: ModelServer) -> int | None:
-    """The server's context length for its model, if it reports one (vLLM's /v1/models
-    gives `max_model_len`); asked once per backend."""
-    known = backend(server.base_url)
-    if not known.context_length_asked:
-        known.context_length_asked = True
-        known.context_length = await _ask_context_length(server)
-    return known.context_length
-
-
-async def _ask_context_length(server: ModelServer) -> int | None:
-    try:
-        models = (await get_json(server, "/models")).get("data") or []
-    except (*UPSTREAM_FAILURES, AttributeError):
-        return None
-    for entry in models:
-        if isinstance(entry, dict) and entry.get("id") == server.model:
-            length = entry.get("max_model_len")
-            return length if isinstance(length, int) and length > 0 else None
-    return None
 
 
 def first_line(exc: Exception) -> str:

@@ -5,51 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from agent.backend_config import BackendSpec, read_backends_file, single_backend
 from agent.errors import AgentError
+from agent.llm.backend import Backend
+from agent.llm.backend_config import BackendSpec, read_backends_file, single_backend
+from agent.llm.http import ModelHttp, model_server
+from agent.llm.request_fields import for_server
 from agent.metrics import BACKEND_HEALTHY, BACKEND_IN_FLIGHT
-from agent.request_fields import for_server
-from agent.settings import Settings, mask_url_password
-from agent.upstream_http import ModelHttp, ModelServer, model_server
-
-
-@dataclass
-class Backend:
-    """A model server and what this process knows about it right now."""
-
-    spec: BackendSpec
-    server: ModelServer  # retries LLM_MAX_RETRIES times: used when it is the model's only one
-    healthy: bool = True
-    in_flight: int = 0
-    failures: int = 0
-    last_error: str | None = None
-    latency: float | None = None
-    last_used: float = 0.0
-
-    @property
-    def load(self) -> float:
-        """In-flight calls per unit of weight: the lowest gets the next turn."""
-        return self.in_flight / self.spec.weight
-
-    def describe(self) -> dict[str, Any]:
-        """What GET /v1/backends shows (never the key)."""
-        spec = self.spec
-        return {
-            "name": spec.name,
-            "base_url": mask_url_password(spec.base_url),
-            "server": spec.server.value,
-            "models": spec.models,
-            "mode": spec.mode.value if spec.mode else None,
-            "weight": spec.weight,
-            "healthy": self.healthy,
-            "in_flight": self.in_flight,
-            "failures": self.failures,
-            "last_error": self.last_error,
-            "latency_seconds": None if self.latency is None else round(self.latency, 4),
-        }
+from agent.settings import Settings
 
 
 def model_not_found(model: str, available: list[str]) -> AgentError:

@@ -7,18 +7,23 @@ the stored reply is exactly what was streamed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.model import first_choice, list_field, object_field, reasoning_from, text_field, usage_of
+from agent.llm.call import OnDelta
+from agent.llm.http import ModelServer, post_json, post_stream
+from agent.llm.reply import ModelReply
+from agent.llm.wire import (
+    first_choice,
+    list_field,
+    object_field,
+    reasoning_from,
+    text_field,
+    usage_of,
+)
 from agent.parsing import Delta, ReplyParser
-from agent.reply import ModelReply
 from agent.toolcalls import collect_calls
-from agent.upstream_http import ModelServer, post_json, post_stream
-
-OnDelta = Callable[[str, str], None]
-"""Receives ("content" | "reasoning", text) as the reply forms."""
 
 CHAT_PATH = "/chat/completions"
 

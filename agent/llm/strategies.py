@@ -13,15 +13,16 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from agent.reply import ModelReply
+from agent.llm.call import ModelCall, OnDelta
+from agent.llm.chat_strategies import auto_reply, native_reply, prompt_reply
+from agent.llm.harmony_strategy import harmony_reply
+from agent.llm.http import ModelServer
+from agent.llm.reply import ModelReply
 from agent.settings import ToolCallMode
-from agent.strategies.chat import auto_reply, native_reply, prompt_reply
-from agent.strategies.harmony import harmony_reply
 
-Strategy = Callable[..., Awaitable[ModelReply]]
-"""(llm, messages, tools, options, on_delta) -> the reply, its deltas passed to on_delta."""
+Strategy = Callable[[ModelServer, ModelCall, OnDelta], Awaitable[ModelReply]]
+"""(server, call, on_delta) -> the reply, its deltas passed to on_delta."""
 
 _STRATEGIES: dict[ToolCallMode, Strategy] = {
     ToolCallMode.AUTO: auto_reply,
@@ -34,6 +35,3 @@ _STRATEGIES: dict[ToolCallMode, Strategy] = {
 def strategy_for(mode: ToolCallMode) -> Strategy:
     """The strategy that obtains a reply in `mode`."""
     return _STRATEGIES[mode]
-
-
-__all__: list[Any] = ["Strategy", "strategy_for"]

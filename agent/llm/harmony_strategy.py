@@ -4,59 +4,47 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import BaseMessage
-
+from agent.llm.call import ModelCall, OnDelta
+from agent.llm.chat_completion import emit, reply_from
+from agent.llm.http import ModelServer, post_json, post_stream
+from agent.llm.reply import ModelReply
+from agent.llm.wire import first_choice, request_body, text_field, usage_of
 from agent.messages import to_openai
-from agent.model import first_choice, request_body, text_field, usage_of
 from agent.parsing import TOOL_MESSAGE, ReplyParser
 from agent.prompts.harmony import HarmonyOptions, render_harmony_prompt
-from agent.reply import ModelReply
-from agent.strategies.base import OnDelta, emit, reply_from
 from agent.toolcalls import tool_functions
-from agent.upstream_http import ModelServer, post_json, post_stream
 
 HARMONY_STOP = ["<|call|>", "<|return|>"]
 COMPLETIONS_PATH = "/completions"
 
 
-def completion_request(
-    server: ModelServer,
-    messages: list[BaseMessage],
-    tools: list[dict[str, Any]],
-    options: dict[str, Any],
-) -> dict[str, Any]:
+def completion_request(server: ModelServer, call: ModelCall) -> dict[str, Any]:
     """The `/v1/completions` request: rendered prompt, special tokens kept, harmony stops."""
-    effort = options.get("reasoning_effort") or "medium"
-    builtin = frozenset(options.get("builtin_tools") or ())
+    params = call.params
+    effort = params.get("reasoning_effort") or "medium"
     prompt = render_harmony_prompt(
-        [to_openai(m) for m in messages],
-        tools,
-        HarmonyOptions(reasoning_effort=effort, builtin=builtin),
+        [to_openai(m) for m in call.messages],
+        call.tools,
+        HarmonyOptions(reasoning_effort=effort, builtin=call.builtin_tools),
     )
     sampling = {
-        k: options[k] for k in ("model", "temperature", "top_p", "max_tokens") if k in options
+        k: params[k] for k in ("model", "temperature", "top_p", "max_tokens") if k in params
     }
     return request_body(
         server.model,
         sampling,
-        bool(options.get("stream")),
+        call.stream,
         prompt=prompt,
-        stop=HARMONY_STOP + list(options.get("stop") or []),
+        stop=HARMONY_STOP + list(params.get("stop") or []),
         skip_special_tokens=False,
     )
 
 
-async def harmony_reply(
-    server: ModelServer,
-    messages: list[BaseMessage],
-    tools: list[dict[str, Any]],
-    options: dict[str, Any],
-    on_delta: OnDelta,
-) -> ModelReply:
+async def harmony_reply(server: ModelServer, call: ModelCall, on_delta: OnDelta) -> ModelReply:
     """Render harmony ourselves, complete it with special tokens kept, parse the text."""
-    body = completion_request(server, messages, tools, options)
+    body = completion_request(server, call)
     parser = ReplyParser(
-        list(tool_functions(tools)),
+        list(tool_functions(call.tools)),
         dialect="harmony",
         reasoning_dialect=None,
         call_positions={TOOL_MESSAGE},
@@ -76,4 +64,4 @@ async def harmony_reply(
     else:
         on_event(await post_json(server, COMPLETIONS_PATH, body))
     emit(parser.close(), on_delta)
-    return reply_from(parser, [], tools, seen["finish"], seen["usage"])
+    return reply_from(parser, [], call.tools, seen["finish"], seen["usage"])

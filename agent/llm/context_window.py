@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import math
 from typing import Any
 
@@ -19,11 +18,8 @@ import orjson
 from langchain_core.messages import AIMessage, BaseMessage
 
 from agent import o200k
-from agent.errors import UPSTREAM_FAILURES, AgentError
+from agent.errors import AgentError
 from agent.messages import content_text, reasoning_of
-from agent.upstream_http import ModelServer, get_json
-
-logger = logging.getLogger(__name__)
 
 BYTES_PER_TOKEN = 3
 COUNTED_CHARS = 1_000_000
@@ -82,32 +78,3 @@ def too_long(what: str, tokens: int, budget: int) -> AgentError:
         param="messages",
         code="context_length_exceeded",
     )
-
-
-class ContextWindows:
-    """The context window per model server: CONTEXT_WINDOW when set, else the server's
-    `max_model_len` from GET /v1/models (vLLM), else DEFAULT_CONTEXT_WINDOW."""
-
-    def __init__(self, configured: int | None) -> None:
-        self.configured = configured
-        self._known: dict[str, int] = {}
-
-    async def window(self, server: ModelServer, backend: str) -> int:
-        """The window of `backend`, served by `server`; asked once."""
-        if self.configured is not None:
-            return self.configured
-        if backend not in self._known:
-            self._known[backend] = await _reported_window(server) or DEFAULT_CONTEXT_WINDOW
-        return self._known[backend]
-
-
-async def _reported_window(server: ModelServer) -> int | None:
-    try:
-        cards = (await get_json(server, "/models")).get("data")
-    except (*UPSTREAM_FAILURES, AttributeError) as exc:
-        # the model call itself will report an unreachable server
-        logger.warning("could not read the context window from /v1/models: %s", exc)
-        return None
-    lengths = [card.get("max_model_len") for card in cards or [] if isinstance(card, dict)]
-    known = [n for n in lengths if isinstance(n, int) and n > 0]
-    return min(known) if known else None

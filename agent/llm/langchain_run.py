@@ -17,9 +17,9 @@ from langchain_core.runnables.config import (
     var_child_runnable_config,
 )
 
+from agent.llm.call import ModelCall
+from agent.llm.reply import ModelReply
 from agent.messages import REASONING
-from agent.reply import ModelReply
-from agent.upstream import ModelCall
 
 # Studio's "messages" stream would show the reply twice: once from this run, once from
 # the node's output, which the service streams itself.

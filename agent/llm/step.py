@@ -1,0 +1,236 @@
+"""One model step: on the least busy healthy backend (another one when it fails before the
+client saw a token), in the backend's strategy, asked again while tool_choice demands a call
+it lacks, redone in the fallback strategy when native tool calling turns out missing, and
+its tool calls checked against tool_choice."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage
+
+from agent.errors import AgentError, UpstreamError
+from agent.llm import capabilities
+from agent.llm.backend import Backend
+from agent.llm.backend_pool import BackendPool
+from agent.llm.call import ModelCall, OnDelta
+from agent.llm.failures import UPSTREAM_FAILURES, UpstreamStatus, upstream_error
+from agent.llm.http import ModelServer
+from agent.llm.reply import ModelReply
+from agent.llm.request_fields import for_server
+from agent.llm.strategies import strategy_for
+from agent.prompts.nudges import REQUIRED_NUDGE
+from agent.settings import ToolCallMode
+from agent.toolcalls import ToolCall
+from agent.tracing import model_call
+
+# Connection errors (also a stream dropped before any token), timeouts and 5xx: another
+# backend may well answer.
+RETRYABLE = frozenset(
+    {"upstream_unreachable", "upstream_dropped", "upstream_timeout", "upstream_error"}
+)
+
+
+async def run_step(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> ModelReply:
+    """Run the step; retry it on another backend while nothing has reached the client."""
+    model = call.params.get("model")
+    tried: set[str] = set()
+    while True:
+        backend = pool.pick(model, tried)
+        if backend is None:
+            raise no_backend(model)
+        tried.add(backend.spec.name)
+        # When another backend serves the model this loop is the retry: LLM_MAX_RETRIES
+        # would ask the failing backend again first.
+        alone = pool.pick(model, tried) is None
+        try:
+            return await _on_backend(pool, backend, call, on_delta, alone)
+        except UpstreamError as exc:
+            if exc.code not in RETRYABLE:
+                raise
+            pool.failed(backend, exc.message)
+            if exc.received or pool.pick(model, tried) is None:
+                raise
+
+
+def no_backend(model: str | None) -> AgentError:
+    """The 503 when no backend serving the model is registered."""
+    return AgentError(
+        f"No model server is registered for model {model!r}; register one (POST /v1/backends).",
+        code="no_backend",
+    )
+
+
+async def _on_backend(
+    pool: BackendPool, backend: Backend, call: ModelCall, on_delta: OnDelta, alone: bool
+) -> ModelReply:
+    """The step on one backend, watched (span, metrics, LLM run); a failure named for the
+    client with how many deltas had reached it (the watch counts them)."""
+    started = time.monotonic()
+    server = backend.server if alone else backend.server.single_try()
+    sent = for_backend(call, backend)
+    with pool.busy(backend):
+        async with model_call(sent, backend.spec.name, server, on_delta) as watch:
+            try:
+                raw = await _with_reasks(backend, server, sent, watch.on_delta)
+            except UPSTREAM_FAILURES as exc:
+                raise upstream_error(exc, server.base_url, watch.received) from exc
+            reply = _checked(raw, sent)
+            watch.finished(reply)
+    pool.succeeded(backend, time.monotonic() - started)
+    return reply
+
+
+def for_backend(call: ModelCall, backend: Backend) -> ModelCall:
+    """The call as this backend takes it: its tool-call mode, its names for extra fields."""
+    mode = backend.spec.mode or call.mode
+    params = dict(call.params)
+    extra = params.pop("extra_body", None) or {}
+    sent = for_server(extra, backend.spec.server, mode)
+    if sent:
+        params["extra_body"] = sent
+    return replace(call, params=params, mode=mode)
+
+
+async def _with_reasks(
+    backend: Backend, server: ModelServer, call: ModelCall, on_delta: OnDelta
+) -> ModelReply:
+    """Ask again (without storing the nudge) while tool_choice demands a call it lacks.
+
+    When a call is demanded, an attempt's deltas are held until it is kept, so a
+    streamed reply shows only the answer that is returned (and stored)."""
+    asked = replace(call, tools=[] if call.tool_choice == "none" else call.tools)
+    demanded = call.tool_choice == "required" or isinstance(call.tool_choice, dict)
+    for attempt in range(call.reasks + 1):
+        held: list[tuple[str, str]] = []
+        raw = await _reply(backend, server, asked, _holder(held) if demanded else on_delta)
+        which = _missing_required(raw, call.tool_choice)
+        if which is None or attempt == call.reasks:
+            for kind, text in held:
+                on_delta(kind, text)
+            return raw
+        nudge = [AIMessage(content=raw.content), HumanMessage(REQUIRED_NUDGE.format(which=which))]
+        asked = replace(asked, messages=[*asked.messages, *nudge])
+    return raw
+
+
+def _holder(held: list[tuple[str, str]]) -> OnDelta:
+    def hold(kind: str, text: str) -> None:
+        held.append((kind, text))
+
+    return hold
+
+
+async def _reply(
+    backend: Backend, server: ModelServer, call: ModelCall, on_delta: OnDelta
+) -> ModelReply:
+    """One reply in the backend's mode. `auto` offering tools to a server that turns out
+    unable to call them natively is redone once in the fallback mode."""
+    mode = _mode_for(backend, call.mode)
+    if not (mode is ToolCallMode.AUTO and call.tools):
+        return await _reply_in(mode, backend, server, call, on_delta)
+    try:
+        reply = await _reply_in(mode, backend, server, call, on_delta)
+    except UpstreamStatus as exc:
+        if not capabilities.refuses_tools(exc):
+            raise
+        why, shown = f"it refused the tools: {capabilities.first_line(exc)}", ModelReply()
+    else:
+        if not capabilities.swallowed_call(reply.stop_reason, reply.calls):
+            return reply
+        why, shown = "it ended a reply on <|call|> but sent no tool call", reply
+    return await _fall_back(backend, server, call, on_delta, why, shown)
+
+
+def _mode_for(backend: Backend, mode: ToolCallMode) -> ToolCallMode:
+    """`auto` on a backend known to refuse native tools uses its fallback strategy."""
+    if mode is ToolCallMode.AUTO and not backend.native_tools:
+        return capabilities.fallback_mode(backend.server.kind)
+    return mode
+
+
+async def _reply_in(
+    mode: ToolCallMode, backend: Backend, server: ModelServer, call: ModelCall, on_delta: OnDelta
+) -> ModelReply:
+    if mode is ToolCallMode.HARMONY:
+        call = await _with_whole_context(backend, call)
+    return await strategy_for(mode)(server, call, on_delta)
+
+
+async def _fall_back(
+    backend: Backend,
+    server: ModelServer,
+    call: ModelCall,
+    on_delta: OnDelta,
+    why: str,
+    shown: ModelReply,
+) -> ModelReply:
+    """Redo the step with the strategy `auto` now uses for this backend. What the failed
+    attempt already streamed is not streamed again, and the reply keeps exactly what the
+    client saw of the step."""
+    mode = backend.forget_native_tools(why)
+    after = _AfterShown(shown, on_delta)
+    redo = await _reply_in(mode, backend, server, call, after)
+    return replace(
+        redo,
+        content=shown.content + after.passed["content"],
+        reasoning=shown.reasoning + after.passed["reasoning"],
+    )
+
+
+class _AfterShown:
+    """Passes on a redone step's deltas minus the prefix the client has already seen."""
+
+    def __init__(self, shown: ModelReply, on_delta: OnDelta) -> None:
+        self.unseen = {"content": shown.content, "reasoning": shown.reasoning}
+        self.passed = {"content": "", "reasoning": ""}
+        self.on_delta = on_delta
+
+    def __call__(self, kind: str, text: str) -> None:
+        seen = self.unseen[kind]
+        same = _common_prefix(seen, text)
+        self.unseen[kind] = seen[same:] if same == len(text) else ""
+        text = text[same:]
+        if text:
+            self.passed[kind] += text
+            self.on_delta(kind, text)
+
+
+def _common_prefix(a: str, b: str) -> int:
+    pairs = enumerate(zip(a, b, strict=False))
+    return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+
+
+async def _with_whole_context(backend: Backend, call: ModelCall) -> ModelCall:
+    """Raw completions default to 16 tokens (vLLM keeps that OpenAI default): without the
+    client's max_tokens, allow up to the context length the server reports (vLLM caps it
+    at what the prompt leaves)."""
+    if call.params.get("max_tokens") is not None:
+        return call
+    length = await backend.context_length()
+    return replace(call, params={**call.params, "max_tokens": length}) if length else call
+
+
+def _missing_required(raw: ModelReply, choice: str | dict[str, Any] | None) -> str | None:
+    """Which tool the reply should have called but did not, for `required` / a named tool."""
+    valid = [c for c in raw.calls if isinstance(c, ToolCall)]
+    if choice == "required" and not valid:
+        return "one of the tools"
+    if isinstance(choice, dict):
+        name = choice.get("function", {}).get("name")
+        if not any(c.name == name for c in valid):
+            return f"the tool `{name}`"
+    return None
+
+
+def _checked(raw: ModelReply, call: ModelCall) -> ModelReply:
+    """tool_choice `none` and `parallel_tool_calls: false` applied, every call given an id."""
+    calls = [] if call.tool_choice == "none" else raw.calls
+    if call.parallel_tool_calls is False:
+        calls = calls[:1]
+    calls = [replace(c, id=c.id or f"call_{uuid.uuid4().hex[:24]}") for c in calls]
+    finish = "tool_calls" if calls and raw.finish_reason != "length" else raw.finish_reason
+    return ModelReply(raw.content, raw.reasoning, calls, finish, raw.usage)
