@@ -13,8 +13,8 @@ from langchain_core.messages import BaseMessage, ToolMessage
 from langgraph.types import Command
 
 from agent.errors import AgentError
-from agent.messages import content_text, to_langchain
 from agent.llm.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, not_honoured
+from agent.messages import content_text, to_langchain
 from api.protocol import ChatCompletionRequest
 from api.sessions import Sessions
 from graph.approval import APPROVAL_ID_PREFIX, APPROVAL_TOOL, pending_approvals
