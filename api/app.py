@@ -12,8 +12,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from agent import o200k, tracing
-from agent.llm.backend_health import watching
-from agent.llm.backend_pool import BackendPool
+from agent.llm.backend_pool import BackendPool, watching
 from agent.llm.probe import probe_upstream
 from agent.settings import Settings, get_settings
 from api.body_guard import BodyGuard

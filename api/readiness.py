@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from agent.llm.backend_health import check_all
+from agent.llm.backend_pool import check_all
 from agent.settings import mask_url_password
 
 

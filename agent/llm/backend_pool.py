@@ -1,9 +1,13 @@
-"""Several model servers: route by model to the least busy healthy one, track health."""
+"""Several model servers: route by model to the least busy healthy one, and check their
+health in the background: GET {base_url}/models (agent/llm/probe.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -11,6 +15,7 @@ from agent.errors import AgentError
 from agent.llm.backend import Backend
 from agent.llm.backend_config import BackendSpec, read_backends_file, single_backend
 from agent.llm.http import ModelHttp, model_server
+from agent.llm.probe import probe_upstream
 from agent.llm.request_fields import for_server
 from agent.metrics import BACKEND_HEALTHY, BACKEND_IN_FLIGHT
 from agent.settings import Settings
@@ -138,3 +143,49 @@ class BackendPool:
     def _publish(self, backend: Backend) -> None:
         if backend.spec.name in self.backends:
             BACKEND_HEALTHY.labels(backend.spec.name).set(1 if backend.healthy else 0)
+
+
+logger = logging.getLogger(__name__)
+
+
+async def check(pool: BackendPool, backend: Backend) -> bool:
+    """One check; a success puts the backend back in rotation, a failure says what to fix."""
+    key = backend.spec.api_key.get_secret_value() if backend.spec.api_key else None
+    started = time.monotonic()
+    probe = await probe_upstream(backend.spec.base_url, key)
+    if not probe.ok:
+        pool.failed(backend, f"health check: {probe.problem}")
+        return False
+    pool.succeeded(backend, time.monotonic() - started)
+    return True
+
+
+async def check_all(pool: BackendPool) -> list[tuple[Backend, bool]]:
+    """Check every backend at once; each with whether it answered."""
+    backends = list(pool.backends.values())
+    answered = await asyncio.gather(*(check(pool, backend) for backend in backends))
+    return list(zip(backends, answered, strict=True))
+
+
+async def watch(pool: BackendPool, interval: float) -> None:
+    """Check every `interval` seconds until cancelled."""
+    while True:
+        await asyncio.sleep(interval)
+        if pool.catch_all:  # a lone LLM_BASE_URL backend has nothing to be routed around
+            continue
+        try:
+            await check_all(pool)
+        except Exception:
+            logger.exception("backend health check failed")
+
+
+@contextlib.asynccontextmanager
+async def watching(pool: BackendPool) -> AsyncIterator[BackendPool]:
+    """Run the health checks for the life of the service."""
+    task = asyncio.create_task(watch(pool, pool.settings.backend_health_interval))
+    try:
+        yield pool
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
