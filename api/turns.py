@@ -170,19 +170,19 @@ class Turn:
         """Run `callback` when the turn is over, while the session is still held."""
         self._held.push_async_callback(callback)
 
-    def events(self, activity: bool = True) -> AsyncIterator[TurnEvent]:
-        """The turn's events as it runs; `activity=False` leaves out the deltas and tool
+    def events(self, live: bool = True) -> AsyncIterator[TurnEvent]:
+        """The turn's events as it runs; `live=False` leaves out the deltas and tool
         activity (nothing streams: the graph runs without a live-event sink)."""
         if self._running is not None:
             raise RuntimeError("a turn runs once")
-        self._running = _run(self._services, self._plan, live=activity)
+        self._running = _run(self._services, self._plan, live)
         return self._running
 
     async def run(self, activity: list[dict[str, Any]] | None = None) -> TurnOutcome:
         """Run the turn to its end; server tool events go to `activity` when given."""
-        async for event in self.events(activity is not None):
-            if isinstance(event, Activity):
-                activity.append(event.event)  # type: ignore[union-attr]
+        async for event in self.events(live=activity is not None):
+            if isinstance(event, Activity) and activity is not None:
+                activity.append(event.event)
             elif isinstance(event, Done):
                 return event.outcome
         raise RuntimeError("the turn ended without its outcome")
