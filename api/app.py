@@ -30,11 +30,11 @@ from api.responses.background_worker import BackgroundWorker
 from api.routes import api_router, page
 from api.sessions import Sessions
 from api.sse import SERVER_SEND
-from graph.backend_registry import BackendRegistry
 from graph.builder import build_graph
-from graph.checkpoint import open_store, store_errors
 from graph.deps import AgentDeps
-from graph.locks import DeploymentLimit
+from graph.store import open_store, store_errors
+from graph.store.backend_registry import BackendRegistry
+from graph.store.locks import DeploymentLimit
 from mcp_tools.loader import open_tools
 
 logger = logging.getLogger(__name__)

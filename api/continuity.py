@@ -19,7 +19,7 @@ from api.keys import Caller
 from api.protocol import ChatCompletionRequest
 from api.sessions import SESSION_ID_HEADER, Sessions
 from api.turn_plan import split_request
-from graph.owners import Owners
+from graph.store.owners import Owners
 
 USER_ID_HEADER = "X-OpenWebUI-User-Id"
 SCANNED_SESSIONS = 50

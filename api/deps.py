@@ -13,10 +13,10 @@ from agent.settings import Settings
 from api.queue import TurnLimiter
 from api.readiness import ReadinessCheck
 from api.sessions import Sessions
-from graph.backend_registry import BackendRegistry
-from graph.locks import SessionLocks
-from graph.owners import Owners
-from graph.store_health import StoreHealth
+from graph.store.backend_registry import BackendRegistry
+from graph.store.health import StoreHealth
+from graph.store.locks import SessionLocks
+from graph.store.owners import Owners
 from mcp_tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ class Services:
     store_health: StoreHealth
     readiness: ReadinessCheck
     registry: BackendRegistry | None = None
-    """Backends registered at run time, shared through the database (graph/backend_registry.py)."""
+    """Backends registered at run time, shared through the database
+    (graph/store/backend_registry.py)."""
     background: BackgroundResponses | None = None
     """Background responses, on the queue in the database (api/responses/background.py)."""
     live: LiveTurns | None = None

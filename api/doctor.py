@@ -68,7 +68,7 @@ def _mode_finding(settings: Settings, result) -> Finding:
 def check_database(settings: Settings) -> Finding:
     """Open the session store the way `serve` does (creating its tables; a running service
     may share the file)."""
-    from graph.checkpoint import open_store
+    from graph.store import open_store
 
     async def open_it() -> None:
         async with open_store(settings.database_url, 10.0, 1):

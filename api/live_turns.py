@@ -18,7 +18,7 @@ from typing import Any
 
 from api.responses.background import BackgroundResponses
 from api.responses.background_worker import BackgroundWorker, EventLog
-from graph.background_runs import RunRow
+from graph.store.background_runs import RunRow
 
 DONE = "[DONE]"
 ENDED_WITHOUT_DONE = {

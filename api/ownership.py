@@ -8,7 +8,7 @@ from typing import Any
 from agent.errors import AgentError
 from api.keys import Caller
 from api.sessions import Sessions, title_of, unknown_session
-from graph.owners import Owners
+from graph.store.owners import Owners
 
 
 async def require_owned(owners: Owners, session_id: str, caller: Caller) -> None:

@@ -12,7 +12,7 @@ from langgraph.graph.state import CompiledStateGraph
 from agent.errors import AgentError
 from agent.messages import content_text, to_openai
 from graph.approval import pending_approvals
-from graph.store_health import StoreHealth
+from graph.store.health import StoreHealth
 from mcp_tools.builtin.browser import BROWSER_SESSIONS
 
 SESSION_ID_HEADER = "X-Session-ID"

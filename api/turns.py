@@ -235,7 +235,7 @@ async def _chained(
 
 async def _run(services: Services, plan: TurnPlan, live: bool) -> AsyncIterator[TurnEvent]:
     """Run the graph on the turn's session; store the turn once it got to its end
-    (graph/turn_saver.py), then tell its outcome."""
+    (graph/store/turn_saver.py), then tell its outcome."""
     sessions = services.sessions
     saver = sessions.graph.checkpointer
     started = time.monotonic()
@@ -275,7 +275,7 @@ def _graph_items(
     graph: Any, plan: TurnPlan, config: dict[str, Any], live: bool
 ) -> AsyncIterator[tuple[str, Any]]:
     """The graph's states, with its live events beside them (graph/live_events.py); the turn
-    is saved once, when the run exits (graph/turn_saver.py)."""
+    is saved once, when the run exits (graph/store/turn_saver.py)."""
     items = graph.astream(
         plan.graph_input, config, context=plan.context, stream_mode=["values"], durability="exit"
     )

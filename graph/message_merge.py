@@ -23,7 +23,7 @@ from agent.held_lists import HeldLists
 IDS_KEPT = 200_000
 """Messages over all the histories remembered. A step makes two or three lists of one
 session's messages (shared objects), so this keeps the lists of about as many recent
-turns on 1,000-message sessions as graph/latest_cache.py keeps sessions."""
+turns on 1,000-message sessions as graph/store/turn_saver.py keeps sessions."""
 
 
 class _KeptIds:

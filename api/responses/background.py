@@ -21,7 +21,7 @@ from api.responses.request import ResponsesRequest
 from api.sessions import new_session_id
 from api.turn_plan import upstream_fields
 from api.turns import check_session_room
-from graph.background_runs import RunRow, RunStore
+from graph.store.background_runs import RunRow, RunStore
 from mcp_tools.request_servers import check_allowed
 
 if TYPE_CHECKING:

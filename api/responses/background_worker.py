@@ -1,12 +1,12 @@
 """Each process's worker for background responses: it claims queued runs from the shared
-table (graph/background_runs.py) while it has room, runs each as a streamed Responses turn
+table (graph/store/background_runs.py) while it has room, runs each as a streamed Responses turn
 whose events it stores, renews the leases of its runs, and ends the runs of any process
 whose lease ran out.
 
 A run's events reach the database in batches, at most FLUSH_DELAY after they were made:
 one write per batch instead of one per token. A run is never started twice: one whose
 process stopped renewing is ended `completed` when its turn was stored, otherwise `failed`
-with the reason (its turn was rolled back or never stored: graph/turn_saver.py).
+with the reason (its turn was rolled back or never stored: graph/store/turn_saver.py).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from api.responses.events import EventWriter, Finish, failed_fields, response_ev
 from api.responses.output import ResponseRef, response_object
 from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
-from graph.background_runs import CHAT, RunRow, RunStore
+from graph.store.background_runs import CHAT, RunRow, RunStore
 
 if TYPE_CHECKING:
     from api.deps import Services

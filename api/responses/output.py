@@ -21,7 +21,7 @@ from mcp_tools.builtin.browser import searched_address, shown_address
 _RESPONSE_ID = re.compile(r"resp_(\d{1,18})-(\d{1,18})_(.+)")
 APPROVAL_REQUEST_PREFIX = "mcpr_"
 """An `mcp_approval_request` item's id: this prefix and the id of the call it is about."""
-# A background response's id names its run (graph/background_runs.py) and its session.
+# A background response's id names its run (graph/store/background_runs.py) and its session.
 _BACKGROUND_ID = re.compile(r"resp_bg([0-9a-f]{32})_(.+)")
 
 

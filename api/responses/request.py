@@ -48,7 +48,7 @@ class ResponsesRequest(OpenAIBaseModel):
     builtin_tools: bool = True
     """This service's extension, as in chat: false leaves gpt-oss's own tools out."""
     background: bool = False
-    """Run the turn on the shared queue (graph/background_runs.py) and answer at once."""
+    """Run the turn on the shared queue (graph/store/background_runs.py) and answer at once."""
 
     def echoed(self) -> dict[str, Any]:
         """The request fields a response object repeats."""

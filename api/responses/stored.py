@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from api.sessions import Sessions
+from graph.store.turn_saver import TURN_LOG
 from graph.turn import TurnOutcome, recorded_outcome
-from graph.turn_saver import TURN_LOG
 
 
 async def stored_outcome(sessions: Sessions, session_id: str, start: int) -> TurnOutcome | None:

@@ -1,4 +1,4 @@
-"""A session's messages as rows (graph/history_rows.py), on real SQLite and Postgres stores
+"""A session's messages as rows (graph/store/history_rows.py), on real SQLite and Postgres stores
 driven by a real LangGraph graph: whatever happens to a history (messages added in turns or
 outside them, replaced, removed, the store reopened as another process would), it reads
 back as it was last stored; a turn writes only its new rows; a replaced history leaves no
@@ -21,8 +21,8 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, Remove
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
-from graph.checkpoint import SessionStore, open_store
-from graph.history_rows import MESSAGES, ROWS_KEY
+from graph.store import SessionStore, open_store
+from graph.store.history_rows import MESSAGES, ROWS_KEY
 from tests.integration.test_postgres import shared_store
 
 

@@ -26,8 +26,8 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 from psycopg import sql
 
 from agent.errors import AgentError
-from graph.checkpoint import open_store
-from graph.locks import advisory_key
+from graph.store import open_store
+from graph.store.locks import advisory_key
 from tests.integration.conftest import service_env
 from tests.integration.service import REPO, Service
 from tests.upstream_sim.fixtures import SimServer
@@ -280,7 +280,7 @@ async def test_more_running_turns_than_pool_connections_still_finish(admin_url: 
 
 
 def test_advisory_key_is_the_same_in_every_process() -> None:
-    code = "from graph.locks import advisory_key; print(advisory_key('session-1'))"
+    code = "from graph.store.locks import advisory_key; print(advisory_key('session-1'))"
     keys = {
         subprocess.run(
             [sys.executable, "-c", code],

@@ -9,8 +9,8 @@ from pathlib import Path
 from agent.llm.backend_config import BackendSpec
 from agent.llm.backend_pool import BackendPool
 from agent.settings import Settings
-from graph.backend_registry import sqlite_registry
-from graph.sqlite_inline import open_inline_saver
+from graph.store.backend_registry import sqlite_registry
+from graph.store.sqlite import open_inline_saver
 
 
 def spec(name: str, model: str) -> BackendSpec:

@@ -1,4 +1,4 @@
-"""Turns on one session across processes that share a SQLite file (graph/locks.py
+"""Turns on one session across processes that share a SQLite file (graph/store/locks.py
 `FileSessionLocks`): another process's hold makes a turn wait and then get the 409; other
 sessions are free; a killed holder frees the session at once."""
 
@@ -14,11 +14,11 @@ import pytest
 
 from agent.errors import AgentError
 from api.cli import worker_count
-from graph.locks import FileSessionLocks, lock_byte
+from graph.store.locks import FileSessionLocks, lock_byte
 
 HOLDER = """
 import asyncio, sys
-from graph.locks import FileSessionLocks
+from graph.store.locks import FileSessionLocks
 
 async def main():
     locks = FileSessionLocks(sys.argv[1], 5)

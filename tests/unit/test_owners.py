@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from graph.checkpoint import open_store
+from graph.store import open_store
 from tests.integration.test_postgres import POSTGRES_URL, scratch_database, unreachable
 
 

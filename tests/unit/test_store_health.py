@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from agent.errors import AgentError
-from graph.store_health import SqliteHealth, describe
+from graph.store.health import describe
+from graph.store.sqlite import SqliteHealth
 
 
 async def test_a_deleted_or_replaced_file_is_noticed(tmp_path: Path) -> None:

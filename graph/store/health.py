@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import sqlite3
-from pathlib import Path
 from typing import Any
 
 from agent.errors import AgentError
@@ -64,45 +61,3 @@ class StoreHealth:
     async def translate(self, exc: BaseException) -> AgentError | None:
         """`exc` as the 503 when it is a database failure; None for anything else."""
         return None
-
-
-class SqliteHealth(StoreHealth):
-    """A SQLite file: an I/O error is a 503, and so is the file deleted or replaced under
-    the running service (its writes would go to an unlinked file and be lost)."""
-
-    def __init__(self, checkpointer: Any, path: Path) -> None:
-        super().__init__(checkpointer)
-        self.path = path
-        self.identity = _identity(path)
-        self.noticed = False  # whether the log has said that the file is gone
-
-    async def require(self) -> None:
-        """Raise the 503 when the path no longer names the file this process opened."""
-        try:
-            now = _identity(self.path)
-        except FileNotFoundError:
-            now = None
-        if now == self.identity:
-            return
-        how = "deleted" if now is None else "replaced by another file"
-        error = database_unavailable(
-            f"the SQLite file {self.path} was {how} while the service was running; "
-            "restore it and restart the service"
-        )
-        if not self.noticed:
-            logger.error("%s", error.message)
-            self.noticed = True
-        raise error
-
-    errors = (sqlite3.OperationalError,)  # I/O errors, a full disk, a locked file
-
-    async def translate(self, exc: BaseException) -> AgentError | None:
-        """A failure of the file as the 503."""
-        if isinstance(exc, self.errors):
-            return database_unavailable(describe(exc))
-        return None
-
-
-def _identity(path: Path) -> tuple[int, int]:
-    stat = os.stat(path)
-    return stat.st_dev, stat.st_ino

@@ -27,12 +27,15 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.base import Checkpoint, CheckpointTuple
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
-from graph.latest_cache import CACHED_SESSIONS
-from graph.store_sql import StoreSql
+from graph.store.sql import StoreSql
 
 MESSAGES = "messages"
 ROWS_KEY = "oss_agent_rows"
 """The stored checkpoint's messages value names its rows: {ROWS_KEY: [generation, count]}."""
+
+CACHED_SESSIONS = 64
+"""Sessions whose history is kept decoded (and known here); each holds its whole history in
+memory."""
 
 
 class RowsMissing(RuntimeError):

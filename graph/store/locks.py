@@ -19,7 +19,7 @@ from typing import Any
 
 from agent.errors import AgentError
 from agent.tracing import span
-from graph.store_health import UNREACHABLE, database_unavailable
+from graph.store.health import UNREACHABLE, database_unavailable
 
 # Entered once the session is free in this process (a chat turn passes its queue slot), so
 # a turn waiting for a busy session holds no slot; on Postgres the advisory-lock connection

@@ -3,16 +3,23 @@
 A turn runs the graph with `durability="exit"` (LangGraph saves the run's checkpoint and
 pending writes once, when the run ends, also when it fails) and with a turn key in its
 config. This saver holds what such a run saves until the turn commits; then it stores the
-writes, the new messages (rows of their own: graph/history_rows.py), then the checkpoint
-(one row: the moment the turn becomes visible), then deletes the thread's older
-checkpoints. A turn that fails, is cancelled or dies with the process
-never reaches the database, so there is nothing to roll back. Saves without a turn key
-(session create, rename) go straight through, and are pruned the same way.
+writes, the new messages (rows of their own: graph/store/history_rows.py), then the
+checkpoint (one row: the moment the turn becomes visible), then deletes the thread's older
+checkpoints. A turn that fails, is cancelled or dies with the process never reaches the
+database, so there is nothing to roll back. Saves without a turn key (session create,
+rename) go straight through, and are pruned the same way.
+
+The decoded latest checkpoint of recently used sessions is kept in the process
+(`LatestCache`): decoding a long history is most of what reading a session costs, and a turn
+reads it twice (the turn's plan, then the graph). An entry is used only while the store's
+latest checkpoint id for the session is still the one it holds, so another process writing
+the session (Postgres) makes it stale, never wrong.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -25,12 +32,39 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    copy_checkpoint,
 )
 
 from agent.tracing import traced
-from graph.history_rows import HistoryRows, RowsMissing
-from graph.latest_cache import LatestCache
-from graph.store_sql import StoreSql
+from graph.store.history_rows import CACHED_SESSIONS, HistoryRows, RowsMissing
+from graph.store.sql import StoreSql
+
+
+class LatestCache:
+    def __init__(self, size: int = CACHED_SESSIONS) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, CheckpointTuple] = OrderedDict()
+
+    def get(self, thread_id: str, latest_id: str | None) -> CheckpointTuple | None:
+        """The session's entry if it holds checkpoint `latest_id` (a copy a run may change)."""
+        entry = self._entries.get(thread_id)
+        if entry is None or latest_id is None or entry.checkpoint["id"] != latest_id:
+            return None
+        self._entries.move_to_end(thread_id)
+        return entry._replace(checkpoint=copy_checkpoint(entry.checkpoint))
+
+    def remember(self, thread_id: str, entry: CheckpointTuple | None) -> None:
+        if entry is None:
+            self.forget(thread_id)
+            return
+        self._entries[thread_id] = entry._replace(checkpoint=copy_checkpoint(entry.checkpoint))
+        self._entries.move_to_end(thread_id)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def forget(self, thread_id: str) -> None:
+        self._entries.pop(thread_id, None)
+
 
 TURN_KEY = "turn_key"
 """The config key (under "configurable") naming the open turn a run's saves belong to."""

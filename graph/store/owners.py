@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from graph.store_sql import Run, postgres_runner, sqlite_runner
+from graph.store.sql import Run, postgres_runner, sqlite_runner
 
 CREATE_SQLITE = """CREATE TABLE IF NOT EXISTS session_owners (
     session_id TEXT PRIMARY KEY, owner TEXT NOT NULL, created REAL NOT NULL)"""
@@ -178,7 +178,7 @@ class SqlOwners:
 
 
 async def sqlite_owners(saver: Any) -> SqlOwners:
-    """The owners table on the SQLite saver's connection, inline (graph/sqlite_inline.py)."""
+    """The owners table on the SQLite saver's connection, inline (graph/store/sqlite.py)."""
     run = sqlite_runner(saver)
     await run(CREATE_SQLITE, ())
     columns = [row[1] for row in await run("PRAGMA table_info(session_owners)", ())]

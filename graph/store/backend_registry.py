@@ -17,7 +17,7 @@ from typing import Any
 
 from agent.llm.backend_config import BackendSpec
 from agent.llm.backend_pool import BackendPool
-from graph.store_sql import Run, postgres_runner, sqlite_runner
+from graph.store.sql import Run, postgres_runner, sqlite_runner
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def stored_form(spec: BackendSpec) -> dict[str, Any]:
 
 
 async def sqlite_registry(saver: Any) -> BackendRegistry:
-    """The table on the SQLite saver's connection, inline (graph/sqlite_inline.py)."""
+    """The table on the SQLite saver's connection, inline (graph/store/sqlite.py)."""
     run = sqlite_runner(saver)
     await run(CREATE, ())
     return BackendRegistry(run, "?", NEXT_SQLITE)

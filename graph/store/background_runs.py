@@ -5,7 +5,7 @@ client can resume its stream from any process.
 A run is `queued` until a process claims it; the claim sets `in_progress` and a lease that
 the claiming process renews while the run goes on. A run whose lease ran out (its process
 died or hung) is ended by any process (`expired`), never run a second time: its turn was
-stored whole or not at all (graph/turn_saver.py), and the caller decides which from the
+stored whole or not at all (graph/store/turn_saver.py), and the caller decides which from the
 session. One statement claims a run, so two processes never claim the same one; on
 Postgres the claim takes a transaction-scoped advisory lock first, so the count of running
 runs it checks cannot change under it (the deployment-wide limit holds across replicas).
@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from graph.store_sql import Run, postgres_runner, sqlite_runner
+from graph.store.sql import Run, postgres_runner, sqlite_runner
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "incomplete"})
 
