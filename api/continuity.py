@@ -56,7 +56,9 @@ async def continuity(
         raise identity_required()
     _, sent = split_request(request)
     async with services.limiter.slot(caller.owner):
-        found = await continued_session(services.sessions, services.owners, caller, client, sent)
+        found = await continued_session(
+            services.sessions, services.store.owners, caller, client, sent
+        )
     return found, client
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from langgraph.graph.state import CompiledStateGraph
@@ -13,10 +13,7 @@ from agent.settings import Settings
 from api.queue import TurnLimiter
 from api.readiness import ReadinessCheck
 from api.sessions import Sessions
-from graph.store.backend_registry import BackendRegistry
-from graph.store.health import StoreHealth
-from graph.store.locks import SessionLocks
-from graph.store.owners import Owners
+from graph.store import SessionStore
 from mcp_tools.registry import ToolRegistry
 
 if TYPE_CHECKING:
@@ -31,17 +28,13 @@ class Services:
     settings: Settings
     graph: CompiledStateGraph
     sessions: Sessions
-    locks: SessionLocks
+    store: SessionStore
+    """The session database: saver, locks, owners, health, registered backends, background
+    runs (graph/store/)."""
     tools: ToolRegistry
-    checkpointer: Any
-    owners: Owners
     limiter: TurnLimiter
     backends: BackendPool
-    store_health: StoreHealth
     readiness: ReadinessCheck
-    registry: BackendRegistry | None = None
-    """Backends registered at run time, shared through the database
-    (graph/store/backend_registry.py)."""
     background: BackgroundResponses | None = None
     """Background responses, on the queue in the database (api/responses/background.py)."""
     live: LiveTurns | None = None
@@ -65,4 +58,4 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 async def require_database(request: Request) -> None:
     """The 503 database_unavailable before a route that needs the session database, when
     it is known to be gone (a deleted SQLite file, a Postgres that stopped answering)."""
-    await services_of(request).store_health.require()
+    await services_of(request).store.health.require()

@@ -142,7 +142,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """A failure of the session database: the 503 database_unavailable (or too_many_turns
     when the database answers but every connection is busy)."""
-    known = await request.app.state.services.store_health.translate(exc)
+    known = await request.app.state.services.store.health.translate(exc)
     if known is None:
         return await _unexpected(request, exc)
     logger.warning("%s %s: %s", request.method, request.url.path, known.message)

@@ -65,5 +65,5 @@ async def check_upstream(services: Any) -> dict[str, Any]:
 async def check_database(services: Any) -> dict[str, Any]:
     """The store's own check: a read through the checkpointer, and for SQLite that the file
     is still the one this process opened."""
-    problem = await services.store_health.problem()
+    problem = await services.store.health.problem()
     return {"ok": True} if problem is None else {"ok": False, "error": problem}

@@ -117,16 +117,16 @@ async def _plan(
     for index, server in enumerate(servers or []):
         await check_allowed(server, services.settings.mcp_request_servers_allow, f"tools[{index}]")
     if known:
-        await require_owned(services.owners, session_id, caller)
+        await require_owned(services.store.owners, session_id, caller)
     else:
         await check_session_room(services, caller)
     admitted = services.limiter.slot(caller.owner)  # its 429 comes before anything is stored
-    await held.enter_async_context(services.locks.hold(session_id, admitted))
+    await held.enter_async_context(services.store.locks.hold(session_id, admitted))
     plan = await plan_turn(services.sessions, request, session_id, not known, services.tools)
     if servers:
         await _connect(services, plan, servers, held)
     if not known:
-        await services.owners.claim(session_id, caller.owner, client)
+        await services.store.owners.claim(session_id, caller.owner, client)
     plan.context.model, plan.context.upstream_fields = model, fields
     return plan
 
@@ -134,7 +134,7 @@ async def _plan(
 async def check_session_room(services: Services, caller: Caller) -> None:
     """The 403 for a new session beyond MAX_SESSIONS_PER_KEY."""
     cap = services.settings.max_sessions_per_key
-    count = await services.owners.count(caller.owner)
+    count = await services.store.owners.count(caller.owner)
     if count >= cap:
         raise AgentError(
             f"This key already has {count} sessions, the most MAX_SESSIONS_PER_KEY ({cap}) "
@@ -261,7 +261,7 @@ async def _run(services: Services, plan: TurnPlan, live: bool) -> AsyncIterator[
         # LangGraph stops a given-up run's nodes only once its own cleanup gets there:
         # the model call is stopped here, so the server does not generate for nobody
         cancel_calls(calls)
-        known = await services.store_health.translate(exc)
+        known = await services.store.health.translate(exc)
         TURNS.labels(_outcome_label(known or exc)).inc()
         if known is not None:
             raise known from exc

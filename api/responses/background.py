@@ -181,7 +181,7 @@ class BackgroundResponses:
         previous = ResponseRef.parse(body.previous_response_id)
         await self.require_ended(body.previous_response_id, caller)
         try:
-            await require_owned(self.services.owners, previous.session_id, caller)
+            await require_owned(self.services.store.owners, previous.session_id, caller)
         except AgentError as exc:  # a run that ended before its session was made, too
             raise unknown_response(body.previous_response_id) from exc
         return previous.session_id

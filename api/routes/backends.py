@@ -29,8 +29,8 @@ async def register_backend(
 ) -> dict[str, Any]:
     """Add (or replace) a backend; it serves new turns at once here, and in every process
     sharing the database within BACKEND_SYNC_INTERVAL seconds."""
-    if services.registry is not None:
-        await services.registry.put(spec)
+    if services.store.registry is not None:
+        await services.store.registry.put(spec)
     return services.backends.register(spec).describe()
 
 
@@ -38,13 +38,15 @@ async def register_backend(
 async def remove_backend(name: str, services: ServicesDep, admin: AdminDep) -> dict[str, Any]:
     """Take a backend out, here at once and in every process sharing the database within
     BACKEND_SYNC_INTERVAL seconds; its turns in flight finish on it."""
-    registered = services.registry is not None and name in await services.registry.names()
+    registered = (
+        services.store.registry is not None and name in await services.store.registry.names()
+    )
     if services.backends.remove(name) is None and not registered:
         raise AgentError(
             f"No backend named {name!r}; GET /v1/backends lists them.",
             param="name",
             code="backend_not_found",
         )
-    if services.registry is not None:
-        await services.registry.remove(name)
+    if services.store.registry is not None:
+        await services.store.registry.remove(name)
     return {"name": name, "object": "backend.deleted", "deleted": True}

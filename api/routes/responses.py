@@ -141,7 +141,7 @@ def _refuse_unanswerable_approvals(body: ResponsesRequest, services: Services) -
 async def _forget(services: Services, session_id: str) -> None:
     """store=false: nothing of the turn is kept."""
     await services.sessions.delete(session_id)
-    await services.owners.forget(session_id)
+    await services.store.owners.forget(session_id)
 
 
 @router.get("/responses/{response_id}", responses={**STREAM_RESPONSE, **error_responses(404)})
@@ -169,7 +169,7 @@ async def get_response(
             code="invalid_request",
         )
     try:
-        await require_owned(services.owners, ref.session_id, caller)
+        await require_owned(services.store.owners, ref.session_id, caller)
         outcome = await stored_outcome(services.sessions, ref.session_id, ref.start)
     except AgentError as exc:
         raise unknown_response(response_id) from exc

@@ -33,14 +33,14 @@ async def list_sessions(
     if caller.owner == ANONYMOUS:
         raise keys_required()
     return await owned_sessions(
-        services.sessions, services.owners, caller, after, limit, order == "desc"
+        services.sessions, services.store.owners, caller, after, limit, order == "desc"
     )
 
 
 @router.get("/{session_id}", responses=error_responses(404))
 async def get_session(session_id: str, services: ServicesDep, caller: CallerDep) -> dict[str, Any]:
     """The session's instructions and messages, as OpenAI chat messages."""
-    await require_owned(services.owners, session_id, caller)
+    await require_owned(services.store.owners, session_id, caller)
     return await services.sessions.history(session_id)
 
 
@@ -53,8 +53,8 @@ async def rename_session(
     session_id: str, body: SessionRename, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
     """Set the session's title (what the list shows instead of its first words)."""
-    await require_owned(services.owners, session_id, caller)
-    async with services.locks.hold(session_id):
+    await require_owned(services.store.owners, session_id, caller)
+    async with services.store.locks.hold(session_id):
         await services.sessions.rename(session_id, body.title)
     return await services.sessions.history(session_id)
 
@@ -64,10 +64,10 @@ async def delete_session(
     session_id: str, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
     """Forget the session."""
-    await require_owned(services.owners, session_id, caller)
-    async with services.locks.hold(session_id):
+    await require_owned(services.store.owners, session_id, caller)
+    async with services.store.locks.hold(session_id):
         await services.sessions.delete(session_id)
-        await services.owners.forget(session_id)
+        await services.store.owners.forget(session_id)
         if services.background is not None:
             await services.background.store.forget_session(session_id)
     return {"id": session_id, "object": "session.deleted", "deleted": True}
@@ -78,8 +78,8 @@ async def reset_session(
     session_id: str, services: ServicesDep, caller: CallerDep
 ) -> dict[str, Any]:
     """Clear the session's messages; its id and instructions stay."""
-    await require_owned(services.owners, session_id, caller)
-    async with services.locks.hold(session_id):
+    await require_owned(services.store.owners, session_id, caller)
+    async with services.store.locks.hold(session_id):
         await services.sessions.reset(session_id)
     return await services.sessions.history(session_id)
 
@@ -94,7 +94,7 @@ async def watch_live_turn(
     """The session's chat turn sent with `X-On-Disconnect: finish`, as the chunks of its
     stream after number `starting_after` (each chunk's number is its SSE `id`), then live
     until it ends; 204 when there is none to watch."""
-    await require_owned(services.owners, session_id, caller)
+    await require_owned(services.store.owners, session_id, caller)
     await services.sessions.require(session_id)
     row = await services.live.latest(session_id) if services.live else None
     if row is None:
@@ -110,7 +110,7 @@ async def cancel_live_turn(
 ) -> dict[str, Any]:
     """Stop the session's running chat turn (sent with `X-On-Disconnect: finish`): it is
     rolled back, nothing stored. `cancelled` says whether one was running."""
-    await require_owned(services.owners, session_id, caller)
+    await require_owned(services.store.owners, session_id, caller)
     await services.sessions.require(session_id)
     row = await services.live.latest(session_id) if services.live else None
     cancelled = row is not None and await services.live.cancel(row)
