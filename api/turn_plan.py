@@ -5,6 +5,11 @@ with a 400."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from api.sessions import Sessions
+
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +21,6 @@ from agent.errors import AgentError
 from agent.llm.request_fields import EXTRA_FIELDS, STANDARD_FIELDS, not_honoured
 from agent.messages import content_text, to_langchain
 from api.protocol import ChatCompletionRequest
-from api.sessions import Sessions
 from graph.approval import APPROVAL_ID_PREFIX, APPROVAL_TOOL, pending_approvals
 from graph.context import Context
 from graph.turn import (

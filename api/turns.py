@@ -28,9 +28,8 @@ from agent.tracing import annotate
 from api.deps import Services
 from api.keys import Caller
 from api.logs import note
-from api.ownership import require_owned
 from api.protocol import ChatCompletionRequest
-from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id
+from api.sessions import SESSION_ID_HEADER, checked_session_id, new_session_id, require_owned
 from api.turn_plan import TurnPlan, plan_turn, upstream_fields
 from graph.approval import approvals_in_output
 from graph.live_events import ACTIVITY_KINDS, LIVE, with_live_events

@@ -14,11 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from agent.errors import AgentError
 from api.keys import Caller
-from api.ownership import require_owned
 from api.queue import rate_limited
 from api.responses.output import ResponseRef, response_object, unknown_response
 from api.responses.request import ResponsesRequest
-from api.sessions import new_session_id
+from api.sessions import new_session_id, require_owned
 from api.turn_plan import upstream_fields
 from api.turns import check_session_room
 from graph.store.background_runs import RunRow, RunStore

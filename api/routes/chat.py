@@ -11,13 +11,12 @@ from fastapi.responses import JSONResponse
 from api import turns
 from api.body_guard import ParsedBodyRoute
 from api.chat_render import ChunkWriter, completion_response, sse_events
-from api.continuity import USER_ID_HEADER, continuity
 from api.deps import Services, ServicesDep
 from api.keys import CallerDep
 from api.logs import note
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
 from api.protocol import ChatCompletionRequest, ChatCompletionResponse
-from api.sessions import SESSION_ID_HEADER
+from api.sessions import SESSION_ID_HEADER, USER_ID_HEADER, continuity
 from api.sse import FinishOnDisconnect, TurnEventStream
 
 router = APIRouter(prefix="/v1", tags=["chat"], route_class=ParsedBodyRoute)

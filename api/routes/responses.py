@@ -17,13 +17,12 @@ from api.body_guard import ParsedBodyRoute
 from api.deps import Services, ServicesDep
 from api.keys import Caller, CallerDep
 from api.openapi import STREAM_RESPONSE, TURN, error_responses
-from api.ownership import require_owned
 from api.responses.background import BackgroundResponses
 from api.responses.events import EventWriter, Finish, response_events
 from api.responses.output import ResponseRef, new_ref, response_object, unknown_response
 from api.responses.request import ResponsesRequest
 from api.responses.stored import stored_outcome
-from api.sessions import SESSION_ID_HEADER
+from api.sessions import SESSION_ID_HEADER, require_owned
 from api.sse import FinishOnDisconnect, TurnEventStream
 from api.turn_plan import allowed_server_tools
 from graph.approval import needs_approval

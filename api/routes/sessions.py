@@ -12,8 +12,7 @@ from api.body_guard import ParsedBodyRoute
 from api.deps import ServicesDep
 from api.keys import ANONYMOUS, CallerDep, keys_required
 from api.openapi import BODY, SESSION_CHANGE, STREAM_RESPONSE, error_responses
-from api.ownership import MAX_PAGE_SIZE, PAGE_SIZE, owned_sessions, require_owned
-from api.sessions import SESSION_ID_HEADER
+from api.sessions import MAX_PAGE_SIZE, PAGE_SIZE, SESSION_ID_HEADER, owned_sessions, require_owned
 from api.sse import TurnEventStream
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], route_class=ParsedBodyRoute)

@@ -2,7 +2,7 @@
 
 Owners are digests of keys (never keys). A session without a row belongs to the anonymous
 owner "", which is what every session was before keys owned them. `client` is a digest of
-the client identity a session was started with (api/continuity.py), "" when none: session
+the client identity a session was started with (api/sessions.py), "" when none: session
 continuity only ever continues sessions of the same owner and client.
 """
 
