@@ -206,6 +206,8 @@ async def streamed(
 
 @dataclass
 class StreamedTurn:
+    """A begun turn and its events, the first already read when asked for."""
+
     turn: Turn
     events: AsyncIterator[TurnEvent]
     """Close it (or read it to its end) to end the turn."""

@@ -71,16 +71,19 @@ async def create_response(
 async def _begun(
     body: ResponsesRequest, services: Services, caller: Caller, given: str | None
 ) -> AsyncIterator[turns.Turn]:
-    """The turn of a request: on the session of `previous_response_id` (its 404 when that
-    is not one), forgotten at its end with store=false."""
+    """The turn of a request: on the session of `previous_response_id` (the response's 404
+    when that session is not found as the turn begins), forgotten at its end with
+    store=false."""
     chat, servers = body.to_chat(services.tools.names()), body.mcp_servers()
+    began = False
     try:
         async with turns.begin(services, chat, caller, given, servers=servers) as turn:
+            began = True
             if not body.store:
                 turn.on_end(lambda: _forget(services, turn.session_id))
             yield turn
     except AgentError as exc:
-        if given and exc.code == "session_not_found":
+        if given and not began and exc.code == "session_not_found":
             raise unknown_response(body.previous_response_id or "") from exc
         raise
 
