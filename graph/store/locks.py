@@ -283,6 +283,22 @@ class FileSessionLocks(SessionLocks):
 
         return held_slot(self._deployment, is_turn, take, give_back)
 
+    @asynccontextmanager
+    async def setting_up(self) -> AsyncIterator[None]:
+        """The store's setup (WAL switch, tables, columns added), one process at a time.
+
+        SQLite answers "database is locked" at once, without its busy timeout, to a process
+        switching a fresh file to WAL while another creates tables, and two processes adding
+        one column both try; the Postgres store holds an advisory lock for the same reason."""
+        while True:  # polled, never a blocking wait on the event loop
+            if self._try_lock(SETUP_BYTE):
+                break
+            await asyncio.sleep(self._poll)
+        try:
+            yield
+        finally:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, SETUP_BYTE)
+
     def _try_lock(self, byte: int) -> bool:
         try:
             fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, byte)
@@ -312,6 +328,8 @@ SLOT_CLASS = 0x0A5A_6E70
 """The first key of the deployment slots' two-key advisory locks (Postgres)."""
 SLOT_BYTES = 1 << 56
 """The lock file's byte of deployment slot 0 (the sessions' bytes are below it)."""
+SETUP_BYTE = 1 << 62
+"""The lock file's byte held while a process sets up the store (past every slot's byte)."""
 
 
 def lock_byte(session_id: str) -> int:

@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, closing, contextmanager
+from contextlib import ExitStack, asynccontextmanager, closing, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -223,14 +223,15 @@ async def open_sqlite_store(
     lock_file = path.with_name(path.name + ".lock")
     locks = FileSessionLocks(lock_file, lock_timeout, deployment=deployment)
     try:
-        with open_inline_saver(path) as sqlite:
-            owners = await sqlite_owners(sqlite)
-            registry = await sqlite_registry(sqlite)
+        with ExitStack() as opened:
+            async with locks.setting_up():
+                sqlite = opened.enter_context(open_inline_saver(path))
+                owners = await sqlite_owners(sqlite)
+                registry = await sqlite_registry(sqlite)
+                sql = SqliteSql(sqlite)
+                await sql.setup()
+                runs = await sqlite_runs(sqlite)
             health = SqliteHealth(sqlite, path)
-            sql = SqliteSql(sqlite)
-            await sql.setup()
-            saver = TurnSaver(sqlite, sql)
-            runs = await sqlite_runs(sqlite)
-            yield SessionStore(saver, locks, owners, health, registry, runs)
+            yield SessionStore(TurnSaver(sqlite, sql), locks, owners, health, registry, runs)
     finally:
         locks.close()
