@@ -179,25 +179,23 @@ class ModelCallWatch:
     """One model call as seen from outside: when its first delta came, how many reached
     the client, how it ended."""
 
-    def __init__(self, backend: str, stream: bool, on_delta: Callable[[str, str], None]) -> None:
+    def __init__(self, backend: str, stream: bool) -> None:
         self.backend = backend
         self.stream = stream
-        self.downstream = on_delta
         self.started = time.perf_counter()
         self.first: float | None = None
         self.received = 0
         self.span: Span | None = None
         self.reply: ModelReply | None = None
 
-    def on_delta(self, kind: str, text: str) -> None:
-        """Count a delta (about one token of the stream) and pass it on; the first one is
-        the time to first token."""
-        self.received += 1
+    def passed(self, deltas: list[tuple[str, str]]) -> None:
+        """Count the deltas of a read on their way to the client (about a token each); the
+        first is the time to first token."""
+        self.received += len(deltas)
         if self.first is None:
             self.first = time.perf_counter()
             if self.span is not None:
                 self.span.add_event("gen_ai.first_token")
-        self.downstream(kind, text)
 
     def finished(self, reply: ModelReply) -> None:
         """Record the reply's usage, finish reason and speed."""
@@ -227,14 +225,14 @@ class ModelCallWatch:
 
 @asynccontextmanager
 async def model_call(
-    call: ModelCall, backend: str, server: ModelServer, on_delta: Callable[[str, str], None]
+    call: ModelCall, backend: str, server: ModelServer
 ) -> AsyncIterator[ModelCallWatch]:
     """Watch one model call on one backend: a `chat` span, the model-call metrics, and a
     LangChain LLM run when LangSmith (or Studio) listens."""
     model = call.params.get("model") or server.model
     provider = server.kind.value
     run = await llm_run_started(call, model, provider)
-    watch = ModelCallWatch(backend, call.stream, on_delta)
+    watch = ModelCallWatch(backend, call.stream)
     attributes = None if _tracer is None else _request_attributes(backend, server, model, call)
     if _capture and attributes is not None:
         attributes["gen_ai.input.messages"] = _json([_message(m) for m in call.messages])

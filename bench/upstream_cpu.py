@@ -34,7 +34,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_openai import ChatOpenAI
 
 from agent.llm.backend_config import single_backend
-from agent.llm.chat_completion import chat_answer, emit
+from agent.llm.chat_completion import add_text, chat_answer
 from agent.llm.http import ModelHttp, ModelServer, model_server
 from agent.llm.wire import chat_messages, request_body
 from agent.messages import content_text
@@ -57,16 +57,14 @@ def history(length: int) -> list[BaseMessage]:
 def new_path(server: ModelServer) -> Path:
     async def call(messages: list[BaseMessage], stream: bool) -> int:
         parser = ReplyParser()
-        seen = [0]
-
-        def on_delta(kind: str, text: str) -> None:
-            seen[0] += 1
-
+        seen = 0
         body = request_body(
             server.model, {}, stream, messages=chat_messages(messages, server.reasoning_field)
         )
-        await chat_answer(server, body, parser, on_delta)
-        return seen[0]
+        async for item in chat_answer(server, body, parser):
+            if isinstance(item, list):
+                seen += len(item)
+        return seen
 
     return call
 
@@ -74,22 +72,18 @@ def new_path(server: ModelServer) -> Path:
 def old_path(llm: ChatOpenAI) -> Path:
     async def call(messages: list[BaseMessage], stream: bool) -> int:
         parser = ReplyParser()
-        seen = [0]
-
-        def on_delta(kind: str, text: str) -> None:
-            seen[0] += 1
-
+        deltas: list[tuple[str, str]] = []
         if not stream:
             message = await llm.ainvoke(messages)
-            emit(parser.content(content_text(message.content)), on_delta)
-            emit(parser.close(), on_delta)
-            return seen[0]
+            add_text(parser.content(content_text(message.content)), deltas)
+            add_text(parser.close(), deltas)
+            return len(deltas)
         merged = AIMessageChunk(content="")
         async for chunk in llm.astream(messages):
-            emit(parser.content(content_text(chunk.content)), on_delta)
+            add_text(parser.content(content_text(chunk.content)), deltas)
             merged = merged + chunk
-        emit(parser.close(), on_delta)
-        return seen[0]
+        add_text(parser.close(), deltas)
+        return len(deltas)
 
     return call
 

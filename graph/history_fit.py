@@ -20,7 +20,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from agent.errors import AgentError
 from agent.llm.call import ModelCall
 from agent.llm.context_window import DEFAULT_CONTEXT_WINDOW, message_tokens, too_long, tools_tokens
-from agent.llm.step import run_step
+from agent.llm.step import step_reply
 from agent.metrics import CONTEXT_TRIMS
 from agent.prefix_memo import PrefixMemo
 from agent.settings import ContextStrategy
@@ -101,7 +101,7 @@ def _asker(deps: AgentDeps, call: ModelCall) -> Ask:
         summary_call = ModelCall(
             messages=messages, params={**model, "max_tokens": max_tokens}, mode=call.mode
         )
-        reply = await run_step(deps.backends, summary_call, lambda kind, text: None)
+        reply = await step_reply(deps.backends, summary_call)
         return reply.content
 
     return ask

@@ -7,11 +7,11 @@ stream's waiter, and a wake-up of the runner's `asyncio.wait` loop for every ite
 runs the graph with a sink set here; the graph's own stream then carries only its state.
 Without a sink (LangGraph Studio, `langgraph dev`) nodes write to the custom stream as before.
 
-Everything one network read of the model's stream brings is parsed in one tick; its deltas
-leave as one event per run of one kind (content, reasoning) when the tick ends. Unloaded, a
-read carries one token and so does each event, sent as soon as it was read; under load
-reads carry several, and the service writes (renders, sends through its layers) once per
-read instead of once per token, so it falls behind less.
+The model step yields the deltas of each network read of the model's stream together
+(agent/llm/step.py); they leave as one event per run of one kind (content, reasoning).
+Unloaded, a read carries one token and so does each event, sent as soon as it was read;
+under load reads carry several, and the service writes (renders, sends through its layers)
+once per read instead of once per token, so it falls behind less.
 """
 
 from __future__ import annotations
@@ -25,10 +25,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
 
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.config import get_stream_writer
 
+from agent.llm.reply import Deltas
 from agent.messages import content_text
+from graph.turn import step_separator
+from mcp_tools.builtin.browser.citations import CitationStream
+from mcp_tools.builtin.browser.state import BrowserState
 
 Write = Callable[[dict[str, Any]], None]
 LIVE = "custom"
@@ -101,31 +105,41 @@ class _Feed:
         return self._items.popleft()
 
 
-class JoinedDeltas:
-    """Call with (kind, text); `flush` writes what is held at once (a step's end)."""
+class StepText:
+    """A model step's text on its way to the client: each network read's deltas leave as
+    one event per run of one kind. A step's first content (reasoning) after earlier content
+    (reasoning) in the same turn starts with the separator the joined turn has. With a
+    session browser, content citations become links as they stream; `flush` sends a
+    possible citation held back, at the step's end."""
 
-    def __init__(self, write: Callable[[dict[str, Any]], None]) -> None:
+    def __init__(
+        self, write: Write, earlier: list[AIMessage], browser: BrowserState | None
+    ) -> None:
         self._write = write
-        self._held: list[tuple[str, list[str]]] = []
-        self._scheduled = False
+        self._separators = {
+            kind: step_separator(kind, earlier) for kind in ("content", "reasoning")
+        }
+        self._cited = CitationStream(browser) if browser is not None else None
 
-    def __call__(self, kind: str, text: str) -> None:
-        if self._held and self._held[-1][0] == kind:
-            self._held[-1][1].append(text)
-        else:
-            self._held.append((kind, [text]))
-        if not self._scheduled:
-            self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._tick_ended)
-
-    def flush(self) -> None:
-        held, self._held = self._held, []
-        for kind, texts in held:
+    def write(self, deltas: Deltas) -> None:
+        runs: list[tuple[str, list[str]]] = []
+        for kind, text in deltas:
+            if separator := self._separators.get(kind):
+                text, self._separators[kind] = separator + text, ""
+            if kind == "content" and self._cited is not None:
+                text = self._cited.feed(text)
+            if not text:
+                continue
+            if runs and runs[-1][0] == kind:
+                runs[-1][1].append(text)
+            else:
+                runs.append((kind, [text]))
+        for kind, texts in runs:
             self._write({"kind": kind, "text": "".join(texts)})
 
-    def _tick_ended(self) -> None:
-        self._scheduled = False
-        self.flush()
+    def flush(self) -> None:
+        if self._cited is not None and (held := self._cited.flush()):
+            self._write({"kind": "content", "text": held})
 
 
 RESULT_EXCERPT_CHARS = 500

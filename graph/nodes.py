@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage
@@ -18,12 +19,12 @@ from graph.call_trust import server_calls_checked
 from graph.context import Context
 from graph.deps import AgentDeps
 from graph.history_fit import fit_call
-from graph.live_events import JoinedDeltas, live_writer
+from graph.live_events import StepText, live_writer
 from graph.prompts import STEP_LIMIT_MESSAGE, UNUSABLE_CALL_MESSAGE
 from graph.state import State
 from graph.tool_step import run_session_id
-from graph.turn import CITATIONS, instructions_update, step_separator
-from mcp_tools.builtin.browser.citations import CitationStream, linkify
+from graph.turn import CITATIONS, instructions_update
+from mcp_tools.builtin.browser.citations import linkify
 from mcp_tools.builtin.browser.state import BROWSER_SESSIONS, BrowserState
 
 
@@ -45,27 +46,32 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
     """Ask the model for the next step and record its reply."""
     steps = state.get("steps", 0)
     browser = BROWSER_SESSIONS.existing(run_session_id())
-    on_delta, flush = _delta_writer(live_writer(), _turn_replies(state), browser)
+    text = StepText(live_writer(), _turn_replies(state), browser)
     if steps >= deps.settings.max_steps:
-        text = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
-        on_delta("content", text)
-        flush()
-        return {"messages": [AIMessage(content=text)], "call_errors": {}}
+        limit = STEP_LIMIT_MESSAGE.format(steps=deps.settings.max_steps)
+        text.write([("content", limit)])
+        text.flush()
+        return {"messages": [AIMessage(content=limit)], "call_errors": {}}
     model_call, fitted = await fit_call(
         build_model_call(state, runtime.context, deps), state, runtime.context, deps
     )
     MODEL_CALLS.labels(model_call.mode.value).inc()
     try:
-        raw = await run_step(deps.backends, model_call, on_delta)
+        async with contextlib.aclosing(run_step(deps.backends, model_call)) as items:
+            async for item in items:
+                if isinstance(item, ModelReply):
+                    raw = item
+                else:
+                    text.write(item)
     except BaseException:
-        flush()  # what the failed call streamed reaches the client before its error
+        text.flush()  # what the failed call streamed reaches the client before its error
         raise
     raw = server_calls_checked(raw, runtime.context.client_tool_names, state["messages"])
     _count_calls(raw, runtime.context)
     reply, retries = _bound_retries(raw, state.get("retries", 0), deps.settings.tool_call_retries)
     if reply.content != raw.content:  # our own explanation: streamed clients must see it too
-        on_delta("content", reply.content)
-    flush()
+        text.write([("content", reply.content)])
+    text.flush()
     return {
         "messages": [reply_message(reply, browser)],
         "steps": steps + 1,
@@ -82,33 +88,6 @@ def _count_calls(reply: ModelReply, context: Context) -> None:
         unusable = call["id"] in reply.errors
         kind = "unusable" if unusable else "client" if call["name"] in client_names else "server"
         TOOL_CALLS.labels(kind).inc()
-
-
-def _delta_writer(
-    writer: Any, earlier: list[AIMessage], browser: BrowserState | None = None
-) -> tuple[Any, Any]:
-    """Stream deltas as the turn's events, joined per tick (graph/live_events.py); a
-    step's first content (reasoning) after earlier content (reasoning) in the same turn
-    starts with the separator the joined turn has. With a session browser, content
-    citations become links as they stream. `flush` sends what is held (a possible citation,
-    the tick's deltas) at the step's end."""
-    pending = {kind: step_separator(kind, earlier) for kind in ("content", "reasoning")}
-    joined = JoinedDeltas(writer)
-    cited = CitationStream(browser, lambda text: joined("content", text))
-
-    def on_delta(kind: str, text: str) -> None:
-        if pending.get(kind):
-            text, pending[kind] = pending[kind] + text, ""
-        if kind == "content" and browser is not None:
-            cited.feed(text)
-        else:
-            joined(kind, text)
-
-    def flush() -> None:
-        cited.flush()
-        joined.flush()
-
-    return on_delta, flush
 
 
 def _turn_replies(state: State) -> list[AIMessage]:

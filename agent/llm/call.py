@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import BaseMessage
 
 from agent.settings import ToolCallMode
-
-OnDelta = Callable[[str, str], None]
-"""Receives ("content" | "reasoning", text) as the reply forms."""
 
 
 @dataclass

@@ -1,19 +1,20 @@
-"""What every strategy shares: the chat stream loop and turning a parse into a reply.
+"""What every strategy shares: the chat stream read through the reply parser, and turning
+a parse into a reply.
 
-A strategy feeds the upstream's text fields to a `ReplyParser` as they arrive and passes
-each delta it returns on to the client; the reply is built from that parser's result, so
-the stored reply is exactly what was streamed.
+A strategy feeds the upstream's text fields to a `ReplyParser` as they arrive and yields
+the deltas it returns; the reply is built from that parser's result, so the stored reply is
+exactly what was streamed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.llm.call import OnDelta
 from agent.llm.http import ModelServer, post_json, post_stream
-from agent.llm.reply import ModelReply
+from agent.llm.reply import Deltas, ModelReply
 from agent.llm.wire import (
     first_choice,
     list_field,
@@ -28,12 +29,12 @@ from agent.toolcalls import collect_calls
 CHAT_PATH = "/chat/completions"
 
 
-def emit(delta: Delta, on_delta: OnDelta) -> None:
-    """Pass a parser delta's visible text on (calls are emitted once checked)."""
+def add_text(delta: Delta, deltas: Deltas) -> None:
+    """A parser delta's visible text, added to `deltas` (calls are given once checked)."""
     if delta.reasoning:
-        on_delta("reasoning", delta.reasoning)
+        deltas.append(("reasoning", delta.reasoning))
     if delta.content:
-        on_delta("content", delta.content)
+        deltas.append(("content", delta.content))
 
 
 @dataclass
@@ -49,45 +50,58 @@ class ChatAnswer:
 
 
 async def chat_answer(
-    server: ModelServer, body: dict[str, Any], parser: ReplyParser, on_delta: OnDelta
-) -> ChatAnswer:
-    """One chat completion, streamed or not, its text fields run through `parser`."""
+    server: ModelServer, body: dict[str, Any], parser: ReplyParser
+) -> AsyncIterator[Deltas | ChatAnswer]:
+    """One chat completion, streamed or not, its text fields run through `parser`: the
+    deltas of each network read, then the answer."""
+    deltas: Deltas = []
     if not body["stream"]:
         reply = await post_json(server, CHAT_PATH, body)
         choice = first_choice(reply) or {}
         message = object_field(choice, "message")
-        emit(parser.reasoning(reasoning_from(message)), on_delta)
-        emit(parser.content(text_field(message, "content")), on_delta)
-        emit(parser.close(), on_delta)
+        add_text(parser.reasoning(reasoning_from(message)), deltas)
+        add_text(parser.content(text_field(message, "content")), deltas)
+        add_text(parser.close(), deltas)
+        if deltas:
+            yield deltas
         calls = list_field(message, "tool_calls")
-        return ChatAnswer(
+        yield ChatAnswer(
             calls, choice.get("finish_reason"), choice.get("stop_reason"), usage_of(reply)
         )
-    stream = _ChatStream(parser, on_delta)
-    await post_stream(server, CHAT_PATH, body, stream)
-    emit(parser.close(), on_delta)
-    stream.answer.native_calls = assemble_calls(stream.call_chunks)
-    return stream.answer
+        return
+    read = _ChatRead(parser)
+    async with contextlib.aclosing(post_stream(server, CHAT_PATH, body)) as reads:
+        async for events in reads:
+            deltas = []
+            for event in events:
+                read.event(event, deltas)
+            if deltas:
+                yield deltas
+    deltas = []
+    add_text(parser.close(), deltas)
+    if deltas:
+        yield deltas
+    read.answer.native_calls = assemble_calls(read.call_chunks)
+    yield read.answer
 
 
-class _ChatStream:
-    """Feeds each stream event's deltas to the parser; keeps the call fragments, the
+class _ChatRead:
+    """Runs each stream event's text through the parser; keeps the call fragments, the
     finish and stop reasons and the usage the events carry."""
 
-    def __init__(self, parser: ReplyParser, on_delta: OnDelta) -> None:
+    def __init__(self, parser: ReplyParser) -> None:
         self.parser = parser
-        self.on_delta = on_delta
         self.call_chunks: list[dict[str, Any]] = []
         self.answer = ChatAnswer(usage=usage_of({}))
 
-    def __call__(self, event: dict[str, Any]) -> None:
+    def event(self, event: dict[str, Any], deltas: Deltas) -> None:
         choice = first_choice(event)
         if choice is not None:
             delta = object_field(choice, "delta")
             if reasoning := reasoning_from(delta):
-                emit(self.parser.reasoning(reasoning), self.on_delta)
+                add_text(self.parser.reasoning(reasoning), deltas)
             if content := text_field(delta, "content"):
-                emit(self.parser.content(content), self.on_delta)
+                add_text(self.parser.content(content), deltas)
             if "tool_calls" in delta:
                 self.call_chunks += [_call_chunk(c) for c in list_field(delta, "tool_calls")]
             self.answer.finish_reason = choice.get("finish_reason") or self.answer.finish_reason

@@ -18,7 +18,7 @@ import base64
 import contextlib
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -38,9 +38,6 @@ from agent.llm.failures import (
 from agent.llm.wire import REASONING_INPUT_FIELD
 from agent.metrics import UPSTREAM_CANCELLED
 from agent.settings import Settings, UpstreamKind
-
-OnEvent = Callable[[dict[str, Any]], None]
-"""Receives each parsed SSE data object of a stream, in order."""
 
 RETRY_BACKOFF = 0.5  # seconds before the first retry; doubled for each further one
 KEEPALIVE_SECONDS = 4.0
@@ -162,30 +159,60 @@ async def post_json(server: ModelServer, path: str, body: dict[str, Any]) -> dic
 
 
 async def post_stream(
-    server: ModelServer,
-    path: str,
-    body: dict[str, Any],
-    on_event: OnEvent,
-) -> None:
-    """POST a streaming request; pass each SSE data object to `on_event` until `[DONE]`.
+    server: ModelServer, path: str, body: dict[str, Any]
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """POST a streaming request; the SSE data objects of each network read, until `[DONE]`.
     After `[DONE]` the rest of the body is read, so the connection goes back to the pool
-    instead of being closed."""
+    instead of being closed. Close the iterator to end the call early (its connection is
+    closed at once)."""
     async with _bounded(server), _opened(server, "POST", path, body) as response:
         reader = SseReader()
         chunks = response.content.iter_any()
         finished = False
         async for chunk in chunks:
-            for data in _pieces(reader.feed(chunk)):
-                if data == b"[DONE]":
-                    await _drain(chunks)
-                    return
-                finished = _dispatch(data, on_event) or finished
-        for data in _pieces(reader.end()):
-            if data == b"[DONE]":
+            read = _Read(reader.feed(chunk))
+            finished = finished or read.finished
+            if read.events:  # even those before an error the same read brought
+                yield read.events
+            read.raise_error()
+            if read.done:
+                await _drain(chunks)
                 return
-            finished = _dispatch(data, on_event) or finished
-    if not finished:
-        raise UpstreamTruncated("the stream ended without [DONE] and without a finish reason")
+        read = _Read(reader.end())
+        if read.events:
+            yield read.events
+        read.raise_error()
+        if not (read.done or finished or read.finished):
+            raise UpstreamTruncated("the stream ended without [DONE] and without a finish reason")
+
+
+class _Read:
+    """The data objects of one network read's events up to `[DONE]`; an event that is not
+    one, or an error the server sent, is kept to be raised after those before it."""
+
+    __slots__ = ("done", "error", "events")
+
+    def __init__(self, data: list[bytes]) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.done = False
+        self.error: Exception | None = None
+        for piece in _pieces(data):
+            if piece == b"[DONE]":
+                self.done = True
+                return
+            try:
+                self.events.append(_event(piece))
+            except (UpstreamMalformed, UpstreamReported) as exc:
+                self.error = exc
+                return
+
+    @property
+    def finished(self) -> bool:
+        return any(map(_has_finish, self.events))
+
+    def raise_error(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def _pieces(events: list[bytes]) -> list[bytes]:
@@ -203,15 +230,14 @@ def _pieces(events: list[bytes]) -> list[bytes]:
     return pieces
 
 
-def _dispatch(data: bytes, on_event: OnEvent) -> bool:
-    """Pass one event's data object on; whether it carried a finish reason."""
+def _event(data: bytes) -> dict[str, Any]:
+    """One event's data object; an error the server sent in the stream raised."""
     event = _json(data)
     if not isinstance(event, dict):
         raise UpstreamMalformed(f"a stream event that is not an object: {clip(data)}")
     if "error" in event and not event.get("choices"):
         raise UpstreamReported(_error_text(event["error"]))
-    on_event(event)
-    return _has_finish(event)
+    return event
 
 
 DRAIN_SECONDS = 1.0

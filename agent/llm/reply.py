@@ -1,4 +1,5 @@
-"""The one reply type from the model step to the graph node."""
+"""What a model step yields to the graph node: the text of each network read as it comes,
+then the one reply."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.toolcalls.types import InvalidCall, ToolCall
+
+Deltas = list[tuple[str, str]]
+"""The text one network read brought, in order: ("content" | "reasoning", text) pairs."""
 
 
 @dataclass
@@ -41,3 +45,7 @@ def _langchain_call(call: ToolCall | InvalidCall) -> dict[str, Any]:
         return {"id": call.id, "name": call.name, "args": call.arguments}
     args = call.arguments if call.arguments is not None else {"__raw__": call.raw_arguments}
     return {"id": call.id, "name": call.name or "unknown", "args": args}
+
+
+StepItem = Deltas | ModelReply
+"""A step's items: `Deltas` as the reply forms, and last the `ModelReply`."""

@@ -5,8 +5,10 @@ its tool calls checked against tool_choice."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -16,10 +18,10 @@ from agent.errors import AgentError, UpstreamError
 from agent.llm import capabilities
 from agent.llm.backend import Backend
 from agent.llm.backend_pool import BackendPool
-from agent.llm.call import ModelCall, OnDelta
+from agent.llm.call import ModelCall
 from agent.llm.failures import UPSTREAM_FAILURES, UpstreamStatus, upstream_error
 from agent.llm.http import ModelServer
-from agent.llm.reply import ModelReply
+from agent.llm.reply import Deltas, ModelReply, StepItem
 from agent.llm.request_fields import for_server
 from agent.llm.strategies import strategy_for
 from agent.prompts.nudges import REQUIRED_NUDGE
@@ -34,8 +36,9 @@ RETRYABLE = frozenset(
 )
 
 
-async def run_step(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> ModelReply:
-    """Run the step; retry it on another backend while nothing has reached the client."""
+async def run_step(pool: BackendPool, call: ModelCall) -> AsyncIterator[StepItem]:
+    """The step's deltas as the reply forms, then the reply; retried on another backend
+    while nothing has reached the client. Close the iterator to stop the model call."""
     model = call.params.get("model")
     tried: set[str] = set()
     while True:
@@ -47,13 +50,25 @@ async def run_step(pool: BackendPool, call: ModelCall, on_delta: OnDelta) -> Mod
         # would ask the failing backend again first.
         alone = pool.pick(model, tried) is None
         try:
-            return await _on_backend(pool, backend, call, on_delta, alone)
+            async with contextlib.aclosing(_on_backend(pool, backend, call, alone)) as items:
+                async for item in items:
+                    yield item
+            return
         except UpstreamError as exc:
             if exc.code not in RETRYABLE:
                 raise
             pool.failed(backend, exc.message)
             if exc.received or pool.pick(model, tried) is None:
                 raise
+
+
+async def step_reply(pool: BackendPool, call: ModelCall) -> ModelReply:
+    """The step's reply alone (its deltas go nowhere)."""
+    async with contextlib.aclosing(run_step(pool, call)) as items:
+        async for item in items:
+            if isinstance(item, ModelReply):
+                return item
+    raise RuntimeError("the step ended without its reply")
 
 
 def no_backend(model: str | None) -> AgentError:
@@ -65,23 +80,29 @@ def no_backend(model: str | None) -> AgentError:
 
 
 async def _on_backend(
-    pool: BackendPool, backend: Backend, call: ModelCall, on_delta: OnDelta, alone: bool
-) -> ModelReply:
+    pool: BackendPool, backend: Backend, call: ModelCall, alone: bool
+) -> AsyncIterator[StepItem]:
     """The step on one backend, watched (span, metrics, LLM run); a failure named for the
     client with how many deltas had reached it (the watch counts them)."""
     started = time.monotonic()
     server = backend.server if alone else backend.server.single_try()
     sent = for_backend(call, backend)
     with pool.busy(backend):
-        async with model_call(sent, backend.spec.name, server, on_delta) as watch:
+        async with model_call(sent, backend.spec.name, server) as watch:
             try:
-                raw = await _with_reasks(backend, server, sent, watch.on_delta)
+                async with contextlib.aclosing(_with_reasks(backend, server, sent)) as items:
+                    async for item in items:
+                        if isinstance(item, ModelReply):
+                            raw = item
+                        else:
+                            watch.passed(item)
+                            yield item
             except UPSTREAM_FAILURES as exc:
                 raise upstream_error(exc, server.base_url, watch.received) from exc
             reply = _checked(raw, sent)
             watch.finished(reply)
     pool.succeeded(backend, time.monotonic() - started)
-    return reply
+    yield reply
 
 
 def for_backend(call: ModelCall, backend: Backend) -> ModelCall:
@@ -96,8 +117,8 @@ def for_backend(call: ModelCall, backend: Backend) -> ModelCall:
 
 
 async def _with_reasks(
-    backend: Backend, server: ModelServer, call: ModelCall, on_delta: OnDelta
-) -> ModelReply:
+    backend: Backend, server: ModelServer, call: ModelCall
+) -> AsyncIterator[StepItem]:
     """Ask again (without storing the nudge) while tool_choice demands a call it lacks.
 
     When a call is demanded, an attempt's deltas are held until it is kept, so a
@@ -105,44 +126,54 @@ async def _with_reasks(
     asked = replace(call, tools=[] if call.tool_choice == "none" else call.tools)
     demanded = call.tool_choice == "required" or isinstance(call.tool_choice, dict)
     for attempt in range(call.reasks + 1):
-        held: list[tuple[str, str]] = []
-        raw = await _reply(backend, server, asked, _holder(held) if demanded else on_delta)
+        held: list[Deltas] = []
+        async with contextlib.aclosing(_reply(backend, server, asked)) as items:
+            async for item in items:
+                if isinstance(item, ModelReply):
+                    raw = item
+                elif demanded:
+                    held.append(item)
+                else:
+                    yield item
         which = _missing_required(raw, call.tool_choice)
         if which is None or attempt == call.reasks:
-            for kind, text in held:
-                on_delta(kind, text)
-            return raw
+            for deltas in held:
+                yield deltas
+            yield raw
+            return
         nudge = [AIMessage(content=raw.content), HumanMessage(REQUIRED_NUDGE.format(which=which))]
         asked = replace(asked, messages=[*asked.messages, *nudge])
-    return raw
 
 
-def _holder(held: list[tuple[str, str]]) -> OnDelta:
-    def hold(kind: str, text: str) -> None:
-        held.append((kind, text))
-
-    return hold
-
-
-async def _reply(
-    backend: Backend, server: ModelServer, call: ModelCall, on_delta: OnDelta
-) -> ModelReply:
+async def _reply(backend: Backend, server: ModelServer, call: ModelCall) -> AsyncIterator[StepItem]:
     """One reply in the backend's mode. `auto` offering tools to a server that turns out
     unable to call them natively is redone once in the fallback mode."""
     mode = _mode_for(backend, call.mode)
+    attempt = _reply_in(mode, backend, server, call)
     if not (mode is ToolCallMode.AUTO and call.tools):
-        return await _reply_in(mode, backend, server, call, on_delta)
+        async with contextlib.aclosing(attempt):
+            async for item in attempt:
+                yield item
+        return
     try:
-        reply = await _reply_in(mode, backend, server, call, on_delta)
+        async with contextlib.aclosing(attempt):
+            async for item in attempt:
+                if isinstance(item, ModelReply):
+                    reply = item
+                else:
+                    yield item
     except UpstreamStatus as exc:
         if not capabilities.refuses_tools(exc):
             raise
         why, shown = f"it refused the tools: {capabilities.first_line(exc)}", ModelReply()
     else:
         if not capabilities.swallowed_call(reply.stop_reason, reply.calls):
-            return reply
+            yield reply
+            return
         why, shown = "it ended a reply on <|call|> but sent no tool call", reply
-    return await _fall_back(backend, server, call, on_delta, why, shown)
+    async with contextlib.aclosing(_fall_back(backend, server, call, why, shown)) as redone:
+        async for item in redone:
+            yield item
 
 
 def _mode_for(backend: Backend, mode: ToolCallMode) -> ToolCallMode:
@@ -153,50 +184,50 @@ def _mode_for(backend: Backend, mode: ToolCallMode) -> ToolCallMode:
 
 
 async def _reply_in(
-    mode: ToolCallMode, backend: Backend, server: ModelServer, call: ModelCall, on_delta: OnDelta
-) -> ModelReply:
+    mode: ToolCallMode, backend: Backend, server: ModelServer, call: ModelCall
+) -> AsyncIterator[StepItem]:
     if mode is ToolCallMode.HARMONY:
         call = await _with_whole_context(backend, call)
-    return await strategy_for(mode)(server, call, on_delta)
+    async with contextlib.aclosing(strategy_for(mode)(server, call)) as items:
+        async for item in items:
+            yield item
 
 
 async def _fall_back(
-    backend: Backend,
-    server: ModelServer,
-    call: ModelCall,
-    on_delta: OnDelta,
-    why: str,
-    shown: ModelReply,
-) -> ModelReply:
+    backend: Backend, server: ModelServer, call: ModelCall, why: str, shown: ModelReply
+) -> AsyncIterator[StepItem]:
     """Redo the step with the strategy `auto` now uses for this backend. What the failed
     attempt already streamed is not streamed again, and the reply keeps exactly what the
     client saw of the step."""
     mode = backend.forget_native_tools(why)
-    after = _AfterShown(shown, on_delta)
-    redo = await _reply_in(mode, backend, server, call, after)
-    return replace(
-        redo,
-        content=shown.content + after.passed["content"],
-        reasoning=shown.reasoning + after.passed["reasoning"],
-    )
+    after = _AfterShown(shown)
+    async with contextlib.aclosing(_reply_in(mode, backend, server, call)) as items:
+        async for item in items:
+            if isinstance(item, ModelReply):
+                content = shown.content + after.passed["content"]
+                reasoning = shown.reasoning + after.passed["reasoning"]
+                yield replace(item, content=content, reasoning=reasoning)
+            elif unseen := after.unseen_of(item):
+                yield unseen
 
 
 class _AfterShown:
-    """Passes on a redone step's deltas minus the prefix the client has already seen."""
+    """A redone step's deltas minus the prefix the client has already seen."""
 
-    def __init__(self, shown: ModelReply, on_delta: OnDelta) -> None:
+    def __init__(self, shown: ModelReply) -> None:
         self.unseen = {"content": shown.content, "reasoning": shown.reasoning}
         self.passed = {"content": "", "reasoning": ""}
-        self.on_delta = on_delta
 
-    def __call__(self, kind: str, text: str) -> None:
-        seen = self.unseen[kind]
-        same = _common_prefix(seen, text)
-        self.unseen[kind] = seen[same:] if same == len(text) else ""
-        text = text[same:]
-        if text:
-            self.passed[kind] += text
-            self.on_delta(kind, text)
+    def unseen_of(self, deltas: Deltas) -> Deltas:
+        kept: Deltas = []
+        for kind, text in deltas:
+            seen = self.unseen[kind]
+            same = _common_prefix(seen, text)
+            self.unseen[kind] = seen[same:] if same == len(text) else ""
+            if text := text[same:]:
+                self.passed[kind] += text
+                kept.append((kind, text))
+        return kept
 
 
 def _common_prefix(a: str, b: str) -> int:

@@ -12,14 +12,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
-from agent.llm.call import ModelCall, OnDelta
-from agent.llm.chat_completion import chat_answer, emit, reply_from
+from agent.llm.call import ModelCall
+from agent.llm.chat_completion import ChatAnswer, add_text, chat_answer, reply_from
 from agent.llm.http import ModelServer, post_json, post_stream
-from agent.llm.reply import ModelReply
+from agent.llm.reply import Deltas, StepItem
 from agent.llm.wire import chat_messages, first_choice, request_body, text_field, usage_of
 from agent.messages import to_openai
 from agent.parsing import CALL_TAG, TOOL_MESSAGE, ReplyParser
@@ -29,7 +30,7 @@ from agent.settings import ToolCallMode
 from agent.toolcalls import tail_call_namer, tool_functions
 
 
-async def auto_reply(server: ModelServer, call: ModelCall, on_delta: OnDelta) -> ModelReply:
+def auto_reply(server: ModelServer, call: ModelCall) -> AsyncIterator[StepItem]:
     """`tools` sent upstream; the server's calls cleaned, and calls or markup left in
     `content` or the reasoning field recovered by the auto parser."""
     json_answer = asks_for_json(call.params)
@@ -40,7 +41,7 @@ async def auto_reply(server: ModelServer, call: ModelCall, on_delta: OnDelta) ->
         json_calls=not json_answer,
         call_positions={TOOL_MESSAGE},  # gpt-oss's own call markup leaked into content
     )
-    return await _native_tools(server, call, on_delta, parser)
+    return _native_tools(server, call, parser)
 
 
 def asks_for_json(params: dict[str, Any]) -> bool:
@@ -51,13 +52,13 @@ def asks_for_json(params: dict[str, Any]) -> bool:
     return kind in ("json_object", "json_schema")
 
 
-async def native_reply(server: ModelServer, call: ModelCall, on_delta: OnDelta) -> ModelReply:
+def native_reply(server: ModelServer, call: ModelCall) -> AsyncIterator[StepItem]:
     """`tools` sent upstream; the server's calls cleaned, its text passed on as sent."""
     parser = ReplyParser(dialect=None, reasoning_dialect=None)
-    return await _native_tools(server, call, on_delta, parser)
+    return _native_tools(server, call, parser)
 
 
-async def prompt_reply(server: ModelServer, call: ModelCall, on_delta: OnDelta) -> ModelReply:
+def prompt_reply(server: ModelServer, call: ModelCall) -> AsyncIterator[StepItem]:
     """No `tools` upstream: the system prompt describes them (gpt-oss's own tools as
     ordinary functions); `<tool_call>` text is parsed."""
     plain = render_hermes_messages([to_openai(m) for m in call.messages], call.tools)
@@ -68,20 +69,30 @@ async def prompt_reply(server: ModelServer, call: ModelCall, on_delta: OnDelta) 
         call_positions={CALL_TAG, TOOL_MESSAGE},
     )
     body = request_body(server.model, call.params, call.stream, messages=plain)
-    answer = await chat_answer(server, body, parser, on_delta)
-    return reply_from(parser, answer.native_calls, call.tools, answer.finish_reason, answer.usage)
+    return _chat_reply(server, call, body, parser)
 
 
-async def _native_tools(
-    server: ModelServer, call: ModelCall, on_delta: OnDelta, parser: ReplyParser
-) -> ModelReply:
+def _native_tools(
+    server: ModelServer, call: ModelCall, parser: ReplyParser
+) -> AsyncIterator[StepItem]:
     """gpt-oss's own tools are offered as ordinary functions."""
     offered = {"tools": call.tools, **call.bind} if call.tools else {}
     sent = chat_messages(call.messages, server.reasoning_field)
     body = request_body(server.model, call.params, call.stream, messages=sent, **offered)
-    answer = await chat_answer(server, body, parser, on_delta)
-    reply = reply_from(parser, answer.native_calls, call.tools, answer.finish_reason, answer.usage)
-    return replace(reply, stop_reason=answer.stop_reason)
+    return _chat_reply(server, call, body, parser)
+
+
+async def _chat_reply(
+    server: ModelServer, call: ModelCall, body: dict[str, Any], parser: ReplyParser
+) -> AsyncIterator[StepItem]:
+    """The chat completion's deltas, then its reply (the calls checked against the tools)."""
+    async with contextlib.aclosing(chat_answer(server, body, parser)) as items:
+        async for item in items:
+            if isinstance(item, ChatAnswer):
+                native, finish, usage = item.native_calls, item.finish_reason, item.usage
+                reply = reply_from(parser, native, call.tools, finish, usage)
+                item = replace(reply, stop_reason=item.stop_reason)
+            yield item
 
 
 HARMONY_STOP = ["<|call|>", "<|return|>"]
@@ -110,7 +121,7 @@ def completion_request(server: ModelServer, call: ModelCall) -> dict[str, Any]:
     )
 
 
-async def harmony_reply(server: ModelServer, call: ModelCall, on_delta: OnDelta) -> ModelReply:
+async def harmony_reply(server: ModelServer, call: ModelCall) -> AsyncIterator[StepItem]:
     """Render harmony ourselves, complete it with special tokens kept, parse the text."""
     body = completion_request(server, call)
     parser = ReplyParser(
@@ -121,24 +132,33 @@ async def harmony_reply(server: ModelServer, call: ModelCall, on_delta: OnDelta)
     )
     seen: dict[str, Any] = {"finish": None, "usage": usage_of({})}
 
-    def on_event(event: dict[str, Any]) -> None:
-        choice = first_choice(event)
-        if choice is not None:
-            emit(parser.content(text_field(choice, "text")), on_delta)
-            seen["finish"] = choice.get("finish_reason") or seen["finish"]
-        if event.get("usage"):
-            seen["usage"] = usage_of(event)
+    def read(events: list[dict[str, Any]]) -> Deltas:
+        deltas: Deltas = []
+        for event in events:
+            choice = first_choice(event)
+            if choice is not None:
+                add_text(parser.content(text_field(choice, "text")), deltas)
+                seen["finish"] = choice.get("finish_reason") or seen["finish"]
+            if event.get("usage"):
+                seen["usage"] = usage_of(event)
+        return deltas
 
     if body["stream"]:
-        await post_stream(server, COMPLETIONS_PATH, body, on_event)
+        async with contextlib.aclosing(post_stream(server, COMPLETIONS_PATH, body)) as reads:
+            async for events in reads:
+                if deltas := read(events):
+                    yield deltas
+        deltas = []
     else:
-        on_event(await post_json(server, COMPLETIONS_PATH, body))
-    emit(parser.close(), on_delta)
-    return reply_from(parser, [], call.tools, seen["finish"], seen["usage"])
+        deltas = read([await post_json(server, COMPLETIONS_PATH, body)])
+    add_text(parser.close(), deltas)
+    if deltas:
+        yield deltas
+    yield reply_from(parser, [], call.tools, seen["finish"], seen["usage"])
 
 
-Strategy = Callable[[ModelServer, ModelCall, OnDelta], Awaitable[ModelReply]]
-"""(server, call, on_delta) -> the reply, its deltas passed to on_delta."""
+Strategy = Callable[[ModelServer, ModelCall], AsyncIterator[StepItem]]
+"""(server, call) -> the reply's deltas as they come, then the reply."""
 
 _STRATEGIES: dict[ToolCallMode, Strategy] = {
     ToolCallMode.AUTO: auto_reply,

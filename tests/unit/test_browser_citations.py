@@ -51,11 +51,11 @@ texts = st.lists(st.one_of(pieces, st.text(max_size=5)), max_size=30).map("".joi
 def test_streamed_pieces_join_to_the_whole_rewrite(text: str, cuts: list[int]) -> None:
     state = browser()
     sent: list[str] = []
-    stream = CitationStream(state, sent.append)
+    stream = CitationStream(state)
     bounds = sorted({min(c, len(text)) for c in cuts} | {0, len(text)})
     for start, end in itertools.pairwise(bounds):
-        stream.feed(text[start:end])
-    stream.flush()
+        sent.append(stream.feed(text[start:end]))
+    sent.append(stream.flush())
     whole, citations = linkify(text, state)
     assert "".join(sent) == whole
     for citation in citations:

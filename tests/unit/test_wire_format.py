@@ -83,7 +83,11 @@ def _ask(sim: SimServer, stream: bool) -> tuple[ChatAnswer, list[tuple[str, str]
 
     async def ask() -> ChatAnswer:
         try:
-            return await chat_answer(server, body, parser, lambda *d: deltas.append(d))
+            async for item in chat_answer(server, body, parser):
+                if isinstance(item, ChatAnswer):
+                    return item
+                deltas.extend(item)
+            raise AssertionError("no answer")
         finally:
             await server.http.aclose()
 

@@ -10,7 +10,6 @@ marker's start: the streamed pieces join to exactly `linkify` of the whole text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -80,28 +79,28 @@ def linkify(text: str, state: BrowserState | None, before: str = "") -> tuple[st
 
 
 class CitationStream:
-    """Rewrites streamed text as `linkify` rewrites the whole; `emit` gets the pieces."""
+    """Rewrites streamed text as `linkify` rewrites the whole: `feed` and `flush` return
+    the rewritten text that can leave now."""
 
-    def __init__(self, state: BrowserState | None, emit: Callable[[str], None]) -> None:
+    def __init__(self, state: BrowserState | None) -> None:
         self.state = state
-        self.emit = emit
         self.held = ""
         self.before = ""
 
-    def feed(self, text: str) -> None:
+    def feed(self, text: str) -> str:
         self.held += text
         opening = self.held.rfind("【")
         open_marker = opening != -1 and "】" not in self.held[opening:]
         cut = opening if open_marker and len(self.held) - opening <= LONGEST_MARKER else None
-        self._send(self.held[:cut] if cut is not None else self.held)
+        return self._release(self.held[:cut] if cut is not None else self.held)
 
-    def flush(self) -> None:
-        self._send(self.held)
+    def flush(self) -> str:
+        return self._release(self.held)
 
-    def _send(self, piece: str) -> None:
+    def _release(self, piece: str) -> str:
         if not piece:
-            return
+            return ""
         self.held = self.held[len(piece) :]
         rewritten, _ = linkify(piece, self.state, self.before)
         self.before = piece[-1]
-        self.emit(rewritten)
+        return rewritten
