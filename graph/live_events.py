@@ -1,4 +1,4 @@
-"""What a turn streams while it runs: text deltas, joined per event-loop tick, and server
+"""What a turn streams while it runs: text deltas, joined per network read, and server
 tool activity (`tool_started`, `tool_finished`) for clients that watch the agent's tools.
 
 The events go straight to whoever runs the turn, beside LangGraph's stream instead of

@@ -2,7 +2,7 @@
 
 * step.py: one model step: the backend (failover), re-asks for tool_choice, the fallback
   when native tool calling is missing, the calls checked. It takes a `ModelCall` (call.py)
-  and gives a `ModelReply` (reply.py).
+  and yields the deltas of each network read, then a `ModelReply` (reply.py).
 * strategies.py: the strategy per tool-call mode: auto, native and prompt over
   chat_completion.py (one chat completion through the reply parser), and harmony (raw
   `/v1/completions`).

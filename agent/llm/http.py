@@ -170,49 +170,37 @@ async def post_stream(
         chunks = response.content.iter_any()
         finished = False
         async for chunk in chunks:
-            read = _Read(reader.feed(chunk))
-            finished = finished or read.finished
-            if read.events:  # even those before an error the same read brought
-                yield read.events
-            read.raise_error()
-            if read.done:
+            events, done, error = _read(reader.feed(chunk))
+            finished = finished or any(map(_has_finish, events))
+            if events:  # even those before an error the same read brought
+                yield events
+            if error is not None:
+                raise error
+            if done:
                 await _drain(chunks)
                 return
-        read = _Read(reader.end())
-        if read.events:
-            yield read.events
-        read.raise_error()
-        if not (read.done or finished or read.finished):
+        events, done, error = _read(reader.end())
+        if events:
+            yield events
+        if error is not None:
+            raise error
+        if not (done or finished or any(map(_has_finish, events))):
             raise UpstreamTruncated("the stream ended without [DONE] and without a finish reason")
 
 
-class _Read:
-    """The data objects of one network read's events up to `[DONE]`; an event that is not
-    one, or an error the server sent, is kept to be raised after those before it."""
-
-    __slots__ = ("done", "error", "events")
-
-    def __init__(self, data: list[bytes]) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.done = False
-        self.error: Exception | None = None
-        for piece in _pieces(data):
-            if piece == b"[DONE]":
-                self.done = True
-                return
-            try:
-                self.events.append(_event(piece))
-            except (UpstreamMalformed, UpstreamReported) as exc:
-                self.error = exc
-                return
-
-    @property
-    def finished(self) -> bool:
-        return any(map(_has_finish, self.events))
-
-    def raise_error(self) -> None:
-        if self.error is not None:
-            raise self.error
+def _read(data: list[bytes]) -> tuple[list[dict[str, Any]], bool, Exception | None]:
+    """The data objects of one network read's events up to `[DONE]`, whether it came, and
+    what an event that is not one raises (or the error the server sent), to be raised after
+    the events before it."""
+    events = []
+    for piece in _pieces(data):
+        if piece == b"[DONE]":
+            return events, True, None
+        try:
+            events.append(_event(piece))
+        except (UpstreamMalformed, UpstreamReported) as exc:
+            return events, False, exc
+    return events, False, None
 
 
 def _pieces(events: list[bytes]) -> list[bytes]:

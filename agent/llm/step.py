@@ -116,45 +116,57 @@ def for_backend(call: ModelCall, backend: Backend) -> ModelCall:
     return replace(call, params=params, mode=mode)
 
 
-async def _with_reasks(
-    backend: Backend, server: ModelServer, call: ModelCall
-) -> AsyncIterator[StepItem]:
-    """Ask again (without storing the nudge) while tool_choice demands a call it lacks.
-
-    When a call is demanded, an attempt's deltas are held until it is kept, so a
-    streamed reply shows only the answer that is returned (and stored)."""
+def _with_reasks(backend: Backend, server: ModelServer, call: ModelCall) -> AsyncIterator[StepItem]:
+    """The reply, asked again while tool_choice demands a call it lacks."""
     asked = replace(call, tools=[] if call.tool_choice == "none" else call.tools)
-    demanded = call.tool_choice == "required" or isinstance(call.tool_choice, dict)
-    for attempt in range(call.reasks + 1):
+    if call.tool_choice == "required" or isinstance(call.tool_choice, dict):
+        return _reasked(backend, server, asked, call.tool_choice, call.reasks)
+    return _reply(backend, server, asked)
+
+
+async def _reasked(
+    backend: Backend,
+    server: ModelServer,
+    call: ModelCall,
+    choice: str | dict[str, Any],
+    reasks: int,
+) -> AsyncIterator[StepItem]:
+    """Ask again (without storing the nudge) while the reply lacks the call `choice`
+    demands. An attempt's deltas are held until it is kept, so a streamed reply shows only
+    the answer that is returned (and stored)."""
+    for attempt in range(reasks + 1):
         held: list[Deltas] = []
-        async with contextlib.aclosing(_reply(backend, server, asked)) as items:
+        async with contextlib.aclosing(_reply(backend, server, call)) as items:
             async for item in items:
                 if isinstance(item, ModelReply):
                     raw = item
-                elif demanded:
-                    held.append(item)
                 else:
-                    yield item
-        which = _missing_required(raw, call.tool_choice)
-        if which is None or attempt == call.reasks:
+                    held.append(item)
+        which = _missing_required(raw, choice)
+        if which is None or attempt == reasks:
             for deltas in held:
                 yield deltas
             yield raw
             return
         nudge = [AIMessage(content=raw.content), HumanMessage(REQUIRED_NUDGE.format(which=which))]
-        asked = replace(asked, messages=[*asked.messages, *nudge])
+        call = replace(call, messages=[*call.messages, *nudge])
 
 
-async def _reply(backend: Backend, server: ModelServer, call: ModelCall) -> AsyncIterator[StepItem]:
+def _reply(backend: Backend, server: ModelServer, call: ModelCall) -> AsyncIterator[StepItem]:
     """One reply in the backend's mode. `auto` offering tools to a server that turns out
     unable to call them natively is redone once in the fallback mode."""
     mode = _mode_for(backend, call.mode)
-    attempt = _reply_in(mode, backend, server, call)
-    if not (mode is ToolCallMode.AUTO and call.tools):
-        async with contextlib.aclosing(attempt):
-            async for item in attempt:
-                yield item
-        return
+    if mode is ToolCallMode.AUTO and call.tools:
+        return _with_fallback(backend, server, call)
+    return _reply_in(mode, backend, server, call)
+
+
+async def _with_fallback(
+    backend: Backend, server: ModelServer, call: ModelCall
+) -> AsyncIterator[StepItem]:
+    """The reply in `auto`, redone in the fallback mode when the server refused the tools
+    or swallowed a call."""
+    attempt = _reply_in(ToolCallMode.AUTO, backend, server, call)
     try:
         async with contextlib.aclosing(attempt):
             async for item in attempt:
@@ -183,14 +195,12 @@ def _mode_for(backend: Backend, mode: ToolCallMode) -> ToolCallMode:
     return mode
 
 
-async def _reply_in(
+def _reply_in(
     mode: ToolCallMode, backend: Backend, server: ModelServer, call: ModelCall
 ) -> AsyncIterator[StepItem]:
     if mode is ToolCallMode.HARMONY:
-        call = await _with_whole_context(backend, call)
-    async with contextlib.aclosing(strategy_for(mode)(server, call)) as items:
-        async for item in items:
-            yield item
+        return _with_whole_context(backend, server, call)
+    return strategy_for(mode)(server, call)
 
 
 async def _fall_back(
@@ -235,14 +245,17 @@ def _common_prefix(a: str, b: str) -> int:
     return next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
 
 
-async def _with_whole_context(backend: Backend, call: ModelCall) -> ModelCall:
-    """Raw completions default to 16 tokens (vLLM keeps that OpenAI default): without the
-    client's max_tokens, allow up to the context length the server reports (vLLM caps it
-    at what the prompt leaves)."""
-    if call.params.get("max_tokens") is not None:
-        return call
-    length = await backend.context_length()
-    return replace(call, params={**call.params, "max_tokens": length}) if length else call
+async def _with_whole_context(
+    backend: Backend, server: ModelServer, call: ModelCall
+) -> AsyncIterator[StepItem]:
+    """Harmony. Raw completions default to 16 tokens (vLLM keeps that OpenAI default):
+    without the client's max_tokens, allow up to the context length the server reports
+    (vLLM caps it at what the prompt leaves)."""
+    if call.params.get("max_tokens") is None and (length := await backend.context_length()):
+        call = replace(call, params={**call.params, "max_tokens": length})
+    async with contextlib.aclosing(strategy_for(ToolCallMode.HARMONY)(server, call)) as items:
+        async for item in items:
+            yield item
 
 
 def _missing_required(raw: ModelReply, choice: str | dict[str, Any] | None) -> str | None:

@@ -16,7 +16,7 @@ from functools import partial
 
 from agent.parsing import tagged
 from agent.parsing.harmony import HarmonyStream, parse_stripped_header
-from agent.parsing.scan import skip_space, token_at
+from agent.parsing.scanner import skip_space, token_at
 from agent.parsing.tagged import TaggedStream
 from agent.parsing.types import Delta, Dialect, register_dialect
 

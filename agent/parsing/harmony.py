@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from enum import Enum, auto
 
 from agent.builtin_tools import PYTHON, code_arguments, tool_for_recipient
-from agent.parsing.scan import (
+from agent.parsing.scanner import (
     TOKEN,
     JsonScanner,
     NeedMore,
+    Output,
+    ScanStream,
     held_prefix,
     is_complete_json,
     skip_space,
@@ -33,7 +35,6 @@ from agent.parsing.scan import (
     token_at,
     without_cut_token,
 )
-from agent.parsing.stream_base import Output, ScanStream
 from agent.parsing.types import TOOL_MESSAGE, Dialect, register_dialect
 
 STRIPPED_CHANNELS = ("commentary", "analysis", "final")

@@ -20,15 +20,16 @@ from functools import partial
 from typing import Literal
 
 from agent.parsing.envelope import calls_from_payload, calls_from_value, load_json
-from agent.parsing.scan import (
+from agent.parsing.scanner import (
     JsonScanner,
     NeedMore,
+    Output,
+    ScanStream,
     hold_or_drop,
     json_call_start,
     skip_space,
     starts_with,
 )
-from agent.parsing.stream_base import Output, ScanStream
 from agent.parsing.types import BARE_JSON, CALL_TAG, CallCandidate, Delta, Dialect, register_dialect
 
 REASONING_TAGS = {"<think>": "</think>", "<reasoning>": "</reasoning>"}

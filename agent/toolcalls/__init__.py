@@ -5,16 +5,18 @@
 * `clean_name`, `repair_arguments`, `validate_arguments`: the steps, usable alone.
 """
 
-from agent.toolcalls.collect import collect_calls, tail_call_namer
-from agent.toolcalls.names import clean_name
-from agent.toolcalls.repair import (
+from agent.toolcalls.resolve import (
+    clean_name,
+    collect_calls,
     describe_schema,
     fits_schema,
     parse_arguments,
     repair_arguments,
+    resolve_call,
+    resolve_calls,
+    tail_call_namer,
     validate_arguments,
 )
-from agent.toolcalls.resolve import resolve_call, resolve_calls
 from agent.toolcalls.types import (
     InvalidCall,
     ToolCall,
