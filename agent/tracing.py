@@ -31,10 +31,9 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from agent.errors import AgentError
-from agent.llm.call import ModelCall
 from agent.llm.http import ModelServer
 from agent.llm.langchain_run import llm_run_ended, llm_run_failed, llm_run_started
-from agent.llm.reply import ModelReply
+from agent.llm.step_io import ModelCall, ModelReply
 from agent.messages import content_text
 from agent.metrics import (
     MODEL_CALL_ERRORS,

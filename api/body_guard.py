@@ -1,9 +1,8 @@
 """A pure ASGI middleware that reads each request body before the app does: over
 MAX_REQUEST_BYTES is a 413 (from Content-Length, or while a chunked body arrives, so a
-large body is never held whole), and a JSON body is parsed and checked (api/json_guard.py,
-api/limits.py), a large one in a worker thread so it never stalls the event loop; the app
-takes that parse instead of parsing the body again: a route that takes a JSON body uses
-`ParsedBodyRoute`."""
+large body is never held whole), and a JSON body is parsed and checked (api/limits.py),
+a large one in a worker thread so it never stalls the event loop; the app takes that parse
+instead of parsing the body again: a route that takes a JSON body uses `ParsedBodyRoute`."""
 
 from __future__ import annotations
 
@@ -20,8 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent.errors import AgentError
 from api.errors import error_response
-from api.json_guard import parse_strict
-from api.limits import RequestLimits, check_request
+from api.limits import RequestLimits, check_request, parse_strict
 
 INLINE_BYTES = 65536
 """Bodies up to this size are checked on the event loop: about a millisecond, less than

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from langchain_core.messages import BaseMessage, HumanMessage, ToolMessage
 
-from agent.llm.reply import ModelReply
+from agent.llm.step_io import ModelReply
 from agent.messages import content_text
 from agent.toolcalls import InvalidCall, ToolCall
 from graph.prompts import QUOTED_CALL_ERROR, RECOVERED_CALL_ERROR

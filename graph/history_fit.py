@@ -18,9 +18,9 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agent.errors import AgentError
-from agent.llm.call import ModelCall
 from agent.llm.context_window import DEFAULT_CONTEXT_WINDOW, message_tokens, too_long, tools_tokens
 from agent.llm.step import step_reply
+from agent.llm.step_io import ModelCall
 from agent.metrics import CONTEXT_TRIMS
 from agent.prefix_memo import PrefixMemo
 from agent.settings import ContextStrategy

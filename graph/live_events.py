@@ -28,7 +28,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, ToolMessage
 from langgraph.config import get_stream_writer
 
-from agent.llm.reply import Deltas
+from agent.llm.step_io import Deltas
 from agent.messages import content_text
 from graph.turn import step_separator
 from mcp_tools.builtin.browser.citations import CitationStream

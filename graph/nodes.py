@@ -8,9 +8,8 @@ from typing import Any
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
-from agent.llm.call import ModelCall
-from agent.llm.reply import ModelReply
 from agent.llm.step import run_step
+from agent.llm.step_io import ModelCall, ModelReply
 from agent.messages import REASONING
 from agent.metrics import MODEL_CALLS, TOOL_CALLS
 from agent.settings import ToolCallMode

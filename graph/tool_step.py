@@ -23,8 +23,7 @@ from graph.deps import AgentDeps
 from graph.live_events import live_writer, watched
 from graph.prompts import NOT_RUN_MESSAGE, OVER_CAP_MESSAGE, TRUNCATED_NOTE
 from graph.state import State
-from mcp_tools.builtin.quota import turn_write_budget
-from mcp_tools.builtin.tool_session import NO_SESSION, tool_session
+from mcp_tools.builtin.tool_turn import NO_SESSION, tool_session, turn_write_budget
 from mcp_tools.registry import BUILTIN, ToolEntry
 
 # An MCP call may first restart a crashed or hung server (start-up timeout 30 s, ping 2 s).

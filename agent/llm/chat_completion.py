@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.llm.http import ModelServer, post_json, post_stream
-from agent.llm.reply import Deltas, ModelReply
+from agent.llm.step_io import Deltas, ModelReply
 from agent.llm.wire import (
     first_choice,
     list_field,

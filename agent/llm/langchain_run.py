@@ -17,8 +17,7 @@ from langchain_core.runnables.config import (
     var_child_runnable_config,
 )
 
-from agent.llm.call import ModelCall
-from agent.llm.reply import ModelReply
+from agent.llm.step_io import ModelCall, ModelReply
 from agent.messages import REASONING
 
 # Studio's "messages" stream would show the reply twice: once from this run, once from

@@ -15,14 +15,12 @@ from typing import Any
 from langchain_core.messages import AIMessage, HumanMessage
 
 from agent.errors import AgentError, UpstreamError
-from agent.llm import capabilities
-from agent.llm.backend import Backend
+from agent.llm.backend import Backend, fallback_mode, first_line, refuses_tools, swallowed_call
 from agent.llm.backend_pool import BackendPool
-from agent.llm.call import ModelCall
 from agent.llm.failures import UPSTREAM_FAILURES, UpstreamStatus, upstream_error
 from agent.llm.http import ModelServer
-from agent.llm.reply import Deltas, ModelReply, StepItem
 from agent.llm.request_fields import for_server
+from agent.llm.step_io import Deltas, ModelCall, ModelReply, StepItem
 from agent.llm.strategies import strategy_for
 from agent.prompts.nudges import REQUIRED_NUDGE
 from agent.settings import ToolCallMode
@@ -175,11 +173,11 @@ async def _with_fallback(
                 else:
                     yield item
     except UpstreamStatus as exc:
-        if not capabilities.refuses_tools(exc):
+        if not refuses_tools(exc):
             raise
-        why, shown = f"it refused the tools: {capabilities.first_line(exc)}", ModelReply()
+        why, shown = f"it refused the tools: {first_line(exc)}", ModelReply()
     else:
-        if not capabilities.swallowed_call(reply.stop_reason, reply.calls):
+        if not swallowed_call(reply.stop_reason, reply.calls):
             yield reply
             return
         why, shown = "it ended a reply on <|call|> but sent no tool call", reply
@@ -191,7 +189,7 @@ async def _with_fallback(
 def _mode_for(backend: Backend, mode: ToolCallMode) -> ToolCallMode:
     """`auto` on a backend known to refuse native tools uses its fallback strategy."""
     if mode is ToolCallMode.AUTO and not backend.native_tools:
-        return capabilities.fallback_mode(backend.server.kind)
+        return fallback_mode(backend.server.kind)
     return mode
 
 

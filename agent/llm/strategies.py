@@ -17,10 +17,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from typing import Any
 
-from agent.llm.call import ModelCall
 from agent.llm.chat_completion import ChatAnswer, add_text, chat_answer, reply_from
 from agent.llm.http import ModelServer, post_json, post_stream
-from agent.llm.reply import Deltas, StepItem
+from agent.llm.step_io import Deltas, ModelCall, StepItem
 from agent.llm.wire import chat_messages, first_choice, request_body, text_field, usage_of
 from agent.messages import to_openai
 from agent.parsing import CALL_TAG, TOOL_MESSAGE, ReplyParser

@@ -11,7 +11,7 @@ from fnmatch import fnmatch
 from langchain_core.tools import ToolException
 
 from .jail import Opened, walk_tree
-from .quota import current_budget
+from .tool_turn import current_budget
 from .textio import bounded_lines, clip, human_size, open_text
 from .workspace import Workspace, display
 

@@ -20,7 +20,7 @@ from .sandbox import (
     sandbox_missing,
     session_key,
 )
-from .tool_session import current_session
+from .tool_turn import current_session
 
 FOLDER = "python"  # under the workspace: one folder per session
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp")

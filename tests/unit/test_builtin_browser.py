@@ -24,7 +24,7 @@ from mcp_tools.builtin.browser.state import (
     BrowserSessions,
     BrowserState,
 )
-from mcp_tools.builtin.tool_session import tool_session
+from mcp_tools.builtin.tool_turn import tool_session
 from tests.web_site import WebSite, running_site
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
-from agent.llm.reply import ModelReply
+from agent.llm.step_io import ModelReply
 from agent.toolcalls import InvalidCall, ToolCall
 from graph.call_trust import quotes, server_calls_checked, turn_data
 

@@ -1,13 +1,12 @@
-"""agent.llm.capabilities: which 400s mean "no native tools", a swallowed call; and the
-context length a backend learns (agent/llm/backend.py)."""
+"""What a backend learns (agent/llm/backend.py): which 400s mean "no native tools", a
+swallowed call, and its context length."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from agent.llm import capabilities
-from agent.llm.backend import Backend
+from agent.llm.backend import Backend, fallback_mode, refuses_tools, swallowed_call
 from agent.llm.backend_config import single_backend
 from agent.llm.failures import UpstreamStatus
 from agent.llm.http import ModelHttp, model_server
@@ -27,36 +26,36 @@ def bad_request(message: str, status: int = 400) -> UpstreamStatus:
     [AUTO_NEEDS_FLAGS, "tools is not supported by this model", "model does not support tools"],
 )
 def test_tool_refusals_are_recognised(message: str) -> None:
-    assert capabilities.refuses_tools(bad_request(message))
+    assert refuses_tools(bad_request(message))
 
 
 @pytest.mark.parametrize(
     "message", [NAMED_NOT_OFFERED, "temperature must be non-negative", "Input length exceeds"]
 )
 def test_other_rejections_are_not_refusals(message: str) -> None:
-    assert not capabilities.refuses_tools(bad_request(message))
-    assert not capabilities.refuses_tools(bad_request(AUTO_NEEDS_FLAGS, status=500))
+    assert not refuses_tools(bad_request(message))
+    assert not refuses_tools(bad_request(AUTO_NEEDS_FLAGS, status=500))
 
 
 def test_swallowed_call_needs_the_call_token_and_no_call() -> None:
-    assert capabilities.swallowed_call(200012, [])
-    assert capabilities.swallowed_call("<|call|>", [])
-    assert not capabilities.swallowed_call(200012, ["a call"])
-    assert not capabilities.swallowed_call(None, [])
-    assert not capabilities.swallowed_call(200002, [])
+    assert swallowed_call(200012, [])
+    assert swallowed_call("<|call|>", [])
+    assert not swallowed_call(200012, ["a call"])
+    assert not swallowed_call(None, [])
+    assert not swallowed_call(200002, [])
 
 
 def test_a_call_recovered_from_the_text_was_not_sent() -> None:
     read = ToolCall("browser_search", {"query": "otters"}, recovered=True)
     sent = ToolCall("browser_search", {"query": "otters"})
-    assert capabilities.swallowed_call(200012, [read])
-    assert not capabilities.swallowed_call(200012, [read, sent])
+    assert swallowed_call(200012, [read])
+    assert not swallowed_call(200012, [read, sent])
 
 
 def test_fallback_is_harmony_on_vllm_and_prompt_elsewhere() -> None:
-    assert capabilities.fallback_mode(UpstreamKind.VLLM) is ToolCallMode.HARMONY
+    assert fallback_mode(UpstreamKind.VLLM) is ToolCallMode.HARMONY
     for kind in (UpstreamKind.OLLAMA, UpstreamKind.LLAMACPP, UpstreamKind.OPENAI):
-        assert capabilities.fallback_mode(kind) is ToolCallMode.PROMPT
+        assert fallback_mode(kind) is ToolCallMode.PROMPT
 
 
 def _backend(base_url: str, model: str, http: ModelHttp) -> Backend:

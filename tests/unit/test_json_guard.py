@@ -10,9 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.errors import AgentError
-from api import json_guard
-from api.json_guard import parse_strict
-from api.limits import bracket_depth
+from api.limits import _parse_checked, bracket_depth, parse_strict
 
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab,:'),
@@ -98,7 +96,7 @@ def test_the_fast_parse_accepts_and_refuses_what_the_checked_parse_does(
 ) -> None:
     text = json.dumps(value)  # writes NaN, Infinity and lone surrogates (as \ud800)
     fast = _outcome(parse_strict, text, depth)
-    checked = _outcome(lambda t, d: json_guard._parse_checked(t, d, None), text, depth)
+    checked = _outcome(lambda t, d: _parse_checked(t, d, None), text, depth)
     if fast[0] == "parsed" and checked[0] == "parsed":
         assert json.dumps(fast[1]) == json.dumps(checked[1])  # floats compared as written
     else:

@@ -11,7 +11,7 @@ import pytest
 from langchain_core.tools import BaseTool, ToolException
 
 from mcp_tools.builtin.files import file_tools
-from mcp_tools.builtin.quota import turn_write_budget
+from mcp_tools.builtin.tool_turn import turn_write_budget
 from mcp_tools.builtin.workspace import Workspace
 
 SECRET = "hard-linked-outside-secret"

@@ -7,7 +7,7 @@ from langchain_core.tools import BaseTool, StructuredTool, ToolException
 from pydantic import BaseModel, Field
 
 from ..fetch import Fetcher
-from ..tool_session import current_session
+from ..tool_turn import current_session
 from .find import find_page
 from .navigate import load
 from .page import Page, PageKind, check_location, render

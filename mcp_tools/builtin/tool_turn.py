@@ -1,7 +1,9 @@
-"""How many bytes the file tools may still write in the current turn.
+"""What the graph's tool node sets around the calls of one reply, for the tools it runs:
+which session the calls belong to (tools that keep state per session, such as the python
+interpreter), and how many bytes the file tools may still write this turn.
 
-The graph's tool node opens a `turn_write_budget` around the calls of a reply; write_file
-charges it. Outside one (a tool called directly) writes are bounded only per call.
+`write_file` charges the `turn_write_budget`; outside one (a tool called directly) writes
+are bounded only per call.
 """
 
 from __future__ import annotations
@@ -12,6 +14,26 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from langchain_core.tools import ToolException
+
+NO_SESSION = "default"
+
+_session: ContextVar[str] = ContextVar("tool_session", default=NO_SESSION)
+
+
+@contextmanager
+def tool_session(session_id: str) -> Iterator[None]:
+    """Make `session_id` the session of the tool calls run inside."""
+    token = _session.set(session_id)
+    try:
+        yield
+    finally:
+        _session.reset(token)
+
+
+def current_session() -> str:
+    """The session of the call being run; NO_SESSION outside a turn."""
+    return _session.get()
+
 
 QUOTA_SETTING = "TOOL_WRITE_BYTES_PER_TURN"
 
@@ -42,20 +64,20 @@ class WriteBudget:
             self.used -= size
 
 
-_current: ContextVar[WriteBudget | None] = ContextVar("turn_write_budget", default=None)
+_budget: ContextVar[WriteBudget | None] = ContextVar("turn_write_budget", default=None)
 
 
 @contextmanager
 def turn_write_budget(limit: int, used: int = 0) -> Iterator[WriteBudget]:
     """Make a budget of `limit` bytes (`used` already spent) the current one."""
     budget = WriteBudget(limit, used)
-    token = _current.set(budget)
+    token = _budget.set(budget)
     try:
         yield budget
     finally:
-        _current.reset(token)
+        _budget.reset(token)
 
 
 def current_budget() -> WriteBudget | None:
     """The budget of the turn this call belongs to, if any."""
-    return _current.get()
+    return _budget.get()
