@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from langchain_core.messages import AIMessage, SystemMessage
 from langgraph.runtime import Runtime
 
 from agent.llm.step import run_step
-from agent.llm.step_io import ModelCall, ModelReply
+from agent.llm.step_io import ModelCall, ModelReply, StepRead
 from agent.messages import REASONING
 from agent.metrics import MODEL_CALLS, TOOL_CALLS
 from agent.settings import ToolCallMode
@@ -56,16 +55,13 @@ async def call_model(state: State, runtime: Runtime[Context], deps: AgentDeps) -
     )
     MODEL_CALLS.labels(model_call.mode.value).inc()
     try:
-        async with contextlib.aclosing(run_step(deps.backends, model_call)) as items:
-            async for item in items:
-                if isinstance(item, ModelReply):
-                    raw = item
-                else:
-                    text.write(item)
+        async with StepRead(run_step(deps.backends, model_call)) as step:
+            async for deltas in step:
+                text.write(deltas)
     except BaseException:
         text.flush()  # what the failed call streamed reaches the client before its error
         raise
-    raw = server_calls_checked(raw, runtime.context.client_tool_names, state["messages"])
+    raw = server_calls_checked(step.reply, runtime.context.client_tool_names, state["messages"])
     _count_calls(raw, runtime.context)
     reply, retries = _bound_retries(raw, state.get("retries", 0), deps.settings.tool_call_retries)
     if reply.content != raw.content:  # our own explanation: streamed clients must see it too

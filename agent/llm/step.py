@@ -20,7 +20,7 @@ from agent.llm.backend_pool import BackendPool
 from agent.llm.failures import UPSTREAM_FAILURES, UpstreamStatus, upstream_error
 from agent.llm.http import ModelServer
 from agent.llm.request_fields import for_server
-from agent.llm.step_io import Deltas, ModelCall, ModelReply, StepItem
+from agent.llm.step_io import Deltas, ModelCall, ModelReply, StepItem, StepRead
 from agent.llm.strategies import strategy_for
 from agent.prompts.nudges import REQUIRED_NUDGE
 from agent.settings import ToolCallMode
@@ -62,11 +62,10 @@ async def run_step(pool: BackendPool, call: ModelCall) -> AsyncIterator[StepItem
 
 async def step_reply(pool: BackendPool, call: ModelCall) -> ModelReply:
     """The step's reply alone (its deltas go nowhere)."""
-    async with contextlib.aclosing(run_step(pool, call)) as items:
-        async for item in items:
-            if isinstance(item, ModelReply):
-                return item
-    raise RuntimeError("the step ended without its reply")
+    async with StepRead(run_step(pool, call)) as step:
+        async for _ in step:
+            pass
+    return step.reply
 
 
 def no_backend(model: str | None) -> AgentError:
@@ -88,16 +87,13 @@ async def _on_backend(
     with pool.busy(backend):
         async with model_call(sent, backend.spec.name, server) as watch:
             try:
-                async with contextlib.aclosing(_with_reasks(backend, server, sent)) as items:
-                    async for item in items:
-                        if isinstance(item, ModelReply):
-                            raw = item
-                        else:
-                            watch.passed(item)
-                            yield item
+                async with StepRead(_with_reasks(backend, server, sent)) as step:
+                    async for deltas in step:
+                        watch.passed(deltas)
+                        yield deltas
             except UPSTREAM_FAILURES as exc:
                 raise upstream_error(exc, server.base_url, watch.received) from exc
-            reply = _checked(raw, sent)
+            reply = _checked(step.reply, sent)
             watch.finished(reply)
     pool.succeeded(backend, time.monotonic() - started)
     yield reply
@@ -134,12 +130,10 @@ async def _reasked(
     the answer that is returned (and stored)."""
     for attempt in range(reasks + 1):
         held: list[Deltas] = []
-        async with contextlib.aclosing(_reply(backend, server, call)) as items:
-            async for item in items:
-                if isinstance(item, ModelReply):
-                    raw = item
-                else:
-                    held.append(item)
+        async with StepRead(_reply(backend, server, call)) as step:
+            async for deltas in step:
+                held.append(deltas)
+        raw = step.reply
         which = _missing_required(raw, choice)
         if which is None or attempt == reasks:
             for deltas in held:
@@ -164,14 +158,11 @@ async def _with_fallback(
 ) -> AsyncIterator[StepItem]:
     """The reply in `auto`, redone in the fallback mode when the server refused the tools
     or swallowed a call."""
-    attempt = _reply_in(ToolCallMode.AUTO, backend, server, call)
     try:
-        async with contextlib.aclosing(attempt):
-            async for item in attempt:
-                if isinstance(item, ModelReply):
-                    reply = item
-                else:
-                    yield item
+        async with StepRead(_reply_in(ToolCallMode.AUTO, backend, server, call)) as attempt:
+            async for deltas in attempt:
+                yield deltas
+        reply = attempt.reply
     except UpstreamStatus as exc:
         if not refuses_tools(exc):
             raise
@@ -209,14 +200,13 @@ async def _fall_back(
     client saw of the step."""
     mode = backend.forget_native_tools(why)
     after = _AfterShown(shown)
-    async with contextlib.aclosing(_reply_in(mode, backend, server, call)) as items:
-        async for item in items:
-            if isinstance(item, ModelReply):
-                content = shown.content + after.passed["content"]
-                reasoning = shown.reasoning + after.passed["reasoning"]
-                yield replace(item, content=content, reasoning=reasoning)
-            elif unseen := after.unseen_of(item):
+    async with StepRead(_reply_in(mode, backend, server, call)) as redo:
+        async for deltas in redo:
+            if unseen := after.unseen_of(deltas):
                 yield unseen
+    content = shown.content + after.passed["content"]
+    reasoning = shown.reasoning + after.passed["reasoning"]
+    yield replace(redo.reply, content=content, reasoning=reasoning)
 
 
 class _AfterShown:

@@ -4,7 +4,9 @@ comes (`Deltas`), then the one reply (`ModelReply`)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -80,3 +82,42 @@ def _langchain_call(call: ToolCall | InvalidCall) -> dict[str, Any]:
 
 StepItem = Deltas | ModelReply
 """A step's items: `Deltas` as the reply forms, and last the `ModelReply`."""
+
+
+class StepRead:
+    """Reads a step's items: iterating gives the deltas, and `reply` is the reply that ended
+    them. Leaving the block closes the items (the model call stops at once).
+
+        async with StepRead(run_step(pool, call)) as step:
+            async for deltas in step:
+                ...
+        reply = step.reply
+    """
+
+    def __init__(self, items: AsyncIterator[StepItem]) -> None:
+        self._items = items
+        self._reply: ModelReply | None = None
+
+    async def __aenter__(self) -> StepRead:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        await self._items.aclose()  # type: ignore[attr-defined]
+
+    async def __aiter__(self) -> AsyncIterator[Deltas]:
+        async for item in self._items:
+            if isinstance(item, ModelReply):
+                self._reply = item
+            else:
+                yield item
+
+    @property
+    def reply(self) -> ModelReply:
+        if self._reply is None:
+            raise RuntimeError("the step's items ended without its reply")
+        return self._reply

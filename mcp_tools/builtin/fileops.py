@@ -11,8 +11,8 @@ from fnmatch import fnmatch
 from langchain_core.tools import ToolException
 
 from .jail import Opened, walk_tree
-from .tool_turn import current_budget
 from .textio import bounded_lines, clip, human_size, open_text
+from .tool_turn import current_budget
 from .workspace import Workspace, display
 
 MAX_LIST_ENTRIES = 300
