@@ -4,11 +4,18 @@ Run: `uv run python bench/upstream_cpu.py [--rounds 7] [--tokens 2000] [--histor
 
 A fast stand-in server (the upstream simulator, in its own process) streams a reply of
 `--tokens` content events (4 characters each, about a token). Each path reads it, runs
-every delta through the same `ReplyParser` and hands what it returns to a delta callback;
-the CPU time this process spends (time.process_time, so the server's CPU is not counted)
-is divided by the events read.
+every delta through the same `ReplyParser` and keeps what it returns; the CPU time this
+process spends (time.process_time, so the server's CPU is not counted) is divided by the
+events read.
 
-* new: `agent.llm.chat_completion.chat_answer` (httpx + orjson, SSE read line by line).
+* new: `agent.llm.chat_completion.chat_answer` (aiohttp + orjson, the SSE events of each
+  network read).
+* step: the whole model step as the graph node reads it: `agent.llm.step.run_step`
+  (backend pick, watch, strategy, the chat read above) through `StepRead`, its deltas
+  written by the node's `StepText`. `step` minus `new` is what the step's layers cost per
+  event here. The simulator sends as fast as it can, so a network read carries several
+  events and the layers' cost per read is spread over them; `bench/matrix.py` paces the
+  tokens as a real server does (a read per token, unloaded).
 * old: LangChain `ChatOpenAI.astream` as agent/llm/chat_completion.py used it before
   (OpenAI SDK objects per chunk, LangChain chunks, `merged = merged + chunk` per chunk).
   It is kept only here, as the baseline.
@@ -16,7 +23,7 @@ is divided by the events read.
 A second measure sends a session of `--history` stored messages and gets a one-word
 answer (not streamed): CPU per model call, mostly building the request.
 
-Rounds alternate the two paths (order shuffled per round); medians and ratios are printed.
+Rounds alternate the paths (order shuffled per round); medians and ratios are printed.
 """
 
 from __future__ import annotations
@@ -34,12 +41,16 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_openai import ChatOpenAI
 
 from agent.llm.backend_config import single_backend
+from agent.llm.backend_pool import BackendPool
 from agent.llm.chat_completion import add_text, chat_answer
 from agent.llm.http import ModelHttp, ModelServer, model_server
+from agent.llm.step import run_step
+from agent.llm.step_io import ModelCall, StepRead
 from agent.llm.wire import chat_messages, request_body
 from agent.messages import content_text
 from agent.parsing import ReplyParser
 from agent.settings import Settings
+from graph.live_events import StepText
 from tests.upstream_sim.control import SimControl
 from tests.upstream_sim.fixtures import free_port, start_process
 
@@ -65,6 +76,19 @@ def new_path(server: ModelServer) -> Path:
             if isinstance(item, list):
                 seen += len(item)
         return seen
+
+    return call
+
+
+def step_path(pool: BackendPool) -> Path:
+    async def call(messages: list[BaseMessage], stream: bool) -> int:
+        written: list[dict[str, str]] = []
+        text = StepText(written.append, [], None)
+        async with StepRead(run_step(pool, ModelCall(messages, stream=stream))) as step:
+            async for deltas in step:
+                text.write(deltas)
+        text.flush()
+        return len(written)
 
     return call
 
@@ -101,8 +125,10 @@ async def measure(path: Path, messages: list[BaseMessage], events: int, calls: i
 async def run(args: argparse.Namespace, base_url: str, control: SimControl) -> None:
     settings = Settings(_env_file=None, llm_base_url=base_url, llm_max_retries=0)
     http = ModelHttp(settings.llm_timeout)
+    pool = BackendPool.from_settings(settings)
     paths = {
         "new": new_path(model_server(settings, single_backend(settings), http)),
+        "step": step_path(pool),
         "old": old_path(
             ChatOpenAI(
                 model=settings.llm_model,
@@ -130,6 +156,7 @@ async def run(args: argparse.Namespace, base_url: str, control: SimControl) -> N
             per_token[name].append(await measure(paths[name], short, events, 3))
             per_call[name].append(await measure(paths[name], long, 0, 3))
     await http.aclose()
+    await pool.aclose()
     report(per_token, per_call, args)
 
 
@@ -140,11 +167,15 @@ def report(
     call = {name: statistics.median(values) for name, values in per_call.items()}
     print(f"{args.rounds} rounds, a {args.tokens}-event stream, a {args.history}-message session")
     print(f"{'path':<6} {'CPU µs per event':>18} {'CPU ms per call':>18}")
-    for name in ("old", "new"):
+    for name in ("old", "new", "step"):
         print(f"{name:<6} {token[name] * 1e6:>18.1f} {call[name] * 1e3:>18.1f}")
     print(
         f"new/old: per event {token['new'] / token['old']:.3f}, "
         f"per {args.history}-message call {call['new'] / call['old']:.3f}"
+    )
+    print(
+        f"step/new: per event {token['step'] / token['new']:.3f} "
+        f"({(token['step'] - token['new']) * 1e6:+.1f} µs for the step's layers)"
     )
 
 
