@@ -33,7 +33,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from agent.errors import AgentError
 from agent.llm.http import ModelServer
 from agent.llm.langchain_run import llm_run_ended, llm_run_failed, llm_run_started
-from agent.llm.step_io import ModelCall, ModelReply
+from agent.llm.step_io import Deltas, ModelCall, ModelReply
 from agent.messages import content_text
 from agent.metrics import (
     MODEL_CALL_ERRORS,
@@ -187,7 +187,7 @@ class ModelCallWatch:
         self.span: Span | None = None
         self.reply: ModelReply | None = None
 
-    def passed(self, deltas: list[tuple[str, str]]) -> None:
+    def passed(self, deltas: Deltas) -> None:
         """Count the deltas of a read on their way to the client (about a token each); the
         first is the time to first token."""
         self.received += len(deltas)
